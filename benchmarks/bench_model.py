@@ -1,0 +1,78 @@
+"""Cost-model throughput: (design x layer) evaluations per second, one process.
+
+Usage: ``python benchmarks/bench_model.py [--designs 1000] [--workload resnet50] [--json]``.
+Random designs are drawn from a wide space (all dataflows including ``auto``); the figure is the
+best of ``--repeats`` timed calls of :func:`evodse.model.evaluate` on the whole population.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+from evodse.model import Designs, evaluate
+from evodse.workload import load_workload
+
+
+def random_designs(n: int, seed: int) -> Designs:
+    """``n`` random designs spanning the template's typical ranges."""
+    rng = np.random.default_rng(seed)
+    pow2 = lambda lo, hi: 2.0 ** rng.integers(lo, hi + 1, n)  # noqa: E731
+    return Designs(
+        pe_rows=pow2(3, 8),
+        pe_cols=pow2(3, 8),
+        dataflow=rng.integers(0, 4, n).astype(float),
+        ifmap_sram_kib=pow2(4, 13),
+        weight_sram_kib=pow2(4, 13),
+        ofmap_sram_kib=pow2(4, 12),
+        dram_bandwidth_gbps=rng.choice([4.0, 8.0, 16.0, 32.0, 64.0, 128.0], n),
+        frequency_mhz=rng.choice([200.0, 500.0, 800.0, 1000.0], n),
+        precision_bits=rng.choice([8.0, 16.0], n),
+        vector_lanes=pow2(3, 8),
+        technology_nm=rng.choice([45.0, 28.0, 16.0, 7.0], n),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--designs", type=int, default=1000)
+    parser.add_argument("--workload", default="resnet50")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    net = load_workload(args.workload)
+    designs = random_designs(args.designs, args.seed)
+    evaluate(designs, net)  # warm-up: layer table cache, imports
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        cost = evaluate(designs, net)
+        _ = cost.latency_s, cost.energy_pj, cost.area_mm2
+        times.append(time.perf_counter() - start)
+    best = min(times)
+    evals = args.designs * len(net.ops)
+    result = {
+        "workload": args.workload,
+        "designs": args.designs,
+        "layers": len(net.ops),
+        "distinct_shapes": int(cost.table.n_shapes),
+        "seconds": best,
+        "evals_per_s": evals / best,
+        "designs_per_s": args.designs / best,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``evodse`` command line."""

@@ -1,0 +1,48 @@
+"""``evodse run EXPERIMENT.yaml [--out DIR] [--resume] [--seed N]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from evodse.experiment.config import load_experiment
+from evodse.experiment.runner import run_seeds
+
+
+def register_run(sub) -> None:
+    p = sub.add_parser("run", help="run an experiment (one search per seed)")
+    p.add_argument("experiment", help="experiment .yaml")
+    p.add_argument("--out", default=None, help="run directory (default: runs/<name>)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--seed", type=int, default=None, help="run only this seed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    experiment = load_experiment(args.experiment)
+    seeds = None if args.seed is None else [args.seed]
+    results = run_seeds(
+        experiment,
+        out=args.out,
+        seeds=seeds,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    for r in results:
+        s = r.summary
+        print(
+            f"{s['name']} seed {r.seed}: {s['evaluations']} designs evaluated "
+            f"({s['space_size']:,} in the space), front of {s['front_size']}, "
+            f"hypervolume {s['hypervolume']:.4f}, {s['wall_time_s']:.1f} s -> {r.out_dir}"
+        )
+        if s["knee"] is not None:
+            hw = s["knee"]["hardware"]
+            objs = ", ".join(f"{k}={v:.4g}" for k, v in s["knee"]["objectives"].items())
+            print(
+                f"  knee: {hw['pe_rows']}x{hw['pe_cols']} {hw['dataflow']}, SRAM "
+                f"{hw['ifmap_sram_kib']:g}/{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB, "
+                f"{hw['dram_bandwidth_gbps']:g} GB/s: {objs}"
+            )
+    return 0

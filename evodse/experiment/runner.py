@@ -1,0 +1,186 @@
+"""Run experiments: one search per seed, each into its own run directory.
+
+One seed: the run directory is ``out`` itself. Several seeds: ``out/seed_<N>/`` each, plus
+``out/seeds.csv`` summarizing them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from evodse.errors import InputError
+from evodse.experiment import rundir
+from evodse.experiment.config import Experiment, load_experiment
+from evodse.experiment.progress import Progress
+from evodse.hardware.template import Accelerator
+from evodse.search.driver import SearchState, new_state, run_search
+
+CHECKPOINT_EVERY_S = 2.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: its front as arrays and decoded designs, and where its files are."""
+
+    out_dir: Path
+    seed: int
+    objective_columns: list[str]
+    F: np.ndarray  # (n_front, n_obj) true-sign objectives, sorted by the first
+    X: np.ndarray  # (n_front, n_var) design-space indices
+    designs: list[Accelerator]
+    summary: dict[str, Any]
+    state: SearchState = field(repr=False)
+
+    @property
+    def hypervolume(self) -> float:
+        return float(self.summary["hypervolume"])
+
+    @property
+    def knee(self) -> Accelerator | None:
+        knee = self.summary["knee"]
+        return None if knee is None else Accelerator(**knee["hardware"])
+
+
+def run(
+    config: str | Path | Mapping[str, Any] | Experiment,
+    *,
+    out: str | Path | None = None,
+    seed: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> RunResult:
+    """Run one seed of an experiment (``seed``, or the config's first) and write its run dir."""
+    experiment = config if isinstance(config, Experiment) else load_experiment(config)
+    seed = experiment.seeds[0] if seed is None else seed
+    out_dir = Path(out) if out is not None else Path("runs") / experiment.name
+    return _run_one(
+        experiment, seed, out_dir, resume=resume, overwrite=overwrite, progress=progress
+    )
+
+
+def run_seeds(
+    config: str | Path | Mapping[str, Any] | Experiment,
+    *,
+    out: str | Path | None = None,
+    seeds: list[int] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> list[RunResult]:
+    """Run every seed (of the config, or ``seeds``); see the module docstring for the layout."""
+    experiment = config if isinstance(config, Experiment) else load_experiment(config)
+    seeds = list(experiment.seeds if seeds is None else seeds)
+    out_dir = Path(out) if out is not None else Path("runs") / experiment.name
+    if len(seeds) == 1:
+        return [
+            _run_one(
+                experiment, seeds[0], out_dir, resume=resume, overwrite=overwrite, progress=progress
+            )
+        ]
+    results = [
+        _run_one(
+            experiment,
+            s,
+            out_dir / f"seed_{s}",
+            resume=resume,
+            overwrite=overwrite,
+            progress=progress,
+        )
+        for s in seeds
+    ]
+    columns = ["seed", "evaluations", "front_size", "hypervolume", "wall_time_s", "run_dir"]
+    rows = [
+        [
+            r.seed,
+            r.summary["evaluations"],
+            r.summary["front_size"],
+            repr(r.hypervolume),
+            repr(r.summary["wall_time_s"]),
+            str(r.out_dir.name),
+        ]
+        for r in results
+    ]
+    rundir.write_atomic(out_dir / "seeds.csv", rundir.csv_text(columns, rows))
+    return results
+
+
+def _run_one(
+    experiment: Experiment,
+    seed: int,
+    out_dir: Path,
+    *,
+    resume: bool,
+    overwrite: bool,
+    progress: bool,
+) -> RunResult:
+    problem = experiment.build_problem()
+    resolved = experiment.resolved(problem, seed)
+    state = rundir.load_checkpoint(out_dir) if resume else None
+    if state is not None:
+        recorded = yaml.safe_load((out_dir / rundir.CONFIG).read_text("utf-8"))
+        if recorded != resolved:
+            raise InputError(
+                "the checkpoint was written by a different configuration or seed; run without "
+                "--resume into another --out",
+                source=str(out_dir),
+                key="--resume",
+            )
+    else:
+        existing = (out_dir / rundir.SUMMARY).exists() or (out_dir / rundir.CHECKPOINT).exists()
+        if existing and not overwrite:
+            raise InputError(
+                "already holds a run; pass --resume to continue it, --overwrite to replace "
+                "it, or choose another --out",
+                source=str(out_dir),
+                key="--out",
+            )
+        state = new_state(problem, experiment.algorithm, experiment.options, seed)
+        rundir.write_config(out_dir, resolved)
+    bar = Progress(f"{experiment.name}[seed {seed}]", experiment.termination) if progress else None
+    last_save = [time.monotonic()]
+
+    def on_generation(s: SearchState) -> None:
+        if bar is not None:
+            bar(s)
+        if time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
+            rundir.save_checkpoint(out_dir, s)
+            last_save[0] = time.monotonic()
+
+    try:
+        run_search(state, experiment.termination, on_generation=on_generation)
+    except KeyboardInterrupt:
+        rundir.save_checkpoint(out_dir, state)
+        rundir.write_results(out_dir, state, resolved)
+        raise
+    finally:
+        if bar is not None:
+            bar(state, force=True)
+            bar.close()
+    rundir.save_checkpoint(out_dir, state)
+    data = rundir.write_results(out_dir, state, resolved)
+    return result_from_state(out_dir, state, data)
+
+
+def result_from_state(out_dir: Path, state: SearchState, data: dict[str, Any]) -> RunResult:
+    """A :class:`RunResult` from a search state and its summary."""
+    rows = rundir.pareto_rows(state)
+    X = state.archive.column("X")[rows].astype(np.int64)
+    space = state.problem.design_space
+    return RunResult(
+        out_dir=out_dir,
+        seed=state.seed,
+        objective_columns=state.problem.objective_columns,
+        F=state.archive.column("objectives")[rows],
+        X=X,
+        designs=[space.accelerator(x, name=f"design_{r}") for x, r in zip(X, rows, strict=True)],
+        summary=data,
+        state=state,
+    )

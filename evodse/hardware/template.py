@@ -1,0 +1,140 @@
+"""The parameterized accelerator template: a systolic array, three SRAMs, DRAM, a vector unit.
+
+Hardware YAML keys (a public contract)::
+
+    name: edge                # optional
+    pe_rows: 16               # systolic array rows (PEs)
+    pe_cols: 16               # systolic array columns (PEs)
+    dataflow: ws              # ws | os | is | auto (best per layer)
+    ifmap_sram_kib: 64        # input-activation buffer (KiB)
+    weight_sram_kib: 64       # weight buffer (KiB)
+    ofmap_sram_kib: 32        # output / partial-sum buffer (KiB)
+    dram_bandwidth_gbps: 8    # off-chip bandwidth (GB/s, 1e9 bytes/s)
+    frequency_mhz: 500        # clock (MHz)
+    precision_bits: 8         # operand width (bits); 4, 8, 16 or 32
+    vector_lanes: 16          # vector-unit lanes (ops per cycle)
+    technology_nm: 28         # technology node (nm); a node listed in technology.yaml
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from evodse.errors import InputError
+from evodse.hardware.technology import technology
+from evodse.yamlio import check_keys, load_yaml, parse_yaml
+
+DATAFLOWS = ("ws", "os", "is")
+DATAFLOW_CHOICES = (*DATAFLOWS, "auto")
+
+_INT_KEYS = ("pe_rows", "pe_cols", "precision_bits", "vector_lanes", "technology_nm")
+_FLOAT_KEYS = (
+    "ifmap_sram_kib",
+    "weight_sram_kib",
+    "ofmap_sram_kib",
+    "dram_bandwidth_gbps",
+    "frequency_mhz",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Accelerator:
+    """One accelerator design. Construct through :func:`accelerator_from_dict` to validate."""
+
+    pe_rows: int
+    pe_cols: int
+    dataflow: str
+    ifmap_sram_kib: float
+    weight_sram_kib: float
+    ofmap_sram_kib: float
+    dram_bandwidth_gbps: float
+    frequency_mhz: float
+    precision_bits: int
+    vector_lanes: int
+    technology_nm: int
+    name: str = "custom"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict with the YAML keys."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> Accelerator:
+        """A validated copy with some parameters changed."""
+        return accelerator_from_dict({**self.to_dict(), **changes})
+
+
+HARDWARE_KEYS = tuple(f.name for f in dataclasses.fields(Accelerator))
+
+
+def accelerator_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Accelerator:
+    """Validate a mapping with the hardware keys and build an :class:`Accelerator`."""
+    required = [k for k in HARDWARE_KEYS if k != "name"]
+    check_keys(data, allowed=HARDWARE_KEYS, required=required, source=source)
+    values: dict[str, Any] = {"name": str(data.get("name", "custom"))}
+    for key in _INT_KEYS:
+        value = data[key]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InputError(f"expected a positive integer, got {value!r}", source=source, key=key)
+        values[key] = value
+    for key in _FLOAT_KEYS:
+        value = data[key]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value <= 0:
+            raise InputError(f"expected a positive number, got {value!r}", source=source, key=key)
+        values[key] = float(value)
+    dataflow = data["dataflow"]
+    if dataflow not in DATAFLOW_CHOICES:
+        raise InputError(
+            f"expected one of {list(DATAFLOW_CHOICES)}, got {dataflow!r}",
+            source=source,
+            key="dataflow",
+        )
+    values["dataflow"] = dataflow
+    tech = technology()
+    if values["precision_bits"] not in tech.precisions:
+        raise InputError(
+            f"expected one of {tech.precisions} (technology.yaml), got {values['precision_bits']}",
+            source=source,
+            key="precision_bits",
+        )
+    if values["technology_nm"] not in tech.nodes:
+        raise InputError(
+            f"expected one of {sorted(tech.nodes)} (technology.yaml), got "
+            f"{values['technology_nm']}",
+            source=source,
+            key="technology_nm",
+        )
+    return Accelerator(**values)
+
+
+def shipped_designs() -> list[str]:
+    """Names of the hardware designs shipped with the package."""
+    folder = resources.files("evodse.hardware").joinpath("designs")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_hardware(spec: str | Path | Mapping[str, Any] | Accelerator) -> Accelerator:
+    """An accelerator from a YAML path, a shipped design name, a mapping, or as is."""
+    if isinstance(spec, Accelerator):
+        return spec
+    if isinstance(spec, Mapping):
+        return accelerator_from_dict(spec, source="hardware")
+    text = str(spec)
+    if text.lower().endswith((".yaml", ".yml")):
+        return accelerator_from_dict(load_yaml(text), source=text)
+    if text in shipped_designs():
+        res = resources.files("evodse.hardware").joinpath("designs", f"{text}.yaml")
+        return accelerator_from_dict(parse_yaml(res.read_text("utf-8"), source=text), source=text)
+    raise InputError(
+        f"expected a hardware .yaml path or a shipped design ({', '.join(shipped_designs())})",
+        source=text,
+        key="hardware",
+    )

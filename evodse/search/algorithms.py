@@ -1,0 +1,175 @@
+"""Search algorithms by name: pymoo's multi-objective algorithms plus two baselines.
+
+``nsga2``, ``nsga3``, ``unsga3``, ``moead``, ``agemoea``, ``agemoea2``, ``smsemoa``, ``rnsga2``,
+``ctaea``, ``rvea`` are pymoo's, set up for integer-encoded design spaces (random integer
+sampling, uniform crossover, :class:`~evodse.search.operators.NeighbourMutation`, duplicates
+eliminated against the whole archive). Algorithms that need reference directions get pymoo's
+Das-Dennis directions (Riesz s-energy directions beyond 5 objectives) sized to the population.
+``random`` samples the space uniformly and ``exhaustive`` enumerates it; both use the same
+archive, so their fronts compare with the others' at equal evaluations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from pymoo.core.algorithm import Algorithm
+from pymoo.operators.crossover.ux import UX
+from pymoo.operators.sampling.rnd import IntegerRandomSampling
+from pymoo.util.ref_dirs import get_reference_directions
+
+from evodse.errors import InputError
+from evodse.search.archive import Archive, ArchiveDuplicates
+from evodse.search.operators import NeighbourMutation
+from evodse.search.problem import AcceleratorProblem
+
+PYMOO_ALGORITHMS = (
+    "nsga2",
+    "nsga3",
+    "unsga3",
+    "moead",
+    "agemoea",
+    "agemoea2",
+    "smsemoa",
+    "rnsga2",
+    "ctaea",
+    "rvea",
+)
+BASELINES = ("random", "exhaustive")
+ALGORITHMS = (*PYMOO_ALGORITHMS, *BASELINES)
+_NEEDS_REF_DIRS = ("nsga3", "unsga3", "moead", "ctaea", "rvea")
+
+#: Options every algorithm accepts, with defaults (measured in docs/search_quality.md).
+COMMON_OPTIONS = {
+    "pop_size": 100,
+    "crossover_prob": 0.9,
+    "mutation_prob_var": None,  # None: 1 / n_var
+    "mutation_step_p": 0.5,
+    "mutation_reset": 0.1,
+}
+_EXTRA_OPTIONS = {
+    "moead": ("n_neighbors", "prob_neighbor_mating"),
+    "rnsga2": ("ref_points", "epsilon"),
+}
+
+
+def reference_directions(n_obj: int, n_points: int, seed: int = 1) -> np.ndarray:
+    """Das-Dennis directions with the most points <= ``n_points`` (at least ``n_obj + 1``);
+    Riesz s-energy directions (``n_points`` of them) for more than 5 objectives."""
+    if n_obj == 1:
+        return np.ones((1, 1))
+    if n_obj > 5:
+        return get_reference_directions("energy", n_obj, n_points, seed=seed)
+    partitions = 1
+    while math.comb(partitions + 1 + n_obj - 1, n_obj - 1) <= n_points:
+        partitions += 1
+    return get_reference_directions("das-dennis", n_obj, n_partitions=partitions)
+
+
+def check_algorithm(name: Any, options: Mapping[str, Any], *, source: str | None) -> None:
+    """Validate an algorithm name and its options (before anything runs)."""
+    if name not in ALGORITHMS:
+        raise InputError(
+            f"unknown algorithm {name!r}; expected one of {list(ALGORITHMS)}",
+            source=source,
+            key="algorithm.name",
+        )
+    allowed = {*COMMON_OPTIONS, *_EXTRA_OPTIONS.get(name, ())}
+    for key, value in options.items():
+        if key not in allowed:
+            raise InputError(
+                f"unknown option {key!r} for {name}; expected one of {sorted(allowed)}",
+                source=source,
+                key=f"algorithm.{key}",
+            )
+        if key == "pop_size" and (not isinstance(value, int) or value < 2):
+            raise InputError("expected an integer >= 2", source=source, key="algorithm.pop_size")
+    if name == "rnsga2" and "ref_points" not in options:
+        raise InputError(
+            "rnsga2 needs ref_points (a list of objective vectors)",
+            source=source,
+            key="algorithm.ref_points",
+        )
+
+
+def make_algorithm(
+    name: str, options: Mapping[str, Any], problem: AcceleratorProblem, archive: Archive
+) -> Algorithm:
+    """A configured pymoo algorithm (not the baselines) sharing ``archive`` for duplicates."""
+    opts = {**COMMON_OPTIONS, **options}
+    pop_size = int(opts["pop_size"])
+    mutation = NeighbourMutation(
+        categorical=problem.design_space.categorical_mask,
+        prob_var=opts["mutation_prob_var"],
+        step_p=float(opts["mutation_step_p"]),
+        reset=float(opts["mutation_reset"]),
+    )
+    operators = {
+        "sampling": IntegerRandomSampling(),
+        "crossover": UX(prob=float(opts["crossover_prob"])),
+        "mutation": mutation,
+    }
+    dedup = ArchiveDuplicates(archive)
+    if name in _NEEDS_REF_DIRS:
+        ref_dirs = reference_directions(problem.n_obj, pop_size)
+    if name == "nsga2":
+        from pymoo.algorithms.moo.nsga2 import NSGA2
+
+        return NSGA2(pop_size=pop_size, eliminate_duplicates=dedup, **operators)
+    if name in ("nsga3", "unsga3"):
+        from pymoo.algorithms.moo.nsga3 import NSGA3
+        from pymoo.algorithms.moo.unsga3 import UNSGA3
+
+        cls = NSGA3 if name == "nsga3" else UNSGA3
+        size = max(pop_size, len(ref_dirs))
+        return cls(ref_dirs=ref_dirs, pop_size=size, eliminate_duplicates=dedup, **operators)
+    if name == "moead":
+        from pymoo.algorithms.moo.moead import MOEAD
+
+        return MOEAD(
+            ref_dirs=ref_dirs,
+            n_neighbors=int(opts.get("n_neighbors", 15)),
+            prob_neighbor_mating=float(opts.get("prob_neighbor_mating", 0.7)),
+            **operators,
+        )
+    if name in ("agemoea", "agemoea2"):
+        from pymoo.algorithms.moo.age import AGEMOEA
+        from pymoo.algorithms.moo.age2 import AGEMOEA2
+
+        cls = AGEMOEA if name == "agemoea" else AGEMOEA2
+        return cls(pop_size=pop_size, eliminate_duplicates=dedup, **operators)
+    if name == "smsemoa":
+        from pymoo.algorithms.moo.sms import SMSEMOA
+
+        return SMSEMOA(pop_size=pop_size, eliminate_duplicates=dedup, **operators)
+    if name == "rnsga2":
+        from pymoo.algorithms.moo.rnsga2 import RNSGA2
+
+        # reference points are given in true objective units; the optimizer sees +-log10
+        points = np.asarray(opts["ref_points"], dtype=float)
+        if points.ndim != 2 or points.shape[1] != problem.n_obj or (points <= 0).any():
+            raise InputError(
+                f"ref_points must be positive vectors of {problem.n_obj} objectives",
+                key="algorithm.ref_points",
+            )
+        sign = np.asarray([-1.0 if o.maximize else 1.0 for o in problem.objective_list])
+        return RNSGA2(
+            ref_points=sign * np.log10(points),
+            epsilon=float(opts.get("epsilon", 0.001)),
+            pop_size=pop_size,
+            eliminate_duplicates=dedup,
+            **operators,
+        )
+    if name == "ctaea":
+        from pymoo.algorithms.moo.ctaea import CTAEA
+
+        return CTAEA(ref_dirs=ref_dirs, eliminate_duplicates=dedup, **operators)
+    if name == "rvea":
+        from pymoo.algorithms.moo.rvea import RVEA
+
+        size = max(pop_size, len(ref_dirs))
+        return RVEA(ref_dirs=ref_dirs, pop_size=size, eliminate_duplicates=dedup, **operators)
+    raise InputError(f"unknown algorithm {name!r}", key="algorithm.name")

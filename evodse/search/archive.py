@@ -1,0 +1,151 @@
+"""The archive: every design evaluated in a run, and the non-dominated set among them.
+
+The reported front is the archive's front, not the final population's: a design found in
+generation 3 and later lost by the population still counts. Designs are keyed by their index
+vector, so a design is never evaluated twice in a run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymoo.core.duplicate import DuplicateElimination
+from pymoo.core.evaluator import Evaluator
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from evodse.search.problem import AcceleratorProblem, Evaluation
+
+_NDS = NonDominatedSorting()
+
+
+def _keys(X: np.ndarray) -> list[bytes]:
+    X = np.ascontiguousarray(np.asarray(X, dtype=np.int64))
+    return [row.tobytes() for row in X]
+
+
+def non_dominated(F: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated rows of ``F`` (minimization)."""
+    if len(F) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.asarray(_NDS.do(F, only_non_dominated_front=True), dtype=np.int64)
+
+
+class Archive:
+    """All evaluations of a run, in order, with an incrementally maintained feasible front."""
+
+    def __init__(self, n_var: int, n_obj: int, n_constr: int):
+        self.n_var, self.n_obj, self.n_constr = n_var, n_obj, n_constr
+        self._index: dict[bytes, int] = {}
+        self._chunks: list[tuple[Evaluation, int]] = []  # (evaluation, generation)
+        self._front = np.zeros(0, dtype=np.int64)  # row ids into the concatenated archive
+        self._cache: dict[str, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._index
+
+    def contains_rows(self, X: np.ndarray) -> np.ndarray:
+        """Boolean mask: which rows of ``X`` are already evaluated."""
+        return np.asarray([k in self._index for k in _keys(X)], dtype=bool)
+
+    def add(self, ev: Evaluation, generation: int) -> None:
+        """Append new (not yet archived, mutually distinct) evaluations."""
+        start = len(self._index)
+        for i, key in enumerate(_keys(ev.X)):
+            if key in self._index:
+                raise ValueError("design already in the archive")
+            self._index[key] = start + i
+        self._chunks.append((ev, generation))
+        self._cache = None
+        feasible = np.flatnonzero(ev.feasible) + start
+        if len(feasible):
+            candidates = np.concatenate([self._front, feasible])
+            F = self.column("F")[candidates]
+            self._front = np.sort(candidates[non_dominated(F)])
+
+    def column(self, name: str) -> np.ndarray:
+        """A stacked array over all evaluations: X, F, G, objectives, generation, cv, feasible."""
+        if self._cache is None:
+            self._cache = {}
+        if name not in self._cache:
+            if name == "generation":
+                parts = [np.full(len(ev.X), g) for ev, g in self._chunks]
+            elif name in ("cv", "feasible") or name in ("X", "F", "G", "objectives"):
+                parts = [getattr(ev, name) for ev, _ in self._chunks]
+            else:
+                parts = [ev.metrics[name] for ev, _ in self._chunks]
+            empty = {"X": (0, self.n_var), "F": (0, self.n_obj), "objectives": (0, self.n_obj)}
+            shape = empty.get(name, (0, self.n_constr) if name == "G" else (0,))
+            self._cache[name] = np.concatenate(parts) if parts else np.zeros(shape)
+        return self._cache[name]
+
+    def metric_names(self) -> list[str]:
+        return list(self._chunks[0][0].metrics) if self._chunks else []
+
+    def rows(self, X: np.ndarray) -> np.ndarray:
+        """Archive row ids of designs ``X`` (all must be archived)."""
+        return np.asarray([self._index[k] for k in _keys(X)], dtype=np.int64)
+
+    @property
+    def front(self) -> np.ndarray:
+        """Row ids of the feasible non-dominated designs, in evaluation order."""
+        return self._front
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        return state
+
+
+class ArchiveDuplicates(DuplicateElimination):
+    """Drop offspring equal to each other, to the population, or to anything evaluated before."""
+
+    def __init__(self, archive: Archive):
+        super().__init__()
+        self.archive = archive
+
+    def _do(self, pop, other, is_duplicate):
+        X = pop.get("X")
+        keys = _keys(X)
+        if other is None:
+            seen: set[bytes] = set()
+            for i, key in enumerate(keys):
+                if key in seen or key in self.archive:
+                    is_duplicate[i] = True
+                seen.add(key)
+        else:
+            other_keys = set(_keys(other.get("X")))
+            for i, key in enumerate(keys):
+                if key in other_keys or key in self.archive:
+                    is_duplicate[i] = True
+        return is_duplicate
+
+
+class ArchiveEvaluator(Evaluator):
+    """pymoo evaluator that evaluates only designs new to the archive, all in one call."""
+
+    def __init__(self, archive: Archive, problem: AcceleratorProblem):
+        super().__init__()
+        self.archive = archive
+        self.problem = problem
+        self.generation = 0
+        self.n_new = 0  # evaluations actually computed
+
+    def evaluate_rows(self, X: np.ndarray) -> np.ndarray:
+        """Archive row ids for ``X``, evaluating (vectorized) the designs not seen before."""
+        X = np.asarray(X, dtype=np.int64)
+        new = ~self.archive.contains_rows(X)
+        if new.any():
+            X_new = np.unique(X[new], axis=0)
+            self.archive.add(self.problem.evaluate_designs(X_new), self.generation)
+            self.n_new += len(X_new)
+        return self.archive.rows(X)
+
+    def _eval(self, problem, pop, evaluate_values_of, **kwargs):
+        X = np.rint(pop.get("X")).astype(np.int64)
+        rows = self.evaluate_rows(X)
+        pop.set("F", self.archive.column("F")[rows])
+        if problem.n_ieq_constr:
+            pop.set("G", self.archive.column("G")[rows])
+        pop.apply(lambda ind: ind.evaluated.update(["F", "G"]))

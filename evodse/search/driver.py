@@ -1,0 +1,212 @@
+"""The search loop: pymoo's ask-and-tell around the archive, with terminations, hypervolume
+history, progress reports and resumable state.
+
+One generation: the algorithm proposes designs, the archive evaluates only the new ones in one
+vectorized call, the algorithm is told the results. The state (algorithm with its random
+generator, archive, history) pickles after every generation, so a resumed run continues exactly
+where the last checkpoint left it and ends with the same front as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pymoo.core.termination import NoTermination
+from pymoo.indicators.hv import HV
+
+from evodse.search.algorithms import make_algorithm
+from evodse.search.archive import Archive, ArchiveEvaluator
+from evodse.search.problem import AcceleratorProblem
+
+HV_MARGIN = 1.1  # reference point: 1.1 in objectives normalized to [0, 1] on the first front
+MC_SAMPLES = 200_000  # Monte-Carlo hypervolume samples beyond EXACT_HV_MAX_OBJ objectives
+EXACT_HV_MAX_OBJ = 4
+
+
+@dataclass(frozen=True)
+class Termination:
+    """Stop at the first limit reached (unset limits are ignored)."""
+
+    generations: int | None = None
+    evaluations: int | None = None
+    time_s: float | None = None
+    hv_window: int | None = None  # stagnation: no relative hv gain > hv_tol over this many gens
+    hv_tol: float = 1e-4
+
+    def reached(self, state: SearchState) -> str | None:
+        """The name of the limit reached, or None."""
+        if self.generations is not None and state.generation >= self.generations:
+            return "generations"
+        if self.evaluations is not None and len(state.archive) >= self.evaluations:
+            return "evaluations"
+        if self.time_s is not None and state.elapsed_s >= self.time_s:
+            return "time_s"
+        if self.hv_window and len(state.history) > self.hv_window:
+            old = state.history[-1 - self.hv_window]["hypervolume"]
+            new = state.history[-1]["hypervolume"]
+            if old > 0 and (new - old) / old <= self.hv_tol:
+                return "hv_stagnation"
+        return None
+
+
+class Hypervolume:
+    """Hypervolume of fronts in the optimizer's space (+-log10 objectives), normalized by the
+    ideal and nadir of the first feasible front seen, reference point 1.1 in every objective.
+    Fixed after the first call, so values of one run compare across generations."""
+
+    def __init__(self) -> None:
+        self.ideal: np.ndarray | None = None
+        self.nadir: np.ndarray | None = None
+
+    def __call__(self, F: np.ndarray) -> float:
+        if len(F) == 0:
+            return 0.0
+        if self.ideal is None:
+            self.ideal, self.nadir = F.min(axis=0), F.max(axis=0)
+            flat = self.nadir - self.ideal <= 1e-12
+            self.nadir = np.where(flat, self.ideal + 1.0, self.nadir)
+        Z = (F - self.ideal) / (self.nadir - self.ideal)
+        n_obj = F.shape[1]
+        ref = np.full(n_obj, HV_MARGIN)
+        Z = Z[(ref > Z).all(axis=1)]
+        if len(Z) == 0:
+            return 0.0
+        if n_obj <= EXACT_HV_MAX_OBJ:
+            return float(HV(ref_point=ref)(Z))
+        lower = Z.min(axis=0)
+        samples = np.random.default_rng(0).uniform(lower, ref, (MC_SAMPLES, n_obj))
+        dominated = np.zeros(MC_SAMPLES, dtype=bool)
+        for z in Z:
+            dominated |= (samples >= z).all(axis=1)
+        return float(dominated.mean() * np.prod(ref - lower))
+
+    def reference(self) -> dict[str, Any]:
+        """How the hypervolume was normalized (for summary.json)."""
+        return {
+            "space": "optimizer objectives (+-log10 of true values), min-max normalized",
+            "ideal": None if self.ideal is None else self.ideal.tolist(),
+            "nadir": None if self.nadir is None else self.nadir.tolist(),
+            "ref_point": HV_MARGIN,
+        }
+
+
+@dataclass
+class SearchState:
+    """Everything a run needs to continue (pickled for --resume)."""
+
+    problem: AcceleratorProblem
+    algorithm_name: str
+    options: dict[str, Any]
+    seed: int
+    archive: Archive
+    algorithm: Any = None  # pymoo algorithm (None for the baselines)
+    rng: np.random.Generator | None = None  # baselines
+    cursor: int = 0  # exhaustive: next design index
+    generation: int = 0
+    elapsed_s: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    hypervolume: Hypervolume = field(default_factory=Hypervolume)
+    stopped_by: str | None = None
+
+
+def new_state(
+    problem: AcceleratorProblem, algorithm: str, options: Mapping[str, Any], seed: int
+) -> SearchState:
+    """A fresh search state (nothing evaluated yet)."""
+    archive = Archive(problem.n_var, problem.n_obj, problem.n_ieq_constr)
+    state = SearchState(
+        problem=problem, algorithm_name=algorithm, options=dict(options), seed=seed, archive=archive
+    )
+    if algorithm in ("random", "exhaustive"):
+        state.rng = np.random.default_rng(seed)
+    else:
+        algo = make_algorithm(algorithm, options, problem, archive)
+        algo.evaluator = ArchiveEvaluator(archive, problem)
+        algo.setup(problem, termination=NoTermination(), seed=seed, verbose=False)
+        state.algorithm = algo
+    return state
+
+
+def _baseline_batch(state: SearchState) -> np.ndarray:
+    """Next designs of the random or exhaustive baseline (none left: empty)."""
+    space = state.problem.design_space
+    sizes = space.upper + 1
+    if state.algorithm_name == "exhaustive":
+        chunk = int(state.options.get("pop_size", 100))
+        stop = min(state.cursor + chunk, space.size)
+        flat = np.arange(state.cursor, stop)
+        state.cursor = stop
+        return np.stack(np.unravel_index(flat, sizes), axis=1).astype(np.int64)
+    want = int(state.options.get("pop_size", 100))
+    rows: list[np.ndarray] = []
+    seen = set()
+    for _ in range(100):  # resample duplicates; a nearly exhausted space ends early
+        X = state.rng.integers(0, sizes, (want, len(sizes)))
+        for x in X[~state.archive.contains_rows(X)]:
+            key = x.tobytes()
+            if key not in seen and len(rows) < want:
+                seen.add(key)
+                rows.append(x)
+        if len(rows) >= want or len(state.archive) + len(rows) >= space.size:
+            break
+    return np.asarray(rows, dtype=np.int64).reshape(-1, len(sizes))
+
+
+def step(state: SearchState) -> bool:
+    """Run one generation; False when the algorithm has nothing new to evaluate."""
+    start = time.perf_counter()
+    before = len(state.archive)
+    if state.algorithm is None:
+        X = _baseline_batch(state)
+        if len(X):
+            evaluator = ArchiveEvaluator(state.archive, state.problem)
+            evaluator.generation = state.generation
+            evaluator.evaluate_rows(X)
+    else:
+        state.algorithm.evaluator.generation = state.generation
+        pop = state.algorithm.ask()
+        state.algorithm.evaluator.eval(state.problem, pop)
+        state.algorithm.tell(infills=pop)
+    state.generation += 1
+    front_F = state.archive.column("F")[state.archive.front]
+    hv = state.hypervolume(front_F) if len(front_F) else 0.0
+    state.elapsed_s += time.perf_counter() - start
+    state.history.append(
+        {
+            "generation": state.generation,
+            "evaluations": len(state.archive),
+            "hypervolume": hv,
+            "front_size": len(state.archive.front),
+            "wall_time_s": state.elapsed_s,
+        }
+    )
+    return len(state.archive) > before or state.algorithm is not None
+
+
+def run_search(
+    state: SearchState,
+    termination: Termination,
+    *,
+    on_generation: Callable[[SearchState], None] | None = None,
+    max_idle_generations: int = 20,
+) -> SearchState:
+    """Advance ``state`` until a termination limit is reached or the space is exhausted."""
+    idle = 0
+    while (reason := termination.reached(state)) is None:
+        before = len(state.archive)
+        progressed = step(state)
+        idle = idle + 1 if len(state.archive) == before else 0
+        if on_generation is not None:
+            on_generation(state)
+        if not progressed or len(state.archive) >= state.problem.design_space.size:
+            reason = "space_exhausted"
+            break
+        if idle >= max_idle_generations:
+            reason = "no_new_designs"
+            break
+    state.stopped_by = reason
+    return state

@@ -1,0 +1,61 @@
+"""Variation operators for accelerator design spaces (integer indices into ordered value lists).
+
+Ordered parameters (array sizes, buffer sizes, bandwidths) have neighbours: 64 KiB is closer to
+128 KiB than to 8 MiB, so mutation mostly steps to a nearby index. Categorical parameters
+(dataflow) have no order: they are reset to another category. Crossover is pymoo's uniform
+crossover (each gene from either parent), which keeps every gene a valid index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymoo.core.mutation import Mutation
+
+
+class NeighbourMutation(Mutation):
+    """Per gene with probability ``prob_var`` (default ``1 / n_var``): a categorical gene is
+    reset to a different category; an ordered one moves ``+-s`` indices with ``s`` geometric
+    (``P(s) = p (1 - p)^(s - 1)``, mean ``1 / p``, reflected at the bounds), or with probability
+    ``reset`` jumps uniformly. At least one gene of every offspring changes.
+    """
+
+    def __init__(
+        self,
+        *,
+        categorical: np.ndarray,
+        prob_var: float | None = None,
+        step_p: float = 0.5,
+        reset: float = 0.1,
+    ):
+        super().__init__(prob=1.0)
+        self.categorical = np.asarray(categorical, dtype=bool)
+        self.prob_gene = prob_var
+        self.step_p = step_p
+        self.reset = reset
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        rng = random_state
+        X = np.rint(X).astype(np.int64)
+        n, n_var = X.shape
+        upper = np.asarray(problem.xu, dtype=np.int64)
+        p = self.prob_gene if self.prob_gene is not None else 1.0 / n_var
+        mask = rng.random((n, n_var)) < p
+        forced = rng.integers(0, n_var, n)
+        mask[np.arange(n), forced] = True
+        mask &= upper[None, :] > 0  # a single-valued gene cannot change
+        sizes = np.broadcast_to(upper + 1, X.shape)
+
+        steps = rng.geometric(self.step_p, (n, n_var)) * rng.choice([-1, 1], (n, n_var))
+        moved = X + steps
+        span = 2 * upper[None, :]
+        period = np.where(span > 0, span, 1)
+        moved = np.abs(np.mod(moved, period))  # reflect into [0, upper]
+        moved = np.where(moved > upper, span - moved, moved)
+
+        jump = rng.random((n, n_var)) < self.reset
+        uniform = rng.integers(0, sizes)
+        other = (X + 1 + rng.integers(0, np.maximum(sizes - 1, 1))) % sizes  # != X
+        ordered_new = np.where(jump, uniform, moved)
+        new = np.where(self.categorical[None, :], other, ordered_new)
+        out = np.where(mask, new, X)
+        return np.clip(out, 0, upper).astype(float)

@@ -1,0 +1,213 @@
+"""Design spaces: which hardware parameters vary, over which values; the rest from a base design.
+
+Every varying parameter is encoded as an integer index into its sorted list of allowed values
+(``dataflow`` keeps its listed order and is categorical), so a population is an integer matrix
+``X`` of shape (N, n_var) and decodes to :class:`~evodse.model.Designs` in one gather per column.
+
+YAML forms for one parameter (under ``space:``)::
+
+    pe_rows: [16, 32, 64]                          # explicit values
+    pe_cols: {pow2: [8, 256]}                      # powers of two from 8 to 256
+    ifmap_sram_kib: {range: [32, 512], step: 32}   # arithmetic range, both ends included
+    dataflow: [ws, os, is, auto]                   # categories
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evodse.errors import InputError
+from evodse.hardware.template import (
+    DATAFLOW_CHOICES,
+    HARDWARE_KEYS,
+    Accelerator,
+    accelerator_from_dict,
+)
+from evodse.model.designs import DATAFLOW_CODE, Designs
+
+CATEGORICAL = ("dataflow",)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One varying hardware parameter and its allowed values (sorted unless categorical)."""
+
+    name: str
+    values: tuple
+
+    @property
+    def categorical(self) -> bool:
+        return self.name in CATEGORICAL
+
+    @property
+    def size(self) -> int:
+        return len(self.values)
+
+    def codes(self) -> np.ndarray:
+        """Values as the float codes stored in :class:`Designs`."""
+        if self.name == "dataflow":
+            return np.asarray([DATAFLOW_CODE[v] for v in self.values], dtype=np.float64)
+        return np.asarray(self.values, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class DesignSpace:
+    """Varying parameters plus a base design that fixes all the others."""
+
+    base: Accelerator
+    parameters: tuple[Parameter, ...]
+
+    def __post_init__(self) -> None:
+        if not self.parameters:
+            raise InputError("the design space has no varying parameter", key="space")
+        for p in self.parameters:  # every value must make a valid accelerator
+            for value in p.values:
+                accelerator_from_dict({**self.base.to_dict(), p.name: value}, source="space")
+
+    @property
+    def n_var(self) -> int:
+        return len(self.parameters)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Largest index of each variable (lower bounds are 0)."""
+        return np.asarray([p.size - 1 for p in self.parameters], dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        """Number of distinct designs."""
+        return math.prod(p.size for p in self.parameters)
+
+    @property
+    def categorical_mask(self) -> np.ndarray:
+        return np.asarray([p.categorical for p in self.parameters])
+
+    def decode(self, X: np.ndarray) -> Designs:
+        """Integer index matrix (N, n_var) -> :class:`Designs`."""
+        X = np.asarray(X, dtype=np.int64)
+        n = len(X)
+        base = Designs.from_accelerators(self.base)
+        columns = {name: np.repeat(getattr(base, name), n) for name in _DESIGN_FIELDS}
+        for j, p in enumerate(self.parameters):
+            columns[p.name] = p.codes()[X[:, j]]
+        return Designs(**columns)
+
+    def accelerator(self, x: Sequence[int], name: str = "custom") -> Accelerator:
+        """One index vector as a validated :class:`Accelerator`."""
+        changes = {p.name: p.values[int(i)] for p, i in zip(self.parameters, x, strict=True)}
+        return accelerator_from_dict({**self.base.to_dict(), **changes, "name": name})
+
+    def values_table(self, X: np.ndarray) -> dict[str, list]:
+        """Decoded values per hardware key for each row of ``X`` (fixed keys repeated)."""
+        X = np.asarray(X, dtype=np.int64)
+        out = {}
+        base = self.base.to_dict()
+        by_name = {p.name: j for j, p in enumerate(self.parameters)}
+        for key in HARDWARE_KEYS:
+            if key == "name":
+                continue
+            if key in by_name:
+                p = self.parameters[by_name[key]]
+                out[key] = [p.values[i] for i in X[:, by_name[key]]]
+            else:
+                out[key] = [base[key]] * len(X)
+        return out
+
+    def enumerate(self, chunk: int = 65536) -> Iterator[np.ndarray]:
+        """Every design's index vector, in chunks of at most ``chunk`` rows."""
+        ranges = [range(p.size) for p in self.parameters]
+        it = itertools.product(*ranges)
+        while rows := list(itertools.islice(it, chunk)):
+            yield np.asarray(rows, dtype=np.int64)
+
+
+_DESIGN_FIELDS = tuple(k for k in HARDWARE_KEYS if k != "name")
+
+
+def parameter_from_spec(name: str, spec: Any, *, source: str | None) -> Parameter:
+    """Parse one ``space:`` entry (see module docstring)."""
+    where = f"space.{name}"
+    if name not in _DESIGN_FIELDS:
+        raise InputError(
+            f"not a hardware parameter; expected one of {list(_DESIGN_FIELDS)}",
+            source=source,
+            key=where,
+        )
+    if isinstance(spec, list):
+        values = spec
+    elif isinstance(spec, Mapping) and set(spec) == {"pow2"}:
+        values = _pow2(spec["pow2"], source, where)
+    elif isinstance(spec, Mapping) and set(spec) <= {"range", "step"} and "range" in spec:
+        values = _range(spec["range"], spec.get("step", 1), source, where)
+    else:
+        raise InputError(
+            "expected a list of values, {pow2: [lo, hi]} or {range: [lo, hi], step: s}",
+            source=source,
+            key=where,
+        )
+    if not values:
+        raise InputError("no allowed values", source=source, key=where)
+    if len(set(values)) != len(values):
+        raise InputError(f"repeated values in {values}", source=source, key=where)
+    if name == "dataflow":
+        bad = [v for v in values if v not in DATAFLOW_CHOICES]
+        if bad:
+            raise InputError(
+                f"expected values from {list(DATAFLOW_CHOICES)}, got {bad[0]!r}",
+                source=source,
+                key=where,
+            )
+        return Parameter(name=name, values=tuple(values))
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise InputError("expected numbers", source=source, key=where)
+    return Parameter(name=name, values=tuple(sorted(values)))
+
+
+def _pow2(bounds: Any, source: str | None, where: str) -> list[int]:
+    ok = isinstance(bounds, list) and len(bounds) == 2
+    ok = ok and all(isinstance(b, int) and b >= 1 and b & (b - 1) == 0 for b in bounds)
+    if not ok or bounds[0] > bounds[1]:
+        raise InputError(
+            f"pow2 expects [lo, hi], powers of two with lo <= hi, got {bounds!r}",
+            source=source,
+            key=where,
+        )
+    lo, hi = (int(math.log2(b)) for b in bounds)
+    return [2**e for e in range(lo, hi + 1)]
+
+
+def _range(bounds: Any, step: Any, source: str | None, where: str) -> list[float | int]:
+    nums = isinstance(bounds, list) and len(bounds) == 2
+    nums = nums and all(isinstance(v, (int, float)) for v in [*bounds, step])
+    if not nums or step <= 0 or bounds[0] > bounds[1]:
+        raise InputError(
+            f"range expects [lo, hi] with lo <= hi and a positive step, got {bounds!r} "
+            f"step {step!r}",
+            source=source,
+            key=where,
+        )
+    count = math.floor((bounds[1] - bounds[0]) / step + 1e-9) + 1
+    values = [bounds[0] + i * step for i in range(count)]
+    is_int = all(isinstance(v, int) for v in [*bounds, step])
+    return [int(v) if is_int else round(float(v), 12) for v in values]
+
+
+def space_from_spec(base: Accelerator, spec: Any, *, source: str | None = None) -> DesignSpace:
+    """A :class:`DesignSpace` from a ``space:`` mapping."""
+    if not isinstance(spec, Mapping) or not spec:
+        raise InputError("expected a mapping of hardware parameters", source=source, key="space")
+    params = tuple(parameter_from_spec(str(k), v, source=source) for k, v in spec.items())
+    try:
+        return DesignSpace(base=base, parameters=params)
+    except InputError as exc:
+        raise InputError(exc.detail, source=source, key=exc.key) from None

@@ -1,0 +1,48 @@
+"""A network: an ordered list of operations and a batch size."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass
+
+from evodse.errors import InputError
+from evodse.workload.ops import Op
+
+
+@dataclass(frozen=True)
+class Network:
+    """An ordered, named list of operations executed layer by layer for ``batch`` samples."""
+
+    name: str
+    ops: tuple[Op, ...]
+    batch: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.ops:
+            raise InputError("a network needs at least one operation", key=self.name)
+        if not isinstance(self.batch, int) or isinstance(self.batch, bool) or self.batch < 1:
+            raise InputError(f"batch must be a positive integer, got {self.batch!r}", key="batch")
+        repeated = [n for n, c in Counter(op.name for op in self.ops).items() if c > 1]
+        if repeated:
+            raise InputError(f"layer names must be unique; repeated: {repeated[:5]}", key=self.name)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates for the whole batch."""
+        return self.batch * sum(op.macs for op in self.ops)
+
+    @property
+    def params(self) -> int:
+        """Trainable parameters."""
+        return sum(op.params for op in self.ops)
+
+    def with_batch(self, batch: int) -> Network:
+        """The same network at another batch size."""
+        return dataclasses.replace(self, batch=batch)
+
+    def unique_shapes(self) -> tuple[list[Op], list[int]]:
+        """Distinct operation shapes and, for each layer, the index of its shape."""
+        keys: dict[Op, int] = {}
+        index = [keys.setdefault(op.shape_key(), len(keys)) for op in self.ops]
+        return list(keys), index
