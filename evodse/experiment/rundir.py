@@ -13,12 +13,12 @@ import csv
 import io
 import json
 import os
-import pickle
 import platform
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import dill
 import numpy as np
 import yaml
 
@@ -222,7 +222,8 @@ def write_config(out: Path, resolved: dict[str, Any]) -> None:
 
 
 def save_checkpoint(out: Path, state: SearchState) -> None:
-    write_atomic(Path(out) / CHECKPOINT, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    """Pickle the whole search state (dill: some pymoo operators are closures)."""
+    write_atomic(Path(out) / CHECKPOINT, dill.dumps(state))
 
 
 def load_checkpoint(out: Path) -> SearchState | None:
@@ -230,4 +231,4 @@ def load_checkpoint(out: Path) -> SearchState | None:
     if not path.exists():
         return None
     with path.open("rb") as fh:
-        return pickle.load(fh)
+        return dill.load(fh)

@@ -12,10 +12,14 @@ is    K (window)              M (output pixels)                 N (filters)
 ====  ======================  ================================  =========================
 
 The operands are cut into ``ceil(Sr / R) * ceil(Sc / C)`` folds run one after another. A fold
-takes ``2R + C + T - 2`` cycles (unit: cycles): the ``T`` streamed steps plus the skewed fill
-and drain of the array, whose size, not the fold's, sets the pipeline depth. Edge folds use only
-part of the array, which is the edge under-utilization. Independent GEMMs (conv groups,
-attention heads) run one after another, so a depthwise conv uses one array column.
+takes (unit: cycles) ``T + R + C - 2`` for os (the ``T`` streamed steps plus the skewed fill
+and drain across the array) and ``2R + C + T - 2`` for ws and is (plus ``R`` cycles to preload
+the stationary operand). The array's size, not the fold's, sets the pipeline depth, so edge folds
+pay the full fill and drain while using part of the array: that is the edge under-utilization.
+Independent GEMMs (conv groups, attention heads) run one after another, so a depthwise conv uses
+one array column. These are SCALE-Sim 3.0.0's cycle counts (``systolic_compute_{os,ws,is}.py``),
+which it reports one lower per layer (a 0-based last-cycle index); see
+docs/scalesim_conventions.md.
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ def array_work(code: int, *, rows, cols, m, n, k, count) -> ArrayWork:
     sr, sc, t = (dims[d] for d in MAPPING[code])
     row_folds = np.ceil(sr / rows)
     col_folds = np.ceil(sc / cols)
-    cycles = count * row_folds * col_folds * (2 * rows + cols + t - 2)
+    preload = 0 if code == 1 else rows  # ws/is load the stationary operand first
+    cycles = count * row_folds * col_folds * (t + preload + rows + cols - 2)
     mk, kn, mn = m * k, k * n, m * n
     if code == 1:  # os: both inputs streamed, sums accumulate in the PEs
         ifmap, weight = mk * np.ceil(n / cols), kn * np.ceil(m / rows)

@@ -1,7 +1,7 @@
 """Search algorithms by name: pymoo's multi-objective algorithms plus two baselines.
 
-``nsga2``, ``nsga3``, ``unsga3``, ``moead``, ``agemoea``, ``agemoea2``, ``smsemoa``, ``rnsga2``,
-``ctaea``, ``rvea`` are pymoo's, set up for integer-encoded design spaces (random integer
+``nsga2``, ``nsga3``, ``unsga3``, ``moead`` (unconstrained problems only), ``agemoea``,
+``agemoea2``, ``smsemoa``, ``rnsga2`` and ``ctaea`` are pymoo's, set up for integer-encoded design spaces (random integer
 sampling, uniform crossover, :class:`~evodse.search.operators.NeighbourMutation`, duplicates
 eliminated against the whole archive). Algorithms that need reference directions get pymoo's
 Das-Dennis directions (Riesz s-energy directions beyond 5 objectives) sized to the population.
@@ -36,11 +36,10 @@ PYMOO_ALGORITHMS = (
     "smsemoa",
     "rnsga2",
     "ctaea",
-    "rvea",
 )
 BASELINES = ("random", "exhaustive")
 ALGORITHMS = (*PYMOO_ALGORITHMS, *BASELINES)
-_NEEDS_REF_DIRS = ("nsga3", "unsga3", "moead", "ctaea", "rvea")
+_NEEDS_REF_DIRS = ("nsga3", "unsga3", "moead", "ctaea")
 
 #: Options every algorithm accepts, with defaults (measured in docs/search_quality.md).
 COMMON_OPTIONS = {
@@ -129,6 +128,11 @@ def make_algorithm(
     if name == "moead":
         from pymoo.algorithms.moo.moead import MOEAD
 
+        if problem.n_ieq_constr:
+            raise InputError(
+                "moead does not support constraints; use nsga2, nsga3 or ctaea",
+                key="algorithm.name",
+            )
         return MOEAD(
             ref_dirs=ref_dirs,
             n_neighbors=int(opts.get("n_neighbors", 15)),
@@ -167,9 +171,4 @@ def make_algorithm(
         from pymoo.algorithms.moo.ctaea import CTAEA
 
         return CTAEA(ref_dirs=ref_dirs, eliminate_duplicates=dedup, **operators)
-    if name == "rvea":
-        from pymoo.algorithms.moo.rvea import RVEA
-
-        size = max(pop_size, len(ref_dirs))
-        return RVEA(ref_dirs=ref_dirs, pop_size=size, eliminate_duplicates=dedup, **operators)
     raise InputError(f"unknown algorithm {name!r}", key="algorithm.name")

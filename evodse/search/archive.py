@@ -7,6 +7,8 @@ vector, so a design is never evaluated twice in a run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from pymoo.core.duplicate import DuplicateElimination
 from pymoo.core.evaluator import Evaluator
@@ -122,24 +124,49 @@ class ArchiveDuplicates(DuplicateElimination):
         return is_duplicate
 
 
-class ArchiveEvaluator(Evaluator):
-    """pymoo evaluator that evaluates only designs new to the archive, all in one call."""
+#: ``runner(function, chunks) -> results``: maps ``function`` over chunks, possibly elsewhere
+#: (processes, a Dask cluster). ``None`` evaluates in process in one vectorized call.
+ChunkRunner = Callable[[Callable[[np.ndarray], Evaluation], list[np.ndarray]], list[Evaluation]]
 
-    def __init__(self, archive: Archive, problem: AcceleratorProblem):
+
+class ArchiveEvaluator(Evaluator):
+    """pymoo evaluator that evaluates only designs new to the archive, vectorized.
+
+    With a ``runner``, populations larger than ``chunk_size`` are split into chunks that the
+    runner evaluates (e.g. on Dask workers); results are identical to in-process evaluation.
+    """
+
+    def __init__(
+        self,
+        archive: Archive,
+        problem: AcceleratorProblem,
+        runner: ChunkRunner | None = None,
+        chunk_size: int = 1024,
+    ):
         super().__init__()
         self.archive = archive
         self.problem = problem
+        self.runner = runner
+        self.chunk_size = chunk_size
         self.generation = 0
-        self.n_new = 0  # evaluations actually computed
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["runner"] = None  # a pool or cluster client does not pickle; re-attach on resume
+        return state
 
     def evaluate_rows(self, X: np.ndarray) -> np.ndarray:
-        """Archive row ids for ``X``, evaluating (vectorized) the designs not seen before."""
+        """Archive row ids for ``X``, evaluating the designs not seen before."""
         X = np.asarray(X, dtype=np.int64)
         new = ~self.archive.contains_rows(X)
         if new.any():
             X_new = np.unique(X[new], axis=0)
-            self.archive.add(self.problem.evaluate_designs(X_new), self.generation)
-            self.n_new += len(X_new)
+            if self.runner is None or len(X_new) <= self.chunk_size:
+                ev = self.problem.evaluate_designs(X_new)
+            else:
+                chunks = np.array_split(X_new, -(-len(X_new) // self.chunk_size))
+                ev = Evaluation.concat(self.runner(self.problem.evaluate_designs, chunks))
+            self.archive.add(ev, self.generation)
         return self.archive.rows(X)
 
     def _eval(self, problem, pop, evaluate_values_of, **kwargs):

@@ -19,7 +19,7 @@ from pymoo.core.termination import NoTermination
 from pymoo.indicators.hv import HV
 
 from evodse.search.algorithms import make_algorithm
-from evodse.search.archive import Archive, ArchiveEvaluator
+from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner
 from evodse.search.problem import AcceleratorProblem
 
 HV_MARGIN = 1.1  # reference point: 1.1 in objectives normalized to [0, 1] on the first front
@@ -111,6 +111,12 @@ class SearchState:
     history: list[dict[str, float]] = field(default_factory=list)
     hypervolume: Hypervolume = field(default_factory=Hypervolume)
     stopped_by: str | None = None
+    evaluator: ArchiveEvaluator | None = None
+
+    def attach_runner(self, runner: ChunkRunner | None, chunk_size: int = 1024) -> None:
+        """Evaluate large populations in chunks through ``runner`` (None: in process)."""
+        self.evaluator.runner = runner
+        self.evaluator.chunk_size = chunk_size
 
 
 def new_state(
@@ -121,11 +127,12 @@ def new_state(
     state = SearchState(
         problem=problem, algorithm_name=algorithm, options=dict(options), seed=seed, archive=archive
     )
+    state.evaluator = ArchiveEvaluator(archive, problem)
     if algorithm in ("random", "exhaustive"):
         state.rng = np.random.default_rng(seed)
     else:
         algo = make_algorithm(algorithm, options, problem, archive)
-        algo.evaluator = ArchiveEvaluator(archive, problem)
+        algo.evaluator = state.evaluator
         algo.setup(problem, termination=NoTermination(), seed=seed, verbose=False)
         state.algorithm = algo
     return state
@@ -160,14 +167,12 @@ def step(state: SearchState) -> bool:
     """Run one generation; False when the algorithm has nothing new to evaluate."""
     start = time.perf_counter()
     before = len(state.archive)
+    state.evaluator.generation = state.generation
     if state.algorithm is None:
         X = _baseline_batch(state)
         if len(X):
-            evaluator = ArchiveEvaluator(state.archive, state.problem)
-            evaluator.generation = state.generation
-            evaluator.evaluate_rows(X)
+            state.evaluator.evaluate_rows(X)
     else:
-        state.algorithm.evaluator.generation = state.generation
         pop = state.algorithm.ask()
         state.algorithm.evaluator.eval(state.problem, pop)
         state.algorithm.tell(infills=pop)

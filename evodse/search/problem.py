@@ -56,6 +56,19 @@ class Evaluation:
         """Total constraint violation (0 when feasible)."""
         return np.maximum(self.G, 0).sum(axis=1) if self.G.size else np.zeros(len(self.X))
 
+    @staticmethod
+    def concat(parts: Sequence[Evaluation]) -> Evaluation:
+        """Rows of several evaluations, in order."""
+        if len(parts) == 1:
+            return parts[0]
+        return Evaluation(
+            X=np.concatenate([p.X for p in parts]),
+            objectives=np.concatenate([p.objectives for p in parts]),
+            F=np.concatenate([p.F for p in parts]),
+            G=np.concatenate([p.G for p in parts]),
+            metrics={k: np.concatenate([p.metrics[k] for p in parts]) for k in parts[0].metrics},
+        )
+
 
 class AcceleratorProblem(Problem):
     """Search a hardware design space for one or many workloads (vectorized ``_evaluate``)."""

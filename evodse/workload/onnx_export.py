@@ -96,8 +96,9 @@ def _onnx() -> Any:
 
 
 def _onnx_pool_out(size: int, kernel: int, stride: int, begin: int, end: int, ceil: bool) -> int:
-    """Output size ONNX shape inference gives a pooling window (ceil mode drops a window that
-    would start in the end padding)."""
+    """Output size of an ONNX pool as ONNX Runtime and PyTorch compute it: in ceil mode a last
+    window that would start in the end padding is dropped (Pool2d keeps it; some ONNX shape
+    inference versions do too), so such pools are written as ``ai.evodse.Op`` nodes."""
     span = size + begin + end - kernel
     if not ceil:
         return span // stride + 1

@@ -339,7 +339,15 @@ def import_onnx(
         raise InputError(f"batch must be a positive integer, got {batch!r}", key="batch")
     onnx = _onnx_module(source)
     model = _load(onnx, path, source)
-    return _Importer(onnx, model, source, input_shapes, batch, strict).run()
+    try:
+        return _Importer(onnx, model, source, input_shapes, batch, strict).run()
+    except InputError:
+        raise
+    except Exception as exc:  # never a raw traceback from onnx internals
+        raise InputError(
+            f"cannot import the ONNX model ({type(exc).__name__}: {_first_line(exc)})",
+            source=source,
+        ) from None
 
 
 def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
@@ -410,6 +418,13 @@ def _load(onnx: Any, path: str | Path, source: str) -> Any:
             f"not a readable ONNX model (is the file truncated or not ONNX?): {_first_line(exc)}",
             source=source,
         ) from None
+    if model.functions:  # model-local functions (newer exporters): inline them when possible
+        try:
+            from onnx import inliner
+
+            model = inliner.inline_local_functions(model)
+        except Exception:
+            pass  # their calls are then reported as unknown operators
     graph = model.graph
     if model.ir_version < 1 or not model.HasField("graph") or not graph.node:
         raise InputError("not an ONNX model: the file holds no graph nodes", source=source)
@@ -581,7 +596,9 @@ class _Importer:
         by_name = {vi.name: vi for vi in self.graph.input if vi.name not in self.initializers}
         for name, dims in input_shapes.items():
             if name not in by_name:
-                names = ", ".join(repr(v.name) for v in self.data_inputs) or "none"
+                names = ", ".join(repr(v.name) for v in self.data_inputs[:6]) or "none"
+                if len(self.data_inputs) > 6:
+                    names += f", ... ({len(self.data_inputs) - 6} more)"
                 raise InputError(
                     f"--input-shape names {name!r}, which is not an input of the graph "
                     f"(graph inputs: {names})",
@@ -712,6 +729,8 @@ class _Importer:
             shape = self._vi_shape(vi)
             if shape is None or any(not isinstance(d, int) or d < 1 for d in shape):
                 dynamic.append(f"{vi.name}={_fmt_shape(shape)}")
+        if len(dynamic) > 6:
+            dynamic[6:] = [f"... ({len(dynamic) - 6} more)"]
         return f" (dynamic graph inputs: {', '.join(dynamic)})" if dynamic else ""
 
     def _strict_diagnostic(self) -> str:
@@ -837,8 +856,10 @@ class _Importer:
                 )
             warnings.warn(message, OnnxImportWarning, stacklevel=4)
         if not self.entries:
+            seen = self.report.folded + self.report.constant + self.report.unknown
             raise InputError(
-                "the ONNX graph has no operation evodse can model (no Conv, Gemm, MatMul, ...)",
+                "the ONNX graph has no operation evodse can model, only data movement, constants "
+                f"or unsupported operators ({_fmt_counts(seen)})",
                 source=self.source,
             )
         ops = tuple(e.op for e in self.entries)
@@ -1070,8 +1091,25 @@ class _Importer:
             mode=mode,
             ceil_mode=bool(ceil),
         )
+        op = self._fit_ceil_pool(op, self.shapes.get(node.output[0]), spatial)
         self._emit_copies(op, node, node.output[0], self.copies(xs[0], node))
         return None
+
+    @staticmethod
+    def _fit_ceil_pool(op: Pool2d, out: Shape | None, spatial: int) -> Pool2d:
+        """Match ONNX's ceil mode, which drops a last window starting in the end padding.
+
+        Pool2d's ceil-mode formula keeps that window; removing end padding that only such a
+        window would read gives ONNX's output size with the same windows.
+        """
+        if not op.ceil_mode or not out or not all(isinstance(d, int) for d in out):
+            return op
+        want_h, want_w = (1, out[2]) if spatial == 1 else (out[2], out[3])
+        while op.out_h > want_h and op.pad_bottom > 0:
+            op = replace(op, pad_bottom=op.pad_bottom - 1)
+        while op.out_w > want_w and op.pad_right > 0:
+            op = replace(op, pad_right=op.pad_right - 1)
+        return op
 
     # ---------------------------------------------------------------- GEMMs
 
@@ -1286,8 +1324,10 @@ class _Importer:
         pre = self.nodes[pre_i]
         if pre.op_type not in ("Div", "Mul") or len(pre.input) != 2:
             return []
-        x = pre.input[0]
-        if self.is_const(x) or not self.is_const(pre.input[1]):
+        x, c = pre.input
+        if pre.op_type == "Mul" and self.is_const(x):
+            x, c = c, x
+        if self.is_const(x) or not self.is_const(c):
             return []
         if self._only_consumer(pre.output[0]) is None:
             return []

@@ -23,8 +23,8 @@ What it does
     the script asserts that "Stall Cycles" is 0.
 
 How long it takes
-    Full set: 20 layers x 3 dataflows x 4 arrays = 240 runs, about 3.5 minutes on one core
-    (slowest run ~7 s, most < 2 s). ``--quick``: 7 tiny runs, ~3 s (+ imports).
+    Full set: 20 layers x 3 dataflows x 4 arrays = 240 runs, about 3.5-4 minutes on one core
+    (slowest run 7-12 s, most < 2 s). ``--quick``: 7 tiny runs, ~3 s (+ imports).
     The script pins BLAS/OpenMP to one thread and runs the cases sequentially (one core).
 
 How to run

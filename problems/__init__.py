@@ -1,0 +1,1 @@
+"""Example problem classes: copy one and change its workloads, space and objectives."""
