@@ -4,6 +4,8 @@ Throughput per mm^2 is maximized against energy per inference; the array, buffer
 precision and vector unit all vary.
 """
 
+from typing import ClassVar
+
 from evodse.search.problem import AcceleratorProblem
 from evodse.workload import load_workload
 
@@ -11,7 +13,7 @@ from evodse.workload import load_workload
 class DatacenterTransformer(AcceleratorProblem):
     workloads = (load_workload("bert_base", batch=16), load_workload("gpt2_decode", batch=16))
     base = "tpu_v1"
-    space = {
+    space: ClassVar[dict] = {
         "pe_rows": {"pow2": [32, 256]},
         "pe_cols": {"pow2": [32, 256]},
         "dataflow": ["ws", "os", "auto"],

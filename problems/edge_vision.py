@@ -4,13 +4,15 @@ Latency (geometric mean over both networks), energy and area are traded against 
 under an area budget, a power cap and a frame-rate floor for MobileNet-V2.
 """
 
+from typing import ClassVar
+
 from evodse.search.problem import AcceleratorProblem
 
 
 class EdgeVision(AcceleratorProblem):
     workloads = ("mobilenet_v2", "resnet18")
     base = "edge"
-    space = {
+    space: ClassVar[dict] = {
         "pe_rows": {"pow2": [8, 64]},
         "pe_cols": {"pow2": [8, 64]},
         "dataflow": ["ws", "os", "is"],

@@ -1004,6 +1004,24 @@ def test_round_trip_of_operations_without_a_standard_equivalent(tmp_path):
     assert back.ops == ops and back.batch == 2
 
 
+def test_every_exportable_elementwise_function_round_trips(tmp_path):
+    from evodse.workload.onnx_export import _BINARY, _UNARY
+    from evodse.workload.onnx_import import ACTIVATIONS
+
+    ops = [
+        Elementwise(name=f, elements=12, function=f, ops_per_element=ACTIVATIONS[op_type][1])
+        for f, op_type in sorted(_UNARY.items())
+    ]
+    ops += [Elementwise(name=f"bin_{f}", elements=12, inputs=2, function=f) for f in _BINARY]
+    ops.append(Elementwise(name="sum4", elements=12, inputs=4, function="add", ops_per_element=3))
+    net = Network(name="elementwise", ops=tuple(ops), batch=3)
+    model = network_to_onnx(net)
+    onnx.checker.check_model(model, full_check=True)
+    assert not any(n.domain for n in model.graph.node)  # all standard operators
+    back = _import_quiet(to_onnx(net, tmp_path / "e.onnx"), strict=True).network
+    assert back.ops == net.ops and back.batch == 3
+
+
 def test_loader_accepts_onnx_paths(tmp_path):
     path = _encoder_block(tmp_path, x_shape=("n", T, D))
     net = load_workload(str(path), batch=4)

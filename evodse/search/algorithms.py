@@ -1,9 +1,10 @@
 """Search algorithms by name: pymoo's multi-objective algorithms plus two baselines.
 
 ``nsga2``, ``nsga3``, ``unsga3``, ``moead`` (unconstrained problems only), ``agemoea``,
-``agemoea2``, ``smsemoa``, ``rnsga2`` and ``ctaea`` are pymoo's, set up for integer-encoded design spaces (random integer
-sampling, uniform crossover, :class:`~evodse.search.operators.NeighbourMutation`, duplicates
-eliminated against the whole archive). Algorithms that need reference directions get pymoo's
+``agemoea2``, ``smsemoa``, ``rnsga2`` and ``ctaea`` are pymoo's, set up for integer-encoded
+design spaces (random integer sampling, uniform crossover,
+:class:`~evodse.search.operators.NeighbourMutation`, duplicates eliminated against the whole
+archive). Algorithms that need reference directions get pymoo's
 Das-Dennis directions (Riesz s-energy directions beyond 5 objectives) sized to the population.
 ``random`` samples the space uniformly and ``exhaustive`` enumerates it; both use the same
 archive, so their fronts compare with the others' at equal evaluations.
@@ -126,15 +127,17 @@ def make_algorithm(
         size = max(pop_size, len(ref_dirs))
         return cls(ref_dirs=ref_dirs, pop_size=size, eliminate_duplicates=dedup, **operators)
     if name == "moead":
-        from pymoo.algorithms.moo.moead import MOEAD
+        from pymoo.algorithms.moo.moead import ParallelMOEAD
 
         if problem.n_ieq_constr:
             raise InputError(
                 "moead does not support constraints; use nsga2, nsga3 or ctaea",
                 key="algorithm.name",
             )
-        return MOEAD(
+        # the batch variant: a whole generation of offspring per ask, evaluated in one call
+        return ParallelMOEAD(
             ref_dirs=ref_dirs,
+            n_offsprings=len(ref_dirs),
             n_neighbors=int(opts.get("n_neighbors", 15)),
             prob_neighbor_mating=float(opts.get("prob_neighbor_mating", 0.7)),
             **operators,

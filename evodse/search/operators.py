@@ -16,7 +16,8 @@ class NeighbourMutation(Mutation):
     """Per gene with probability ``prob_var`` (default ``1 / n_var``): a categorical gene is
     reset to a different category; an ordered one moves ``+-s`` indices with ``s`` geometric
     (``P(s) = p (1 - p)^(s - 1)``, mean ``1 / p``, reflected at the bounds), or with probability
-    ``reset`` jumps uniformly. At least one gene of every offspring changes.
+    ``reset`` jumps to a uniformly drawn other value. At least one gene of every offspring
+    changes (when any gene has more than one value).
     """
 
     def __init__(
@@ -39,23 +40,23 @@ class NeighbourMutation(Mutation):
         n, n_var = X.shape
         upper = np.asarray(problem.xu, dtype=np.int64)
         p = self.prob_gene if self.prob_gene is not None else 1.0 / n_var
-        mask = rng.random((n, n_var)) < p
-        forced = rng.integers(0, n_var, n)
-        mask[np.arange(n), forced] = True
-        mask &= upper[None, :] > 0  # a single-valued gene cannot change
+        mutable = upper > 0  # a single-valued gene cannot change
+        mask = (rng.random((n, n_var)) < p) & mutable[None, :]
+        if mutable.any():  # force one mutable gene per offspring
+            forced = rng.choice(np.flatnonzero(mutable), n)
+            mask[np.arange(n), forced] = True
         sizes = np.broadcast_to(upper + 1, X.shape)
 
         steps = rng.geometric(self.step_p, (n, n_var)) * rng.choice([-1, 1], (n, n_var))
-        moved = X + steps
         span = 2 * upper[None, :]
-        period = np.where(span > 0, span, 1)
-        moved = np.abs(np.mod(moved, period))  # reflect into [0, upper]
+        moved = np.mod(X + steps, np.where(span > 0, span, 1))  # reflect into [0, upper]
         moved = np.where(moved > upper, span - moved, moved)
+        stuck = moved == X  # a reflection can land back home: take one step instead
+        moved = np.where(stuck, np.where(upper > X, X + 1, X - 1), moved)
 
         jump = rng.random((n, n_var)) < self.reset
-        uniform = rng.integers(0, sizes)
         other = (X + 1 + rng.integers(0, np.maximum(sizes - 1, 1))) % sizes  # != X
-        ordered_new = np.where(jump, uniform, moved)
-        new = np.where(self.categorical[None, :], other, ordered_new)
+        ordered = np.where(jump, other, moved)
+        new = np.where(self.categorical[None, :], other, ordered)
         out = np.where(mask, new, X)
         return np.clip(out, 0, upper).astype(float)

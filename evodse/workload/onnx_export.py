@@ -62,7 +62,7 @@ OPSET = 17
 _UNARY = {
     function: op_type
     for op_type, (function, _) in ACTIVATIONS.items()
-    if op_type not in ("PRelu", "Clip", "Gelu", "Mish", "ThresholdedRelu", "Celu")
+    if op_type not in ("PRelu", "Clip", "Gelu", "Mish", "ThresholdedRelu", "Celu", "Not")
 }
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "max": "Max", "min": "Min"}
 

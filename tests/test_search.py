@@ -1,0 +1,320 @@
+"""Search: exhaustive versus NSGA-II versus random, reproducibility, resume, archive front."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import evodse
+from evodse.experiment import rundir
+from evodse.search import driver
+from evodse.search.archive import non_dominated
+from evodse.search.driver import Termination, new_state, run_search
+from evodse.search.indicators import Normalization, hypervolume, igd_plus
+from evodse.search.operators import NeighbourMutation
+from evodse.search.problem import AcceleratorProblem
+
+SMALL_SPACE = {
+    "pe_rows": {"pow2": [4, 128]},
+    "pe_cols": {"pow2": [4, 128]},
+    "dataflow": ["ws", "os", "is"],
+    "ifmap_sram_kib": {"pow2": [16, 1024]},
+    "weight_sram_kib": {"pow2": [16, 1024]},
+    "dram_bandwidth_gbps": [6.4, 12.8, 25.6, 51.2],
+}
+
+
+def tiny_config(**changes) -> dict:
+    config = {
+        "name": "tiny",
+        "workloads": ["squeezenet1_1"],
+        "base": "edge",
+        "space": {
+            "pe_rows": {"pow2": [8, 64]},
+            "pe_cols": {"pow2": [8, 64]},
+            "dataflow": ["ws", "os", "is"],
+            "ifmap_sram_kib": {"pow2": [16, 256]},
+            "weight_sram_kib": {"pow2": [16, 256]},
+        },
+        "objectives": ["latency", "energy", "area"],
+        "constraints": ["area_mm2 <= 2"],
+        "algorithm": {"name": "nsga2", "pop_size": 20},
+        "termination": {"generations": 8},
+        "seeds": [0],
+    }
+    config.update(changes)
+    return config
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.slow
+def test_nsga2_reaches_exhaustive_front_with_5_percent_of_evaluations():
+    problem = AcceleratorProblem(
+        workloads=["mobilenet_v2"],
+        base="edge",
+        space=SMALL_SPACE,
+        objectives=["latency", "energy", "area"],
+    )
+    size = problem.design_space.size
+    assert size <= 50_000
+    exhaustive = run_search(new_state(problem, "exhaustive", {"pop_size": size}, 0), Termination())
+    assert len(exhaustive.archive) == size
+    truth = exhaustive.archive.column("objectives")[exhaustive.archive.front]
+    norm = Normalization.of(truth, [False, False, False])
+    hv_true = hypervolume(truth, norm)
+    budget = int(0.05 * size)
+
+    def quality(algorithm: str, seed: int) -> tuple[float, float]:
+        state = new_state(problem, algorithm, {"pop_size": 50}, seed)
+        run_search(state, Termination(evaluations=budget))
+        assert len(state.archive) <= budget + 50
+        front = state.archive.column("objectives")[state.archive.front]
+        return hypervolume(front, norm) / hv_true, igd_plus(front, truth, norm)
+
+    nsga2 = np.array([quality("nsga2", s) for s in range(5)])
+    random = np.array([quality("random", s) for s in range(5)])
+    assert np.median(nsga2[:, 0]) >= 0.99
+    assert np.median(nsga2[:, 0]) > np.median(random[:, 0])
+    assert np.median(nsga2[:, 1]) < np.median(random[:, 1])
+
+
+def test_same_seed_same_front(tmp_path):
+    a = evodse.run(tiny_config(), out=tmp_path / "a")
+    b = evodse.run(tiny_config(), out=tmp_path / "b")
+    assert (tmp_path / "a" / "pareto.csv").read_bytes() == (
+        tmp_path / "b" / "pareto.csv"
+    ).read_bytes()
+    assert (tmp_path / "a" / "evaluations.csv").read_bytes() == (
+        tmp_path / "b" / "evaluations.csv"
+    ).read_bytes()
+    np.testing.assert_array_equal(a.F, b.F)
+    c = evodse.run(tiny_config(), out=tmp_path / "c", seed=1)
+    assert not np.array_equal(a.X, c.X) or not np.array_equal(a.F, c.F)
+
+
+def test_run_directory_contract(tmp_path):
+    result = evodse.run(tiny_config(), out=tmp_path)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {
+        "config.yaml",
+        "pareto.csv",
+        "evaluations.csv",
+        "history.csv",
+        "summary.json",
+        "checkpoint.pkl",
+    } <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    history = read_csv(tmp_path / "history.csv")
+    assert list(history[0]) == [
+        "generation",
+        "evaluations",
+        "hypervolume",
+        "front_size",
+        "wall_time_s",
+    ]
+    assert [int(h["generation"]) for h in history] == list(range(1, 9))
+    hv = [float(h["hypervolume"]) for h in history]
+    assert hv == sorted(hv)  # the archive front never loses hypervolume
+    summary = result.summary
+    for key in (
+        "best",
+        "knee",
+        "hypervolume",
+        "hypervolume_reference",
+        "wall_time_s",
+        "versions",
+        "seed",
+    ):
+        assert key in summary
+    assert set(summary["best"]) == {"latency_s", "energy_pj", "area_mm2"}
+    pareto = read_csv(tmp_path / "pareto.csv")
+    assert len(pareto) == len(result.designs) == summary["front_size"] > 0
+    for key in (
+        "pe_rows",
+        "dataflow",
+        "latency_s",
+        "energy_pj",
+        "area_mm2",
+        "squeezenet1_1.latency_s",
+    ):
+        assert key in pareto[0]
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert config["seeds"] == [0] and config["algorithm"]["name"] == "nsga2"
+    assert all(float(row["area_mm2"]) <= 2 for row in pareto)
+
+
+def test_pareto_is_the_non_dominated_feasible_set_of_all_evaluations(tmp_path):
+    evodse.run(tiny_config(), out=tmp_path)
+    rows = read_csv(tmp_path / "evaluations.csv")
+    feasible = [r for r in rows if r["feasible"] == "1"]
+    F = np.array([[float(r[c]) for c in ("latency_s", "energy_pj", "area_mm2")] for r in feasible])
+    expected = {feasible[i]["id"] for i in non_dominated(F)}
+    assert {r["id"] for r in read_csv(tmp_path / "pareto.csv")} == expected
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    designs = [tuple(r[k] for k in SMALL_SPACE if k in r) for r in rows]
+    assert len(designs) == len(set(designs))  # nothing evaluated twice
+
+
+def test_resume_after_interrupt_gives_the_uninterrupted_result(tmp_path, monkeypatch):
+    config = tiny_config(termination={"generations": 10})
+    evodse.run(config, out=tmp_path / "full")
+    real_step = driver.step
+
+    def interrupted_step(state):
+        if state.generation == 4:
+            raise KeyboardInterrupt
+        return real_step(state)
+
+    monkeypatch.setattr(driver, "step", interrupted_step)
+    with pytest.raises(KeyboardInterrupt):
+        evodse.run(config, out=tmp_path / "resumed")
+    assert rundir.load_checkpoint(tmp_path / "resumed").generation == 4
+    monkeypatch.setattr(driver, "step", real_step)
+    evodse.run(config, out=tmp_path / "resumed", resume=True)
+    for name in ("pareto.csv", "evaluations.csv"):
+        assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "resumed" / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
+    config = tiny_config(
+        workloads=["resnet50"],
+        algorithm={"name": "nsga2", "pop_size": 100},
+        termination={"generations": 150},
+        space={**SMALL_SPACE, "ofmap_sram_kib": {"pow2": [16, 1024]}},
+        constraints=[],
+    )
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    evodse.run(path, out=tmp_path / "full")
+    cmd = [
+        sys.executable,
+        "-m",
+        "evodse.cli.main",
+        "run",
+        str(path),
+        "--out",
+        str(tmp_path / "killed"),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "killed" / "checkpoint.pkl"
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    state = rundir.load_checkpoint(tmp_path / "killed")
+    assert 0 < state.generation < 150
+    evodse.run(path, out=tmp_path / "killed", resume=True)
+    for name in ("pareto.csv", "evaluations.csv"):
+        assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "killed" / name).read_bytes()
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path):
+    evodse.run(tiny_config(), out=tmp_path)
+    before = (tmp_path / "pareto.csv").read_bytes()
+    with pytest.raises(evodse.InputError, match="--resume"):
+        evodse.run(tiny_config(), out=tmp_path)
+    assert (tmp_path / "pareto.csv").read_bytes() == before
+    with pytest.raises(evodse.InputError, match="different configuration"):
+        evodse.run(tiny_config(termination={"generations": 3}), out=tmp_path, resume=True)
+    assert (tmp_path / "pareto.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "algorithm", ["nsga3", "unsga3", "agemoea", "agemoea2", "smsemoa", "ctaea", "random"]
+)
+def test_every_algorithm_runs_and_resumes(tmp_path, algorithm):
+    config = tiny_config(
+        algorithm={"name": algorithm, "pop_size": 16}, termination={"generations": 4}
+    )
+    result = evodse.run(config, out=tmp_path)
+    assert len(result.designs) > 0
+    assert result.summary["evaluations"] <= 4 * 16 + 16
+
+
+def test_moead_unconstrained_and_rnsga2_with_reference_points(tmp_path):
+    evodse.run(
+        tiny_config(
+            algorithm={"name": "moead", "pop_size": 16},
+            constraints=[],
+            termination={"generations": 3},
+        ),
+        out=tmp_path / "m",
+    )
+    evodse.run(
+        tiny_config(
+            algorithm={"name": "rnsga2", "pop_size": 16, "ref_points": [[0.01, 1e9, 0.5]]},
+            termination={"generations": 3},
+        ),
+        out=tmp_path / "r",
+    )
+    with pytest.raises(evodse.InputError, match="constraints"):
+        evodse.run(tiny_config(algorithm={"name": "moead"}), out=tmp_path / "x")
+
+
+def test_exhaustive_enumerates_every_design(tmp_path):
+    config = tiny_config(
+        algorithm={"name": "exhaustive", "pop_size": 1000}, termination=None, constraints=[]
+    )
+    del config["termination"]
+    result = evodse.run(config, out=tmp_path)
+    assert result.summary["evaluations"] == 4 * 4 * 3 * 5 * 5
+    assert result.summary["stopped_by"] == "space_exhausted"
+
+
+def test_evaluation_budget_and_hv_stagnation(tmp_path):
+    a = evodse.run(tiny_config(termination={"evaluations": 50}), out=tmp_path / "a")
+    assert 50 <= a.summary["evaluations"] <= 70 and a.summary["stopped_by"] == "evaluations"
+    b = evodse.run(
+        tiny_config(termination={"generations": 200, "hv_stagnation": {"window": 3}}),
+        out=tmp_path / "b",
+    )
+    assert b.summary["stopped_by"] in ("hv_stagnation", "no_new_designs", "space_exhausted")
+    assert b.summary["generations"] < 200
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    upper=st.lists(st.integers(0, 12), min_size=1, max_size=8),
+    seed=st.integers(0, 2**31),
+    data=st.data(),
+)
+def test_neighbour_mutation_stays_in_the_space(upper, seed, data):
+    upper = np.asarray(upper)
+    categorical = np.asarray(
+        data.draw(st.lists(st.booleans(), min_size=len(upper), max_size=len(upper)))
+    )
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, upper + 1, (30, len(upper))).astype(float)
+
+    class _Problem:
+        xu = upper
+        n_var = len(upper)
+
+    out = NeighbourMutation(categorical=categorical, prob_var=0.5)._do(
+        _Problem, X, random_state=rng
+    )
+    assert out.shape == X.shape
+    assert (out >= 0).all() and (out <= upper).all()
+    assert np.array_equal(out, np.rint(out))
+    assert ((out != X) <= (upper > 0)[None, :]).all()  # single-valued genes never move
+    if (upper > 0).any():
+        assert (out != X).any(axis=1).all()
