@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest

@@ -1,10 +1,12 @@
-"""``evodse run EXPERIMENT.yaml [--out DIR] [--resume] [--seed N]``."""
+"""``evodse run EXPERIMENT.yaml [--out DIR] [--resume] [--seed N] [--executor NAME]
+[--scheduler tcp://HOST:PORT]``."""
 
 from __future__ import annotations
 
 import argparse
 
 from evodse.experiment.config import load_experiment
+from evodse.experiment.executors import EXECUTORS, executor_from_cli
 from evodse.experiment.runner import run_seeds
 
 
@@ -16,20 +18,32 @@ def register_run(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--seed", type=int, default=None, help="run only this seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--executor", choices=EXECUTORS, default=None, help="where runs execute (default: local)"
+    )
+    p.add_argument(
+        "--scheduler", default=None, metavar="tcp://HOST:PORT", help="Dask scheduler (means dask)"
+    )
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     experiment = load_experiment(args.experiment)
     seeds = None if args.seed is None else [args.seed]
-    results = run_seeds(
-        experiment,
-        out=args.out,
-        seeds=seeds,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-    )
+    spec = executor_from_cli(experiment.executor, args.executor, args.scheduler)
+    options = {
+        "out": args.out,
+        "seeds": seeds,
+        "resume": args.resume,
+        "overwrite": args.overwrite,
+        "progress": not args.quiet,
+    }
+    if spec.name == "local":
+        results = run_seeds(experiment, **options)
+    else:  # runs as tasks (several seeds) or chunked evaluation (one seed) on the executor
+        from evodse.experiment.sweep import run_experiment
+
+        results = run_experiment(args.experiment, executor=spec, **options)
     for r in results:
         s = r.summary
         print(

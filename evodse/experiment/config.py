@@ -15,6 +15,10 @@ Top-level keys (a public contract)::
     algorithm: {name: nsga2, pop_size: 100}
     termination: {generations: 100}      # and/or evaluations, time_s, hv_stagnation
     seeds: [0]
+    executor: local                       # optional: processes, {name: dask, scheduler: ...}
+
+``executor`` (see :mod:`evodse.experiment.executors`) says where runs execute; it never changes
+results, so the resolved ``config.yaml`` does not record it.
 
 Relative paths are resolved against the experiment file's folder.
 """
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from evodse.errors import InputError
+from evodse.experiment.executors import ExecutorSpec, parse_executor
 from evodse.hardware.template import HARDWARE_KEYS
 from evodse.search.algorithms import COMMON_OPTIONS, check_algorithm
 from evodse.search.driver import Termination
@@ -48,6 +53,7 @@ TOP_KEYS = (
     "algorithm",
     "termination",
     "seeds",
+    "executor",
 )
 _WORKLOAD_KEYS = ("workload", "batch", "input_shapes", "strict")
 _TERMINATION_KEYS = ("generations", "evaluations", "time_s", "hv_stagnation")
@@ -97,6 +103,7 @@ class Experiment:
     problem: str | None = None
     source: str | None = None
     problem_class: type[AcceleratorProblem] = field(default=AcceleratorProblem, compare=False)
+    executor: ExecutorSpec | None = field(default=None, compare=False)  # None: local
 
     def build_problem(self) -> AcceleratorProblem:
         """The pymoo problem (YAML keys override the problem class's attributes)."""
@@ -226,6 +233,7 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
         problem=data.get("problem"),
         source=source,
         problem_class=problem_class,
+        executor=parse_executor(data.get("executor"), source=source),
     )
     experiment.build_problem()  # validate everything now, before any run starts
     return experiment
