@@ -73,7 +73,7 @@ def _cell(value: Any) -> Any:
 def design_columns(state: SearchState) -> list[str]:
     """Columns of evaluations.csv and pareto.csv."""
     problem = state.problem
-    hw = list(problem.design_space.values_table(np.zeros((0, problem.n_var), dtype=int)))
+    hw = list(problem.decision_table(np.zeros((0, problem.n_var), dtype=int)))
     return [
         "id",
         "generation",
@@ -96,7 +96,7 @@ def design_rows(state: SearchState, rows: np.ndarray) -> list[list[Any]]:
     archive: Archive = state.archive
     problem = state.problem
     X = archive.column("X")[rows]
-    hw = problem.design_space.values_table(X)
+    hw = problem.decision_table(X)
     objectives = archive.column("objectives")[rows]
     metrics = {name: archive.column(name)[rows] for name in _metric_names(state)}
     gen = archive.column("generation")[rows]
@@ -164,7 +164,7 @@ def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
         x = archive.column("X")[row]
         return {
             "id": int(row),
-            "hardware": problem.design_space.accelerator(x, name=f"design_{row}").to_dict(),
+            **problem.describe(x, name=f"design_{row}"),
             "objectives": {
                 c: float(v) for c, v in zip(columns, archive.column("objectives")[row], strict=True)
             },
@@ -188,7 +188,7 @@ def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
             for o in problem.objective_list
         ],
         "constraints": problem.constraint_labels,
-        "space_size": problem.design_space.size,
+        "space_size": problem.space_size,
         "evaluations": len(archive),
         "feasible_evaluations": int(archive.column("feasible").sum()) if len(archive) else 0,
         "generations": state.generation,

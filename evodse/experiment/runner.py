@@ -173,14 +173,17 @@ def result_from_state(out_dir: Path, state: SearchState, data: dict[str, Any]) -
     """A :class:`RunResult` from a search state and its summary."""
     rows = rundir.pareto_rows(state)
     X = state.archive.column("X")[rows].astype(np.int64)
-    space = state.problem.design_space
+    problem = state.problem
     return RunResult(
         out_dir=out_dir,
         seed=state.seed,
         objective_columns=state.problem.objective_columns,
         F=state.archive.column("objectives")[rows],
         X=X,
-        designs=[space.accelerator(x, name=f"design_{r}") for x, r in zip(X, rows, strict=True)],
+        designs=[
+            Accelerator(**problem.describe(x, name=f"design_{r}")["hardware"])
+            for x, r in zip(X, rows, strict=True)
+        ],
         summary=data,
         state=state,
     )

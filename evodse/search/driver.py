@@ -140,11 +140,11 @@ def new_state(
 
 def _baseline_batch(state: SearchState) -> np.ndarray:
     """Next designs of the random or exhaustive baseline (none left: empty)."""
-    space = state.problem.design_space
-    sizes = space.upper + 1
+    problem = state.problem
+    sizes = np.asarray(problem.xu, dtype=np.int64) + 1
     if state.algorithm_name == "exhaustive":
         chunk = int(state.options.get("pop_size", 100))
-        stop = min(state.cursor + chunk, space.size)
+        stop = min(state.cursor + chunk, problem.space_size)
         flat = np.arange(state.cursor, stop)
         state.cursor = stop
         return np.stack(np.unravel_index(flat, sizes), axis=1).astype(np.int64)
@@ -158,7 +158,7 @@ def _baseline_batch(state: SearchState) -> np.ndarray:
             if key not in seen and len(rows) < want:
                 seen.add(key)
                 rows.append(x)
-        if len(rows) >= want or len(state.archive) + len(rows) >= space.size:
+        if len(rows) >= want or len(state.archive) + len(rows) >= problem.space_size:
             break
     return np.asarray(rows, dtype=np.int64).reshape(-1, len(sizes))
 
@@ -207,7 +207,7 @@ def run_search(
         idle = idle + 1 if len(state.archive) == before else 0
         if on_generation is not None:
             on_generation(state)
-        if not progressed or len(state.archive) >= state.problem.design_space.size:
+        if not progressed or len(state.archive) >= state.problem.space_size:
             reason = "space_exhausted"
             break
         if idle >= max_idle_generations:

@@ -146,6 +146,21 @@ class AcceleratorProblem(Problem):
     def constraint_labels(self) -> list[str]:
         return [c.label for c in self.constraint_list]
 
+    @property
+    def space_size(self) -> int:
+        """Number of distinct decision vectors."""
+        return self.design_space.size
+
+    def decision_table(self, X: np.ndarray) -> dict[str, list]:
+        """Decoded decision variables per row of ``X`` (every hardware key, fixed ones too):
+        the design columns of evaluations.csv and pareto.csv."""
+        return self.design_space.values_table(X)
+
+    def describe(self, x: np.ndarray, name: str = "custom") -> dict[str, Any]:
+        """One decision vector as plain data for summary.json (``hardware``, and whatever a
+        subclass adds)."""
+        return {"hardware": self.design_space.accelerator(x, name=name).to_dict()}
+
     def workload_results(self, X: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
         """Per workload, every metric of :func:`workload_metrics` for designs ``X``."""
         designs = self.design_space.decode(X)
