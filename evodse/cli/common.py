@@ -33,9 +33,9 @@ def resolve_workload(spec: str, args: argparse.Namespace) -> Network:
     """Load the workload named on the command line with the shared options."""
     shapes = None
     if args.input_shape:
-        from evodse.workload.onnx_import import parse_input_shape
+        from evodse.workload.onnx_import import parse_input_shapes
 
-        shapes = dict(parse_input_shape(text) for text in args.input_shape)
+        shapes = parse_input_shapes(args.input_shape)
     return load_workload(spec, batch=args.batch, input_shapes=shapes, strict=args.strict)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from evodse.errors import InputError
@@ -33,8 +34,13 @@ def _version() -> str:
     return f"evodse {__version__}"
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"evodse: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    warnings.showwarning = _one_line_warning
     try:
         args = build_parser().parse_args(argv)
         return int(args.handler(args) or 0)

@@ -1,5 +1,8 @@
 """Resolve a workload spec (zoo name, workload YAML, or ONNX file) into a :class:`Network`.
 
+A zoo name takes integer builder options after a colon: ``bert_base:seq_len=256``,
+``gpt2_decode:kv_len=2048``, ``resnet50:resolution=160``.
+
 Workload YAML::
 
     name: tiny_cnn          # optional, defaults to the file stem
@@ -54,14 +57,35 @@ def load_workload(
         elif text.lower().endswith((".yaml", ".yml")):
             net = network_from_yaml(text)
         else:
-            from evodse.workload.zoo import zoo_network
-
-            net = zoo_network(text)
+            net = _zoo(text)
     if batch is not None and batch != net.batch:
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise InputError(f"batch must be a positive integer, got {batch!r}", key="batch")
         net = net.with_batch(batch)
     return net
+
+
+def _zoo(text: str) -> Network:
+    """``name`` or ``name:key=value,key=value`` (integer builder options, e.g.
+    ``bert_base:seq_len=256`` or ``resnet50:resolution=160``)."""
+    from evodse.workload.zoo import zoo_network
+
+    name, _, args = text.partition(":")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, args.split(",")):
+        key, eq, value = item.partition("=")
+        try:
+            kwargs[key.strip()] = int(value)
+        except ValueError:
+            eq = ""
+        if not eq:
+            raise InputError(
+                f"expected name:key=INT[,key=INT...], got {item!r}", source=text, key="workload"
+            )
+    try:
+        return zoo_network(name, **kwargs)
+    except TypeError as exc:
+        raise InputError(f"bad option for {name}: {exc}", source=text, key="workload") from None
 
 
 def network_from_yaml(path: str | Path) -> Network:
