@@ -36,7 +36,9 @@ class Progress:
             parts.append(len(state.archive) / t.evaluations)
         if t.time_s:
             parts.append(state.elapsed_s / t.time_s)
-        return min(1.0, max(parts)) if parts else None
+        if not parts:  # exhaustive: the space is the budget
+            parts.append(len(state.archive) / state.problem.space_size)
+        return min(1.0, max(parts))
 
     def __call__(self, state: SearchState, *, force: bool = False) -> None:
         now = time.monotonic()
