@@ -251,7 +251,9 @@ class NetworkCost:
         return self.shape_metrics[key][:, self.table.slot]
 
     def _total(self, shape_values: np.ndarray) -> np.ndarray:
-        return shape_values @ self.table.multiplicity
+        # a row-wise sum, not a BLAS product: a design's total must not depend on how many
+        # designs are evaluated with it (chunked and whole-population runs agree to the bit)
+        return (shape_values * self.table.multiplicity).sum(axis=1)
 
     @cached_property
     def _shape_energy(self) -> np.ndarray:

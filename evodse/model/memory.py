@@ -42,9 +42,11 @@ class Traffic:
 def _halo(t: LayerTable, tm: np.ndarray) -> np.ndarray:
     """Input re-read factor (>= 1) when A is cut into bands of ``tm`` output pixels."""
     per_image = t.out_rows * t.out_cols
-    te = np.clip(np.ceil(tm / t.out_cols), 1, t.out_rows)
-    rows_read = np.minimum(t.in_rows, (te - 1) * t.row_stride + t.kernel_rows)
-    banded = np.ceil(t.out_rows / te) * rows_read / t.in_rows
+    te = np.clip(np.floor(tm / t.out_cols), 1, t.out_rows)  # whole output rows per band
+    bands = np.ceil(t.out_rows / te)
+    # each band reads (its rows - 1) * stride + kernel_rows input rows; bands overlap by halo
+    rows_read = (t.out_rows - bands) * t.row_stride + bands * t.kernel_rows
+    banded = np.minimum(rows_read, bands * t.in_rows) / t.in_rows
     return np.where(tm >= per_image, 1.0, np.maximum(1.0, banded))
 
 

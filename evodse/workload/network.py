@@ -23,9 +23,12 @@ class Network:
             raise InputError("a network needs at least one operation", key=self.name)
         if not isinstance(self.batch, int) or isinstance(self.batch, bool) or self.batch < 1:
             raise InputError(f"batch must be a positive integer, got {self.batch!r}", key="batch")
+        bad = [op.name for op in self.ops if not isinstance(op.name, str) or not op.name]
+        if bad:
+            raise InputError(f"layer names must be non-empty strings, got {bad[0]!r}", key="layers")
         repeated = [n for n, c in Counter(op.name for op in self.ops).items() if c > 1]
         if repeated:
-            raise InputError(f"layer names must be unique; repeated: {repeated[:5]}", key=self.name)
+            raise InputError(f"layer names must be unique; repeated: {repeated[:5]}", key="layers")
 
     @property
     def macs(self) -> int:

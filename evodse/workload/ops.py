@@ -63,6 +63,11 @@ def _positive(value: int, what: str, op: str) -> None:
         raise InputError(f"{what} must be a positive integer, got {value!r}", key=op)
 
 
+def _boolean(value: bool, what: str, op: str) -> None:
+    if not isinstance(value, bool):
+        raise InputError(f"{what} must be true or false, got {value!r}", key=op)
+
+
 def _non_negative(value: int, what: str, op: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InputError(f"{what} must be a non-negative integer, got {value!r}", key=op)
@@ -154,6 +159,7 @@ class Conv2d(Op):
             _positive(getattr(self, f), f, self.name)
         for f in ("pad_top", "pad_bottom", "pad_left", "pad_right"):
             _non_negative(getattr(self, f), f, self.name)
+        _boolean(self.bias, "bias", self.name)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise InputError(
                 f"groups={self.groups} must divide in_channels={self.in_channels} and "
@@ -208,7 +214,7 @@ class Conv2d(Op):
             n=self.out_channels // self.groups,
             k=cin_g * self.kernel_h * self.kernel_w,
             count=self.groups,
-            a_elems=cin_g * self.padded_h * self.padded_w,
+            a_elems=cin_g * self.in_h * self.in_w,  # padding is made on chip, not read
             b_elems=self.weight_elems // self.groups,
             b_per_sample=False,
             out_rows=self.out_h,
@@ -232,6 +238,7 @@ class Linear(Op):
     def __post_init__(self) -> None:
         for f in ("in_features", "out_features", "tokens"):
             _positive(getattr(self, f), f, self.name)
+        _boolean(self.bias, "bias", self.name)
 
     @property
     def params(self) -> int:
@@ -323,6 +330,7 @@ class Pool2d(Op):
             _positive(getattr(self, f), f, self.name)
         for f in ("pad_top", "pad_bottom", "pad_left", "pad_right"):
             _non_negative(getattr(self, f), f, self.name)
+        _boolean(self.ceil_mode, "ceil_mode", self.name)
         if self.mode not in ("max", "avg"):
             raise InputError(f"mode must be 'max' or 'avg', got {self.mode!r}", key=self.name)
         if self.out_h < 1 or self.out_w < 1:
