@@ -11,7 +11,6 @@ import dataclasses
 import json
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

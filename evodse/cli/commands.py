@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from evodse.cli import basic, run_cmd
+from evodse.cli import basic, plot_cmd, run_cmd, sweep_cmd, validate_cmd
 
 REGISTRY = [
     basic.register_evaluate,
     basic.register_workload,
     basic.register_list,
     run_cmd.register_run,
+    sweep_cmd.register_sweep,
+    validate_cmd.register_validate,
+    plot_cmd.register_plot,
+    plot_cmd.register_report,
 ]

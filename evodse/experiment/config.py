@@ -16,6 +16,11 @@ Top-level keys (a public contract)::
     termination: {generations: 100}      # and/or evaluations, time_s, hv_stagnation
     seeds: [0]
     executor: local                       # optional: processes, {name: dask, scheduler: ...}
+    refine: {backend: scalesim, top: 5}   # optional: re-rank the final front with a simulator
+
+``refine`` (see :mod:`evodse.validation.spec`) re-simulates the final front with a detailed
+simulator after the search (a two-fidelity search) and writes the ``validation*`` files into the
+run directory; like ``executor`` it is not recorded in ``config.yaml``.
 
 ``executor`` (see :mod:`evodse.experiment.executors`) says where runs execute; it never changes
 results, so the resolved ``config.yaml`` does not record it.
@@ -39,6 +44,7 @@ from evodse.hardware.template import HARDWARE_KEYS
 from evodse.search.algorithms import COMMON_OPTIONS, check_algorithm
 from evodse.search.driver import Termination
 from evodse.search.problem import AcceleratorProblem
+from evodse.validation.spec import RefineSpec, check_refine, parse_refine
 from evodse.workload import Network, load_workload
 from evodse.yamlio import check_keys, load_yaml
 
@@ -54,6 +60,7 @@ TOP_KEYS = (
     "termination",
     "seeds",
     "executor",
+    "refine",
 )
 _WORKLOAD_KEYS = ("workload", "batch", "input_shapes", "strict")
 _TERMINATION_KEYS = ("generations", "evaluations", "time_s", "hv_stagnation")
@@ -104,6 +111,7 @@ class Experiment:
     source: str | None = None
     problem_class: type[AcceleratorProblem] = field(default=AcceleratorProblem, compare=False)
     executor: ExecutorSpec | None = field(default=None, compare=False)  # None: local
+    refine: RefineSpec | None = field(default=None, compare=False)  # None: no last step
 
     def build_problem(self) -> AcceleratorProblem:
         """The pymoo problem (YAML keys override the problem class's attributes)."""
@@ -234,8 +242,10 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
         source=source,
         problem_class=problem_class,
         executor=parse_executor(data.get("executor"), source=source),
+        refine=parse_refine(data.get("refine"), source=source),
     )
-    experiment.build_problem()  # validate everything now, before any run starts
+    problem = experiment.build_problem()  # validate everything now, before any run starts
+    check_refine(experiment.refine, problem.objective_list, source=source)
     return experiment
 
 

@@ -2,6 +2,9 @@
 
 One seed: the run directory is ``out`` itself. Several seeds: ``out/seed_<N>/`` each, plus
 ``out/seeds.csv`` summarizing them.
+
+With the experiment key ``refine``, the final front is then re-simulated with a detailed
+simulator (:func:`evodse.validation.refine_run`), adding the ``validation*`` files.
 """
 
 from __future__ import annotations
@@ -166,6 +169,10 @@ def _run_one(
             bar.close()
     rundir.save_checkpoint(out_dir, state)
     data = rundir.write_results(out_dir, state, resolved)
+    if experiment.refine is not None:  # two-fidelity last step: validation*.{csv,json,png}
+        from evodse.validation.run import refine_run
+
+        refine_run(out_dir, state, experiment.refine, progress=progress)
     return result_from_state(out_dir, state, data)
 
 
