@@ -28,6 +28,19 @@ from evodse.search.driver import SearchState, new_state, run_search
 CHECKPOINT_EVERY_S = 2.0
 
 
+def default_out(name: str, reuse: bool) -> Path:
+    """``runs/<name>``; when that already holds a run (and is not being resumed or
+    overwritten), the first free ``runs/<name>-<N>``, so a repeated command never fails and
+    never overwrites."""
+    base = Path("runs") / name
+    if reuse or not base.exists():
+        return base
+    n = 2
+    while (base.parent / f"{name}-{n}").exists():
+        n += 1
+    return base.parent / f"{name}-{n}"
+
+
 @dataclass(frozen=True)
 class RunResult:
     """A finished run: its front as arrays and decoded designs, and where its files are."""
@@ -63,7 +76,7 @@ def run(
     """Run one seed of an experiment (``seed``, or the config's first) and write its run dir."""
     experiment = config if isinstance(config, Experiment) else load_experiment(config)
     seed = experiment.seeds[0] if seed is None else seed
-    out_dir = Path(out) if out is not None else Path("runs") / experiment.name
+    out_dir = Path(out) if out is not None else default_out(experiment.name, resume or overwrite)
     return _run_one(
         experiment, seed, out_dir, resume=resume, overwrite=overwrite, progress=progress
     )
@@ -81,7 +94,7 @@ def run_seeds(
     """Run every seed (of the config, or ``seeds``); see the module docstring for the layout."""
     experiment = config if isinstance(config, Experiment) else load_experiment(config)
     seeds = list(experiment.seeds if seeds is None else seeds)
-    out_dir = Path(out) if out is not None else Path("runs") / experiment.name
+    out_dir = Path(out) if out is not None else default_out(experiment.name, resume or overwrite)
     if len(seeds) == 1:
         return [
             _run_one(
