@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evodse.cli import basic, plot_cmd, run_cmd, sweep_cmd, validate_cmd
+from evodse.cli import basic, plot_cmd, run_cmd, study_cmd, sweep_cmd, validate_cmd
 
 REGISTRY = [
     basic.register_evaluate,
@@ -13,4 +13,5 @@ REGISTRY = [
     validate_cmd.register_validate,
     plot_cmd.register_plot,
     plot_cmd.register_report,
+    study_cmd.register_study,
 ]

@@ -127,7 +127,7 @@ class Experiment:
 
     def resolved(self, problem: AcceleratorProblem, seed: int) -> dict[str, Any]:
         """The fully resolved config of one run (what ``config.yaml`` records)."""
-        space = {p.name: list(p.values) for p in problem.design_space.parameters}
+        space = problem.resolved_space()
         base = {k: v for k, v in problem.design_space.base.to_dict().items() if k in HARDWARE_KEYS}
         term = {
             k: v

@@ -129,6 +129,8 @@ def knee_point(F: np.ndarray) -> int | None:
 
     if len(F) == 0:
         return None
+    if F.shape[1] == 1:  # one objective: the best design
+        return int(np.argmin(F[:, 0]))
     if len(F) < 3:
         return 0
     span = F.max(axis=0) - F.min(axis=0)

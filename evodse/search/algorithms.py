@@ -44,7 +44,7 @@ _NEEDS_REF_DIRS = ("nsga3", "unsga3", "moead", "ctaea")
 
 #: Options every algorithm accepts, with defaults (measured in docs/search_quality.md).
 COMMON_OPTIONS = {
-    "pop_size": 100,
+    "pop_size": 50,
     "crossover_prob": 0.9,
     "mutation_prob_var": None,  # None: 1 / n_var
     "mutation_step_p": 0.5,

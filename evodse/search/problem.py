@@ -151,6 +151,10 @@ class AcceleratorProblem(Problem):
         """Number of distinct decision vectors."""
         return self.design_space.size
 
+    def resolved_space(self) -> dict[str, Any]:
+        """The design space as recorded in a run's config.yaml (every allowed value)."""
+        return {p.name: list(p.values) for p in self.design_space.parameters}
+
     def decision_table(self, X: np.ndarray) -> dict[str, list]:
         """Decoded decision variables per row of ``X`` (every hardware key, fixed ones too):
         the design columns of evaluations.csv and pareto.csv."""

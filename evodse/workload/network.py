@@ -45,7 +45,13 @@ class Network:
         return dataclasses.replace(self, batch=batch)
 
     def unique_shapes(self) -> tuple[list[Op], list[int]]:
-        """Distinct operation shapes and, for each layer, the index of its shape."""
-        keys: dict[Op, int] = {}
-        index = [keys.setdefault(op.shape_key(), len(keys)) for op in self.ops]
-        return list(keys), index
+        """One representative layer per distinct shape and, for each layer, its shape's index."""
+        keys: dict[tuple, int] = {}
+        shapes: list[Op] = []
+        index = []
+        for op in self.ops:
+            i = keys.setdefault(op.shape_key(), len(keys))
+            if i == len(shapes):
+                shapes.append(op)
+            index.append(i)
+        return shapes, index

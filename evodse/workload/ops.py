@@ -8,8 +8,8 @@ input, weight and output tensors, and how it maps to hardware:
 * all others (pooling, elementwise, normalization, softmax) lower to :class:`VectorWork`, run on
   the vector unit.
 
-``shape_key`` is the operation with its name blanked: two layers with equal keys cost the same,
-so the cost model evaluates each distinct key once.
+``shape_key`` is the operation's type and shape without its name: two layers with equal keys
+cost the same, so the cost model evaluates each distinct key once.
 """
 
 from __future__ import annotations
@@ -114,9 +114,9 @@ class Op:
         """Vector-unit work, or None for GEMM operations."""
         return None
 
-    def shape_key(self) -> Op:
-        """This operation without its name: equal keys have equal cost."""
-        return dataclasses.replace(self, name="")
+    def shape_key(self) -> tuple:
+        """The operation's type and shape fields, without its name: equal keys cost the same."""
+        return (type(self), *(getattr(self, f.name) for f in dataclasses.fields(self)[1:]))
 
     def dims(self, *, explicit: bool = True) -> dict[str, object]:
         """Shape fields as a plain dict (for tables, JSON and workload YAML).

@@ -1,0 +1,141 @@
+"""Energy (per workload) and area of one design by component."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from evodse.model.evaluate import AREA_COMPONENTS, ENERGY_COMPONENTS
+from evodse.plots import style, units
+from evodse.plots.design import design_cost, quantity_text
+from evodse.plots.rundata import Run
+
+COMPONENT_COLORS = {
+    "mac": style.BLUE,
+    "registers": style.SKY,
+    "ifmap_sram": style.GREEN,
+    "weight_sram": style.ORANGE,
+    "ofmap_sram": style.PURPLE,
+    "dram": style.VERMILLION,
+    "vector": style.YELLOW,
+    "leakage": style.GREY,
+    "array": style.BLUE,
+    "overhead": style.GREY,
+}
+COMPONENT_LABELS = {
+    "mac": "MAC",
+    "registers": "PE registers",
+    "ifmap_sram": "ifmap SRAM",
+    "weight_sram": "weight SRAM",
+    "ofmap_sram": "ofmap SRAM",
+    "dram": "DRAM",
+    "vector": "vector unit",
+    "leakage": "leakage",
+    "array": "PE array",
+    "overhead": "overhead",
+}
+
+
+def component_breakdown(
+    run: Run | str | Path,
+    *,
+    design: int | None = None,
+    size: str | tuple[float, float] = "double",
+    rc: Mapping[str, Any] | None = None,
+    title: bool = True,
+) -> Figure:
+    """Energy by component (per workload) and area by component of one design."""
+    dc = design_cost(run, design)
+    workloads = dc.workloads
+    energy = {
+        w: np.asarray([float(dc.costs[w].energy_breakdown_pj[k][0]) for k in ENERGY_COMPONENTS])
+        for w in workloads
+    }
+    cost0 = dc.cost()
+    area = np.asarray([float(cost0.area_breakdown_mm2[k][0]) for k in AREA_COMPONENTS])
+    area_unit = units.unit_for("area_mm2", [area.max()])
+    with style.paper_rc(rc):
+        n_w = len(workloads)
+        fig = style.new_figure(size, 2.3 if n_w == 1 else max(2.3, 1.6 + 0.25 * n_w), rc)
+        ax_e, ax_a = fig.subplots(1, 2, width_ratios=(1.25, 1))
+        if n_w == 1:
+            values = energy[workloads[0]]
+            en_unit = units.unit_for("energy_pj", [values.max()])
+            y = np.arange(len(ENERGY_COMPONENTS))[::-1].astype(float)
+            colours = [COMPONENT_COLORS[k] for k in ENERGY_COMPONENTS]
+            ax_e.barh(y, en_unit(values), color=colours, height=0.7)
+            _annotate_shares(ax_e, y, en_unit(values))
+            ax_e.set_title(
+                f"energy, {workloads[0]}: {quantity_text('energy_pj', values.sum())}",
+                loc="left",
+                fontsize=7,
+                y=1.0,
+            )
+            ax_e.set_yticks(y, [COMPONENT_LABELS[k] for k in ENERGY_COMPONENTS])
+            ax_e.set_xlabel(en_unit.label)
+        else:  # composition per workload: 100 % stacked bars, totals at the right
+            y = np.arange(n_w)[::-1].astype(float)
+            shares = np.stack([100 * energy[w] / energy[w].sum() for w in workloads])
+            left = np.zeros(n_w)
+            for k, key in enumerate(ENERGY_COMPONENTS):
+                ax_e.barh(
+                    y,
+                    shares[:, k],
+                    left=left,
+                    height=0.6,
+                    color=COMPONENT_COLORS[key],
+                    label=COMPONENT_LABELS[key],
+                )
+                left += shares[:, k]
+            for yi, w in zip(y, workloads, strict=True):
+                ax_e.text(
+                    101.5,
+                    yi,
+                    quantity_text("energy_pj", energy[w].sum()),
+                    va="center",
+                    fontsize=6.5,
+                )
+            ax_e.set_xlim(0, 100)
+            ax_e.set_yticks(y, workloads)
+            ax_e.set_xlabel("share of energy (%)")
+            ax_e.text(101.5, y[0] + 0.5, "total", va="bottom", fontsize=6.5, color="#444444")
+            ax_e.set_ylim(-0.5, n_w - 0.5 + 0.3)
+            ax_e.legend(
+                loc="lower left",
+                bbox_to_anchor=(0.0, 1.01),
+                ncols=4,
+                fontsize=6.5,
+                columnspacing=0.8,
+                handlelength=1.0,
+            )
+        ya = np.arange(len(AREA_COMPONENTS))[::-1].astype(float)
+        ax_a.barh(
+            ya, area_unit(area), color=[COMPONENT_COLORS[k] for k in AREA_COMPONENTS], height=0.7
+        )
+        _annotate_shares(ax_a, ya, area_unit(area))
+        ax_a.set_yticks(ya, [COMPONENT_LABELS[k] for k in AREA_COMPONENTS])
+        ax_a.set_xlabel(area_unit.label)
+        ax_a.set_title(
+            f"area: {quantity_text('area_mm2', area.sum())}", loc="left", fontsize=7, y=1.0
+        )
+        for ax in (ax_e, ax_a):
+            ax.grid(axis="y", visible=False)
+            ax.tick_params(axis="y", length=0)
+        if title:
+            fig.suptitle(dc.title, fontsize=7.5, x=0.01, ha="left")
+    return fig
+
+
+def _annotate_shares(ax, y: np.ndarray, values: np.ndarray) -> None:
+    """Percent of the total at the end of each horizontal bar (room made on the right)."""
+    total = values.sum()
+    top = values.max() if len(values) else 1.0
+    for yi, v in zip(y, values, strict=True):
+        share = 100 * v / total if total > 0 else 0.0
+        text = f"{share:.1f} %" if share >= 0.1 else ("<0.1 %" if v > 0 else "0")
+        ax.text(v + top * 0.02, yi, text, va="center", ha="left", fontsize=6.5)
+    ax.set_xlim(0, top * 1.28)

@@ -1,0 +1,123 @@
+"""Per-layer latency and energy of one design on one workload, layers in execution order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+
+from evodse.model.evaluate import NetworkCost
+from evodse.plots import style, units
+from evodse.plots.design import design_cost, quantity_text
+from evodse.plots.rundata import Run
+
+#: Per-layer energy groups (component names of the cost model) and their colours.
+LAYER_ENERGY_GROUPS = (
+    ("MAC + registers", ("mac", "registers"), style.BLUE),
+    ("on-chip SRAM", ("ifmap_sram", "weight_sram", "ofmap_sram"), style.SKY),
+    ("DRAM", ("dram",), style.VERMILLION),
+    ("vector unit", ("vector",), style.GREEN),
+    ("leakage", ("leakage",), style.GREY),
+)
+#: Bottleneck classes of a layer's latency.
+BOUND_CLASSES = (
+    ("array, compute-bound", style.BLUE),
+    ("array, memory-bound", style.ORANGE),
+    ("vector unit", style.GREEN),
+)
+
+
+def layer_classes(cost: NetworkCost) -> np.ndarray:
+    """Per layer: 0 array compute-bound, 1 array memory-bound, 2 vector unit."""
+    flow = cost.layer("dataflow")[0]
+    memory_bound = cost.layer("memory_cycles")[0] > cost.layer("compute_cycles")[0]
+    return np.where(flow < 0, 2, np.where(memory_bound, 1, 0))
+
+
+def layer_breakdown(
+    run: Run | str | Path,
+    *,
+    design: int | None = None,
+    workload: str | None = None,
+    size: str | tuple[float, float] = "double",
+    rc: Mapping[str, Any] | None = None,
+    title: bool = True,
+) -> Figure:
+    """Per-layer latency (coloured by bottleneck) and energy (stacked by component) of one
+    design on one workload (default: the run's first), layers in execution order."""
+    dc = design_cost(run, design)
+    cost = dc.cost(workload)
+    net = cost.network
+    n = len(net.ops)
+    latency = cost.layer("latency_s")[0]
+    classes = layer_classes(cost)
+    energy_parts = [
+        (name, sum(cost.layer(k)[0] for k in keys), colour)
+        for name, keys, colour in LAYER_ENERGY_GROUPS
+    ]
+    energy_total = sum(p[1] for p in energy_parts)
+    lat_unit = units.unit_for("latency_s", latency[latency > 0])
+    en_unit = units.unit_for("energy_pj", energy_total[energy_total > 0])
+    x = np.arange(n)
+    with style.paper_rc(rc):
+        height = (3.4 if size != "single" else 3.2) + (0.6 if n <= 40 else 0.0)  # names
+        fig = style.new_figure(size, height, rc)
+        ax_l, ax_e = fig.subplots(2, 1, sharex=True)
+        width = 0.8 if n < 80 else 0.9
+        lat = lat_unit(latency)
+        for c, (name, colour) in enumerate(BOUND_CLASSES):
+            mask = classes == c
+            if mask.any():
+                _bars(ax_l, x[mask], lat[mask], np.zeros(mask.sum()), width, colour, name)
+        bottom = np.zeros(n)
+        for name, values, colour in energy_parts:
+            if np.any(values > 0):
+                _bars(ax_e, x, en_unit(values), en_unit(bottom), width, colour, name)
+                bottom = bottom + values
+        ax_l.set_ylabel(lat_unit.label)
+        ax_e.set_ylabel(en_unit.label)
+        for ax in (ax_l, ax_e):
+            ax.grid(axis="x", visible=False)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
+            ax.margins(x=0.005)
+        if n <= 40:  # few layers: their names
+            ax_e.set_xticks(x, [op.name for op in net.ops], rotation=90, fontsize=5.5)
+        ax_e.set_xlabel(f"layer (execution order, {n} layers)")
+        ax_l.set_title(
+            f"{net.name} (batch {net.batch}): {quantity_text('latency_s', latency.sum())} in total",
+            loc="left",
+            fontsize=7,
+            y=1.0,
+        )
+        ax_e.set_title(
+            f"{quantity_text('energy_pj', energy_total.sum())} in total",
+            loc="left",
+            fontsize=7,
+            y=1.0,
+        )
+        if title:
+            fig.suptitle(dc.title, fontsize=7.5, x=0.01, ha="left")
+    return fig
+
+
+def _bars(ax, x, heights, bottoms, width, colour, label) -> None:
+    """Vertical bars as one collection (hundreds of layers draw fast)."""
+    h = np.asarray(heights, dtype=float)
+    b = np.asarray(bottoms, dtype=float)
+    left, right = x - width / 2, x + width / 2
+    verts = np.stack(
+        [
+            np.column_stack([left, b]),
+            np.column_stack([left, b + h]),
+            np.column_stack([right, b + h]),
+            np.column_stack([right, b]),
+        ],
+        axis=1,
+    )
+    ax.add_collection(PolyCollection(verts, facecolors=colour, edgecolors="none", label=label))
+    ax.update_datalim(np.column_stack([np.r_[left, right], np.r_[b, b + h]]))
+    ax.autoscale_view()

@@ -1,0 +1,341 @@
+"""Read a run directory's files (no re-running) into arrays the figures use.
+
+:func:`load_run` validates ``config.yaml``, ``summary.json``, ``evaluations.csv`` and
+``pareto.csv`` (``history.csv`` is optional); bad input raises :class:`~evodse.errors.InputError`
+naming the file and the key. :func:`expand_run_dirs` turns a parent of ``seed_*`` run
+directories into those directories.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from evodse.errors import InputError
+from evodse.experiment import rundir
+from evodse.hardware.template import HARDWARE_KEYS
+
+REQUIRED_FILES = (rundir.SUMMARY, rundir.CONFIG, rundir.EVALUATIONS, rundir.PARETO)
+
+
+class Table:
+    """Columns of a CSV file as numpy arrays (float where every cell parses, else str).
+
+    Cells are converted on first access of a column (runs have many metric columns).
+    """
+
+    def __init__(self, columns: Mapping[str, Sequence[Any]], source: str):
+        self._raw = dict(columns)
+        self._converted: dict[str, np.ndarray] = {}
+        self.source = source
+        self._n = len(next(iter(self._raw.values()))) if self._raw else 0
+
+    @classmethod
+    def read(cls, path: Path) -> Table:
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                rows = list(csv.reader(fh))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(f"cannot read ({exc})", source=str(path)) from None
+        if not rows:
+            raise InputError("empty file (no header)", source=str(path))
+        header, body = rows[0], rows[1:]
+        if any(len(r) != len(header) for r in body):
+            raise InputError("rows and header differ in length", source=str(path))
+        raw = list(zip(*body, strict=True)) if body else [() for _ in header]
+        return cls(dict(zip(header, raw, strict=True)), str(path))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._raw)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._raw
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._converted:
+            if name not in self._raw:
+                raise InputError("missing column", source=self.source, key=name)
+            cells = self._raw[name]
+            try:
+                self._converted[name] = np.asarray(cells, dtype=float)
+            except ValueError:
+                self._converted[name] = np.asarray(cells, dtype=str)
+        return self._converted[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._raw else default
+
+    def matrix(self, names: Sequence[str]) -> np.ndarray:
+        """(n_rows, len(names)) float matrix of numeric columns."""
+        if not names:
+            return np.zeros((self._n, 0))
+        try:
+            return np.stack([np.asarray(self[n], dtype=float) for n in names], axis=1)
+        except ValueError:
+            bad = next(n for n in names if self[n].dtype.kind not in "fiu")
+            raise InputError("expected numbers", source=self.source, key=bad) from None
+
+
+@dataclass(frozen=True)
+class ObjectiveInfo:
+    column: str
+    name: str
+    maximize: bool
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A varying hardware parameter of the run's design space and its allowed values."""
+
+    name: str
+    values: tuple
+
+    @property
+    def categorical(self) -> bool:
+        return not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One run directory's results."""
+
+    path: Path
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    evaluations: Table
+    pareto: Table
+    history: Table | None = field(default=None)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # -- metadata -----------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("name", self.path.name))
+
+    @property
+    def algorithm(self) -> str:
+        return str(self.summary.get("algorithm", "?"))
+
+    @property
+    def seed(self) -> int | None:
+        return self.summary.get("seed")
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.algorithm}, seed {self.seed})"
+
+    @property
+    def workloads(self) -> list[str]:
+        return list(self.summary.get("workloads", []))
+
+    @cached_property
+    def objectives(self) -> list[ObjectiveInfo]:
+        return [
+            ObjectiveInfo(o["column"], o.get("name", o["column"]), o.get("sense") == "max")
+            for o in self.summary["objectives"]
+        ]
+
+    @property
+    def objective_columns(self) -> list[str]:
+        return [o.column for o in self.objectives]
+
+    @property
+    def maximize(self) -> list[bool]:
+        return [o.maximize for o in self.objectives]
+
+    @cached_property
+    def objective_specs(self) -> list[dict[str, Any]]:
+        """config.yaml's resolved objectives: ``name column aggregate workload``."""
+        specs = self.config.get("objectives") or []
+        by_column = {s.get("column"): s for s in specs if isinstance(s, Mapping)}
+        return [
+            {"column": o.column, "name": o.name, "workload": None, **by_column.get(o.column, {})}
+            for o in self.objectives
+        ]
+
+    @cached_property
+    def parameters(self) -> list[Parameter]:
+        """Varying hardware parameters (``config.yaml`` ``space``, in its order)."""
+        space = self.config.get("space") or {}
+        return [Parameter(str(k), tuple(v)) for k, v in space.items() if isinstance(v, list)]
+
+    # -- rows ---------------------------------------------------------------------------
+    @cached_property
+    def feasible(self) -> np.ndarray:
+        """Feasibility mask of evaluations.csv rows."""
+        return np.asarray(self.evaluations["feasible"], dtype=float) > 0
+
+    def objective_values(self, table: Table | None = None) -> np.ndarray:
+        """True-sign objective matrix of ``table`` (default: every evaluation)."""
+        return (table or self.evaluations).matrix(self.objective_columns)
+
+    @cached_property
+    def pareto_mask(self) -> np.ndarray:
+        """Which evaluations.csv rows are in pareto.csv."""
+        ids = np.asarray(self.pareto["id"], dtype=np.int64)
+        return np.isin(np.asarray(self.evaluations["id"], dtype=np.int64), ids)
+
+    @property
+    def knee_id(self) -> int | None:
+        knee = self.summary.get("knee")
+        return None if not knee else int(knee["id"])
+
+    def row_index(self, design_id: int) -> int:
+        """Row of evaluations.csv holding design ``design_id``."""
+        ids = np.asarray(self.evaluations["id"], dtype=np.int64)
+        hits = np.flatnonzero(ids == int(design_id))
+        if not len(hits):
+            raise InputError(
+                f"no design with id {design_id} (ids run from {ids.min() if len(ids) else 0} "
+                f"to {ids.max() if len(ids) else 0})",
+                source=self.evaluations.source,
+                key="--design",
+            )
+        return int(hits[0])
+
+    def hardware(self, design_id: int) -> dict[str, Any]:
+        """The hardware parameters of design ``design_id`` (evaluations.csv columns)."""
+        i = self.row_index(design_id)
+        out: dict[str, Any] = {}
+        for key in HARDWARE_KEYS:
+            if key == "name":
+                continue
+            value = self.evaluations[key][i]
+            out[key] = value.item() if hasattr(value, "item") else value
+        out["name"] = f"design_{design_id}"
+        return out
+
+    def design_id(self, design: int | None) -> int:
+        """``design`` checked to exist, or the knee point's id."""
+        if design is None:
+            knee = self.knee_id
+            if knee is None:
+                raise InputError(
+                    "the run has no knee point (no feasible design); pass --design ID",
+                    source=str(self.path / rundir.SUMMARY),
+                    key="knee",
+                )
+            return knee
+        self.row_index(design)
+        return int(design)
+
+
+def load_run(path: str | Path | Run) -> Run:
+    """Read a run directory (see module docstring)."""
+    if isinstance(path, Run):
+        return path
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError("not a run directory (no such directory)", source=str(path))
+    for name in REQUIRED_FILES:
+        if not (path / name).is_file():
+            hint = ""
+            if _seed_dirs(path):
+                hint = "; it holds seed_* runs: pass one of them (evodse plot accepts the parent)"
+            raise InputError(f"not a run directory (missing {name}){hint}", source=str(path))
+    summary_path = path / rundir.SUMMARY
+    try:
+        summary = json.loads(summary_path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot parse ({exc})", source=str(summary_path)) from None
+    if not isinstance(summary, dict):
+        raise InputError("expected a JSON object", source=str(summary_path))
+    for key in ("objectives", "workloads"):
+        if not isinstance(summary.get(key), list) or not summary[key]:
+            raise InputError("missing or empty", source=str(summary_path), key=key)
+    for i, o in enumerate(summary["objectives"]):
+        if not isinstance(o, dict) or "column" not in o:
+            raise InputError(
+                "expected {column, name, sense}", source=str(summary_path), key=f"objectives[{i}]"
+            )
+    config_path = path / rundir.CONFIG
+    try:
+        config = yaml.safe_load(config_path.read_text("utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot parse ({exc})", source=str(config_path)) from None
+    if not isinstance(config, dict):
+        raise InputError("expected a mapping", source=str(config_path))
+    evaluations = Table.read(path / rundir.EVALUATIONS)
+    pareto = Table.read(path / rundir.PARETO)
+    history = Table.read(path / rundir.HISTORY) if (path / rundir.HISTORY).is_file() else None
+    required = ["id", "feasible", *(o["column"] for o in summary["objectives"])]
+    required += [k for k in HARDWARE_KEYS if k != "name"]
+    for table in (evaluations, pareto):
+        for column in required:
+            if column not in table:
+                raise InputError("missing column", source=table.source, key=column)
+    return Run(path, config, summary, evaluations, pareto, history)
+
+
+def _seed_dirs(path: Path) -> list[Path]:
+    found = [p for p in path.glob("seed_*") if p.is_dir() and re.fullmatch(r"seed_\d+", p.name)]
+    return sorted(found, key=lambda p: int(p.name.split("_")[1]))
+
+
+def _natural_key(path: Path) -> list:
+    """Sort ``seed_2`` before ``seed_10`` (and ``seed=2`` before ``seed=10``)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.as_posix())]
+
+
+def _nested_runs(path: Path) -> list[Path]:
+    """Run directories below ``path`` (``seed_*`` of a multi-seed run, a sweep's
+    ``axis=value/.../seed=N`` tree), in natural order."""
+    found = [s.parent for s in path.rglob(rundir.SUMMARY) if s.is_file() and s.parent != path]
+    return sorted(found, key=_natural_key)
+
+
+def expand_run_dirs(paths: Iterable[str | Path]) -> list[Path]:
+    """Run directories from paths: a run directory itself, or a directory holding run
+    directories (the ``seed_*`` runs of a multi-seed experiment, a sweep's runs)."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if (p / rundir.SUMMARY).is_file():
+            out.append(p)
+            continue
+        nested = _nested_runs(p) if p.is_dir() else []
+        if nested:
+            out.extend(nested)
+            continue
+        load_run(p)  # raises the precise InputError
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def load_runs(paths: Iterable[str | Path | Run]) -> list[Run]:
+    """:func:`load_run` over :func:`expand_run_dirs` (Run objects pass through)."""
+    runs: list[Run] = []
+    for p in paths:
+        if isinstance(p, Run):
+            runs.append(p)
+        else:
+            runs.extend(load_run(d) for d in expand_run_dirs([p]))
+    if not runs:
+        raise InputError("no run directory given", key="RUN_DIR")
+    return runs
+
+
+def log_objectives(values: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
+    """The optimizer's view: ``+-log10(value)`` (maximized objectives negated)."""
+    sign = np.where(np.asarray(maximize, dtype=bool), -1.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return sign * np.log10(np.asarray(values, dtype=float))

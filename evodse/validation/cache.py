@@ -1,0 +1,67 @@
+"""On-disk cache of simulator runs: one JSON file per (simulator hardware, layer run).
+
+The key hashes everything the simulator sees (backend, its version, a schema number, the
+:class:`~evodse.validation.mapping.SimHardware` and :class:`~evodse.validation.mapping.SimLayer`
+fields), so equal layers of different designs or networks share an entry, and a second
+validation of the same run simulates nothing. Files are ``<dir>/<hash[:2]>/<hash>.json``,
+written atomically (a temp file and a rename), so parallel writers and interrupted runs never
+leave a broken entry; an unreadable entry is treated as a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from evodse.validation.mapping import SimHardware, SimLayer
+
+SCHEMA = 1
+
+
+def cache_key(backend: str, version: str, hw: SimHardware, layer: SimLayer) -> str:
+    """Hex digest naming one simulator run."""
+    doc = {
+        "backend": backend,
+        "version": version,
+        "schema": SCHEMA,
+        "hardware": hw.to_dict(),
+        "layer": layer.to_dict(),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+class SimCache:
+    """JSON files under ``root`` (see module docstring)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            doc = json.loads(self.path(key).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        result = doc.get("result") if isinstance(doc, dict) else None
+        return result if isinstance(result, dict) else None
+
+    def put(self, key: str, request: dict[str, Any], result: dict[str, Any]) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"key": key, **request, "result": result}, indent=1, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise

@@ -1,0 +1,128 @@
+"""Validation files in a run directory (all written atomically).
+
+* ``validation.csv``: one row per (design, workload): model versus simulator cycles and errors
+  (columns in :mod:`evodse.validation.core`; ``*_error`` = (model - simulator) / simulator).
+* ``validation_layers.csv``: one row per (design, workload, layer), with ``simulated`` (1/0) and
+  a ``note`` saying why a layer was not simulated or how it was mapped.
+* ``validation_summary.json``: error statistics, Kendall tau, order and front changes, per-design
+  objectives under both fidelities, simulation and cache counts, settings.
+* ``validation.png``: model versus simulator cycles (y = x line) and the latency ranks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from evodse.experiment.rundir import csv_text, write_atomic
+from evodse.validation.core import Validation
+
+CSV = "validation.csv"
+LAYERS_CSV = "validation_layers.csv"
+SUMMARY = "validation_summary.json"
+FIGURE = "validation.png"
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return value
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    columns = list(rows[0]) if rows else []
+    return csv_text(columns, [[_cell(r[c]) for c in columns] for r in rows])
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: non-finite floats become null."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_validation(out_dir: str | Path, validation: Validation, *, figure: bool = True) -> dict:
+    """Write the validation files into ``out_dir``; returns the summary written."""
+    out = Path(out_dir)
+    write_atomic(out / CSV, _table(validation.design_rows))
+    write_atomic(out / LAYERS_CSV, _table(validation.layer_rows))
+    summary = _clean(validation.summary)
+    summary["files"] = [CSV, LAYERS_CSV, SUMMARY] + ([FIGURE] if figure else [])
+    write_atomic(out / SUMMARY, json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    if figure:
+        write_atomic(out / FIGURE, figure_png(validation))
+    return summary
+
+
+def figure_png(validation: Validation) -> bytes:
+    """The comparison figure as PNG bytes (no pyplot state touched)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = validation.design_rows
+    summary = validation.summary
+    fig = Figure(figsize=(7.16, 3.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax, ax2 = fig.subplots(1, 2)
+    series = [
+        ("compute only (stall-free)", "model_compute_cycles", "simulator_compute_cycles", "o"),
+        ("simulated layers, with memory", "model_gemm_cycles", "simulator_gemm_cycles", "s"),
+        ("whole workload", "model_cycles", "simulator_cycles", "^"),
+    ]
+    values = []
+    for (label, mcol, scol, marker), color in zip(
+        series, ("#0072B2", "#E69F00", "#009E73"), strict=True
+    ):
+        pts = [(r[mcol], r[scol]) for r in rows if r[mcol] > 0 and r[scol] > 0]
+        if not pts:
+            continue
+        xs, ys = zip(*pts, strict=True)
+        values += list(xs) + list(ys)
+        ax.scatter(xs, ys, marker=marker, s=18, alpha=0.85, color=color, label=label)
+    if values:
+        lo, hi = min(values) / 1.3, max(values) * 1.3
+        ax.plot([lo, hi], [lo, hi], color="#8C8C8C", lw=0.8, ls="--", label="y = x")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("evodse model cycles")
+    ax.set_ylabel("SCALE-Sim cycles")
+    ax.set_title("cycles per design and workload", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+
+    per = summary["per_design"]
+    tau = summary["kendall_tau"]["latency"]
+    col = summary["ranking"]["objective"]
+    xs = [p["model_rank"] for p in per]
+    ys = [p["simulator_rank"] for p in per]
+    colors = [
+        "#D55E00" if p["on_model_front"] and not p["on_simulator_front"] else "#0072B2" for p in per
+    ]
+    ax2.scatter(xs, ys, c=colors, s=22)
+    for p, x, y in zip(per, xs, ys, strict=True):
+        ax2.annotate(str(p["id"]), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points")
+    n = len(per)
+    ax2.plot([1, max(n, 1)], [1, max(n, 1)], color="#8C8C8C", lw=0.8, ls="--")
+    from matplotlib.ticker import MaxNLocator
+
+    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2.set_xlabel(f"rank by model {col}")
+    ax2.set_ylabel(f"rank by simulator {col}")
+    tau_text = "n/a" if tau is None else f"{tau:.3f}"
+    leave = summary["front"]["leave_front"]
+    ax2.set_title(f"Kendall tau (latency) = {tau_text}; leave front: {len(leave)}", fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    return buf.getvalue()

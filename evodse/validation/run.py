@@ -1,0 +1,227 @@
+"""Validate a finished run directory, or refine a search's final front (two-fidelity search).
+
+:func:`validate_run` is ``evodse validate RUN_DIR``: it reads ``config.yaml`` (workloads,
+objectives, constraints) and ``pareto.csv`` (or ``evaluations.csv`` for chosen ``ids``), picks
+the designs, simulates them and writes the validation files into the run directory.
+:func:`refine_run` does the same from a live search state; the experiment runner calls it after
+the search when the experiment has a ``refine`` key.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evodse.errors import InputError
+from evodse.hardware.template import HARDWARE_KEYS, Accelerator, accelerator_from_dict
+from evodse.search.objectives import parse_constraints
+from evodse.validation.core import (
+    Progress,
+    Validation,
+    select_top,
+    stderr_progress,
+    validate_designs,
+)
+from evodse.validation.report import write_validation
+from evodse.validation.spec import (
+    DEFAULT_JOBS,
+    DEFAULT_MAX_CYCLES,
+    RefineSpec,
+    objective_from_record,
+    require_backend,
+)
+from evodse.workload import load_workload
+from evodse.workload.network import Network
+
+CACHE_DIR = "validation_cache"
+_INT_KEYS = ("pe_rows", "pe_cols", "precision_bits", "vector_lanes", "technology_nm")
+
+
+def _progress(progress: bool | Progress | None) -> Progress | None:
+    if progress is True:
+        return stderr_progress
+    return progress or None
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _design(row: dict[str, str], source: str) -> tuple[int, Accelerator]:
+    try:
+        design_id = int(row["id"])
+        data: dict[str, Any] = {"name": f"design_{design_id}"}
+        for key in HARDWARE_KEYS:
+            if key == "name":
+                continue
+            text = row[key]
+            data[key] = text if key == "dataflow" else float(text)
+            if key in _INT_KEYS:
+                data[key] = int(data[key])
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"unreadable design row ({exc})", source=source) from None
+    return design_id, accelerator_from_dict(data, source=source)
+
+
+def _workloads(config: dict[str, Any], run_dir: Path, source: str) -> list[Network]:
+    specs = config.get("workloads")
+    if not isinstance(specs, list) or not specs:
+        raise InputError("no workloads recorded", source=source, key="workloads")
+    out = []
+    for i, spec in enumerate(specs):
+        if isinstance(spec, str):
+            spec = {"workload": spec}
+        text = str(spec.get("workload"))
+        path = Path(text)
+        is_file = text.lower().endswith((".onnx", ".yaml", ".yml"))
+        if is_file and not path.is_absolute() and not path.exists() and (run_dir / path).exists():
+            text = str(run_dir / path)
+        shapes = spec.get("input_shapes")
+        try:
+            out.append(
+                load_workload(
+                    text,
+                    batch=spec.get("batch"),
+                    input_shapes={k: tuple(v) for k, v in shapes.items()} if shapes else None,
+                    strict=bool(spec.get("strict", False)),
+                )
+            )
+        except InputError as exc:
+            raise InputError(
+                f"cannot load workload {text!r} ({exc})", source=source, key=f"workloads[{i}]"
+            ) from None
+    return out
+
+
+def validate_run(
+    run_dir: str | Path,
+    *,
+    backend: str = "scalesim",
+    top: int | None = None,
+    by: str | None = None,
+    ids: Sequence[int] | None = None,
+    jobs: int = DEFAULT_JOBS,
+    max_cycles: int | None = DEFAULT_MAX_CYCLES,
+    cache_dir: str | Path | None = None,
+    progress: bool | Progress | None = True,
+    figure: bool = True,
+) -> Validation:
+    """Re-simulate a run's Pareto designs (or the ``top`` best by ``by``, or the designs
+    ``ids``) and write the validation files into ``run_dir``."""
+    require_backend(backend)
+    run_dir = Path(run_dir)
+    where = str(run_dir)
+    if not run_dir.is_dir():
+        raise InputError("run directory not found", source=where, key="RUN_DIR")
+    config_path = run_dir / "config.yaml"
+    if not config_path.exists():
+        hint = (
+            " (several seeds: validate one seed_*/ folder)"
+            if any(run_dir.glob("seed_*/config.yaml"))
+            else ""
+        )
+        raise InputError(f"not a run directory: no config.yaml{hint}", source=where, key="RUN_DIR")
+    table = run_dir / ("evaluations.csv" if ids else "pareto.csv")
+    if not table.exists():
+        raise InputError(f"not a finished run: no {table.name}", source=where, key="RUN_DIR")
+    config = yaml.safe_load(config_path.read_text("utf-8"))
+    if not isinstance(config, dict):
+        raise InputError("unreadable config.yaml", source=str(config_path))
+    networks = _workloads(config, run_dir, str(config_path))
+    names = [n.name for n in networks]
+    try:
+        objectives = [objective_from_record(o) for o in config["objectives"]]
+    except (KeyError, TypeError) as exc:
+        raise InputError(
+            f"unreadable objectives ({exc})", source=str(config_path), key="objectives"
+        ) from None
+    constraints = parse_constraints(config.get("constraints") or [], names, source=str(config_path))
+    rows = _read_csv(table)
+    if ids:
+        by_id = {row.get("id"): row for row in rows}
+        missing = [i for i in ids if str(i) not in by_id]
+        if missing:
+            raise InputError(f"no design with id {missing[0]} in {table.name}", key="--ids")
+        designs = [_design(by_id[str(i)], str(table)) for i in ids]
+    else:
+        designs = [_design(row, str(table)) for row in rows]
+        if not designs:
+            raise InputError("the run has no Pareto designs to validate", source=str(table))
+    chosen = select_top(designs, networks, objectives, top=None if ids else top, by=by)
+    validation = validate_designs(
+        chosen,
+        networks,
+        objectives,
+        constraints,
+        cache_dir=cache_dir if cache_dir is not None else run_dir / CACHE_DIR,
+        backend=backend,
+        jobs=jobs,
+        max_cycles=max_cycles,
+        by=by,
+        progress=_progress(progress),
+    )
+    validation.summary["run_dir"] = str(run_dir)
+    validation.summary["selection"] = {
+        "source": table.name,
+        "ids": list(ids) if ids else None,
+        "top": None if ids else top,
+        "by": validation.summary["ranking"]["objective"],
+    }
+    validation.summary = write_validation(run_dir, validation, figure=figure)
+    return validation
+
+
+def refine_run(
+    out_dir: str | Path,
+    state,
+    spec: RefineSpec,
+    *,
+    progress: bool | Progress | None = False,
+) -> Validation | None:
+    """Two-fidelity last step: re-rank the search's final front with the simulator and write
+    the validation files into ``out_dir`` (None when the front is empty)."""
+    from evodse.experiment.rundir import pareto_rows
+
+    out_dir = Path(out_dir)
+    problem = state.problem
+    rows = pareto_rows(state)
+    if not len(rows):
+        warnings.warn("refine: the final front is empty; nothing to re-simulate", stacklevel=2)
+        return None
+    X = state.archive.column("X")[rows]
+    designs = [
+        (int(r), problem.design_space.accelerator(x, name=f"design_{int(r)}"))
+        for x, r in zip(X, rows, strict=True)
+    ]
+    networks = list(problem.networks)
+    objectives = list(problem.objective_list)
+    chosen = select_top(designs, networks, objectives, top=spec.top, by=spec.by)
+    cache_dir = Path(spec.cache_dir) if spec.cache_dir else out_dir / CACHE_DIR
+    validation = validate_designs(
+        chosen,
+        networks,
+        objectives,
+        list(problem.constraint_list),
+        cache_dir=cache_dir,
+        backend=spec.backend,
+        jobs=spec.jobs,
+        max_cycles=spec.max_cycles,
+        by=spec.by,
+        progress=_progress(progress),
+    )
+    validation.summary["run_dir"] = str(out_dir)
+    validation.summary["selection"] = {
+        "source": "final front (refine)",
+        "ids": None,
+        "top": spec.top,
+        "by": validation.summary["ranking"]["objective"],
+    }
+    validation.summary["refine"] = spec.to_dict()
+    validation.summary = write_validation(out_dir, validation)
+    return validation
