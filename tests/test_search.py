@@ -241,13 +241,17 @@ def test_existing_run_directory_is_not_overwritten(tmp_path):
 @pytest.mark.parametrize(
     "algorithm", ["nsga3", "unsga3", "agemoea", "agemoea2", "smsemoa", "ctaea", "random"]
 )
-def test_every_algorithm_runs_and_resumes(tmp_path, algorithm):
+def test_every_algorithm_runs_and_checkpoints(tmp_path, algorithm):
     config = tiny_config(
         algorithm={"name": algorithm, "pop_size": 16}, termination={"generations": 4}
     )
     result = evodse.run(config, out=tmp_path)
     assert len(result.designs) > 0
     assert result.summary["evaluations"] <= 4 * 16 + 16
+    state = rundir.load_checkpoint(tmp_path)
+    assert state.generation == 4 and len(state.archive) == result.summary["evaluations"]
+    driver.step(state)  # the restored state continues
+    assert state.generation == 5
 
 
 def test_moead_unconstrained_and_rnsga2_with_reference_points(tmp_path):
