@@ -209,20 +209,7 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
     options = {k: v for k, v in algorithm_spec.items() if k != "name"}
     check_algorithm(algorithm, options, source=source)
     termination = _termination(data.get("termination"), algorithm, source=source)
-    seeds = data.get("seeds", [0])
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-        or len(set(seeds)) != len(seeds)
-    ):
-        raise InputError(
-            "expected a non-empty list of distinct non-negative integers",
-            source=source,
-            key="seeds",
-        )
+    seeds = parse_seeds(data.get("seeds", [0]), source=source, key="seeds")
     experiment = Experiment(
         name=name,
         workloads=workloads,
@@ -247,6 +234,21 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
     problem = experiment.build_problem()  # validate everything now, before any run starts
     check_refine(experiment.refine, problem.objective_list, source=source)
     return experiment
+
+
+def parse_seeds(value: Any, *, source: str, key: str) -> list[int]:
+    """An int or a non-empty list of distinct non-negative ints."""
+    seeds = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        raise InputError(
+            "expected a non-empty list of distinct non-negative integers", source=source, key=key
+        )
+    return seeds
 
 
 def _path(text: str, base_dir: Path) -> Path:

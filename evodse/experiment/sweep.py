@@ -63,7 +63,7 @@ import yaml
 
 from evodse.errors import InputError
 from evodse.experiment import rundir
-from evodse.experiment.config import Experiment, experiment_from_dict
+from evodse.experiment.config import Experiment, experiment_from_dict, parse_seeds
 from evodse.experiment.executors import (
     Executor,
     ExecutorSpec,
@@ -218,21 +218,12 @@ def grid_from_dict(
             raise InputError(
                 "expected a non-empty list of values", source=source, key=f"grid.{axis}"
             )
-    seeds = grid.get("seeds", base.get("seeds", [0]))
-    if isinstance(seeds, int) and not isinstance(seeds, bool) and "seeds" not in grid:
-        seeds = [seeds]
-    seeds_key = "grid.seeds" if "seeds" in grid else "seeds"
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-        or len(set(seeds)) != len(seeds)
-    ):
-        raise InputError(
-            "expected a non-empty list of distinct non-negative integers",
-            source=exp_source if seeds_key == "seeds" else source,
-            key=seeds_key,
-        )
+    if "seeds" in grid:  # a grid axis must be a list
+        if not isinstance(grid["seeds"], list):
+            raise InputError("expected a list of seeds", source=source, key="grid.seeds")
+        seeds = parse_seeds(grid["seeds"], source=source, key="grid.seeds")
+    else:
+        seeds = parse_seeds(base.get("seeds", [0]), source=exp_source, key="seeds")
 
     axes: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = []
     for axis in AXES:

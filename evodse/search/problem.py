@@ -70,6 +70,17 @@ class Evaluation:
         )
 
 
+def load_networks(specs: Any, *, source: str | None = None) -> tuple[Network, ...]:
+    """Workload specs (names, paths, networks) as networks with distinct names."""
+    if isinstance(specs, (str, Network)) or not specs:
+        raise InputError("expected a non-empty list of workloads", source=source, key="workloads")
+    networks = tuple(w if isinstance(w, Network) else load_workload(w) for w in specs)
+    names = [n.name for n in networks]
+    if len(set(names)) != len(names):
+        raise InputError(f"workload names repeat: {names}", source=source, key="workloads")
+    return networks
+
+
 class AcceleratorProblem(Problem):
     """Search a hardware design space for one or many workloads (vectorized ``_evaluate``)."""
 
@@ -89,17 +100,10 @@ class AcceleratorProblem(Problem):
         constraints: Sequence[Any] | None = None,
         source: str | None = None,
     ):
-        specs = workloads if workloads is not None else type(self).workloads
-        if isinstance(specs, (str, Network)) or not specs:
-            raise InputError(
-                "expected a non-empty list of workloads", source=source, key="workloads"
-            )
-        self.networks: tuple[Network, ...] = tuple(
-            w if isinstance(w, Network) else load_workload(w) for w in specs
+        self.networks = load_networks(
+            workloads if workloads is not None else type(self).workloads, source=source
         )
         names = [n.name for n in self.networks]
-        if len(set(names)) != len(names):
-            raise InputError(f"workload names repeat: {names}", source=source, key="workloads")
         base_design = load_hardware(base if base is not None else type(self).base)
         space = space if space is not None else type(self).space
         self.design_space = (

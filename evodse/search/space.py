@@ -56,19 +56,10 @@ class Parameter:
         return np.asarray(self.values, dtype=np.float64)
 
 
-@dataclass(frozen=True)
-class DesignSpace:
-    """Varying parameters plus a base design that fixes all the others."""
+class ParameterGrid:
+    """What every space derives from its ``parameters`` (shared with joint spaces)."""
 
-    base: Accelerator
     parameters: tuple[Parameter, ...]
-
-    def __post_init__(self) -> None:
-        if not self.parameters:
-            raise InputError("the design space has no varying parameter", key="space")
-        for p in self.parameters:  # every value must make a valid accelerator
-            for value in p.values:
-                accelerator_from_dict({**self.base.to_dict(), p.name: value}, source="space")
 
     @property
     def n_var(self) -> int:
@@ -90,7 +81,22 @@ class DesignSpace:
 
     @property
     def categorical_mask(self) -> np.ndarray:
-        return np.asarray([p.categorical for p in self.parameters])
+        return np.asarray([p.categorical for p in self.parameters], dtype=bool)
+
+
+@dataclass(frozen=True)
+class DesignSpace(ParameterGrid):
+    """Varying parameters plus a base design that fixes all the others."""
+
+    base: Accelerator
+    parameters: tuple[Parameter, ...]
+
+    def __post_init__(self) -> None:
+        if not self.parameters:
+            raise InputError("the design space has no varying parameter", key="space")
+        for p in self.parameters:  # every value must make a valid accelerator
+            for value in p.values:
+                accelerator_from_dict({**self.base.to_dict(), p.name: value}, source="space")
 
     def decode(self, X: np.ndarray) -> Designs:
         """Integer index matrix (N, n_var) -> :class:`Designs`."""

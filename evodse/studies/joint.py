@@ -17,7 +17,6 @@ objectives and constraints by name.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -35,15 +34,15 @@ from evodse.search.objectives import (
     parse_constraints,
     parse_objectives,
 )
-from evodse.search.problem import AcceleratorProblem, Evaluation
-from evodse.search.space import DesignSpace, Parameter, space_from_spec
-from evodse.workload import Network, load_workload
+from evodse.search.problem import AcceleratorProblem, Evaluation, load_networks
+from evodse.search.space import DesignSpace, Parameter, ParameterGrid, space_from_spec
+from evodse.workload import Network
 
 _DESIGN_FIELDS = tuple(k for k in HARDWARE_KEYS if k != "name")
 
 
 @dataclass(frozen=True)
-class JointSpace:
+class JointSpace(ParameterGrid):
     """Hardware variables (possibly none) followed by extra integer variables."""
 
     base: Accelerator
@@ -62,26 +61,6 @@ class JointSpace:
     def parameters(self) -> tuple[Parameter, ...]:
         hw = () if self.hardware is None else self.hardware.parameters
         return (*hw, *self.extra)
-
-    @property
-    def n_var(self) -> int:
-        return len(self.parameters)
-
-    @property
-    def names(self) -> list[str]:
-        return [p.name for p in self.parameters]
-
-    @property
-    def upper(self) -> np.ndarray:
-        return np.asarray([p.size - 1 for p in self.parameters], dtype=np.int64)
-
-    @property
-    def size(self) -> int:
-        return math.prod(p.size for p in self.parameters)
-
-    @property
-    def categorical_mask(self) -> np.ndarray:
-        return np.asarray([p.categorical for p in self.parameters], dtype=bool)
 
     def split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(hardware index columns, extra index columns) of ``X``."""
@@ -146,15 +125,10 @@ class ExtendedProblem(AcceleratorProblem):
         constraints: Sequence[Any] | None = None,
         source: str | None = None,
     ):
-        specs = workloads if workloads is not None else type(self).workloads
-        if isinstance(specs, (str, Network)) or not specs:
-            raise InputError(
-                "expected a non-empty list of workloads", source=source, key="workloads"
-            )
-        self.networks = tuple(w if isinstance(w, Network) else load_workload(w) for w in specs)
+        self.networks = load_networks(
+            workloads if workloads is not None else type(self).workloads, source=source
+        )
         names = [n.name for n in self.networks]
-        if len(set(names)) != len(names):
-            raise InputError(f"workload names repeat: {names}", source=source, key="workloads")
         base_design = load_hardware(base if base is not None else type(self).base)
         spec = space if space is not None else type(self).space
         if spec is None:

@@ -68,6 +68,7 @@ def figure_png(validation: Validation) -> bytes:
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator, NullFormatter
 
     rows = validation.design_rows
     summary = validation.summary
@@ -96,10 +97,12 @@ def figure_png(validation: Validation) -> bytes:
         ax.set_ylim(lo, hi)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("evodse model cycles")
     ax.set_ylabel("SCALE-Sim cycles")
     ax.set_title("cycles per design and workload", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
 
     per = summary["per_design"]
     tau = summary["kendall_tau"]["latency"]
@@ -114,8 +117,6 @@ def figure_png(validation: Validation) -> bytes:
         ax2.annotate(str(p["id"]), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points")
     n = len(per)
     ax2.plot([1, max(n, 1)], [1, max(n, 1)], color="#8C8C8C", lw=0.8, ls="--")
-    from matplotlib.ticker import MaxNLocator
-
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_xlabel(f"rank by model {col}")
