@@ -322,3 +322,16 @@ def test_neighbour_mutation_stays_in_the_space(upper, seed, data):
     assert ((out != X) <= (upper > 0)[None, :]).all()  # single-valued genes never move
     if (upper > 0).any():
         assert (out != X).any(axis=1).all()
+
+
+def test_recommended_algorithm_by_objective_count():
+    from evodse.experiment.config import load_experiment
+
+    def chosen(objectives):
+        config = tiny_config(objectives=objectives)
+        del config["algorithm"]
+        return load_experiment(config).algorithm
+
+    assert chosen(["latency", "area"]) == "nsga2"
+    assert chosen(["latency", "energy", "area"]) == "smsemoa"
+    assert chosen([{"name": "latency", "per_workload": True}, "energy", "area", "power"]) == "nsga3"
