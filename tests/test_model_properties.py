@@ -329,8 +329,10 @@ def test_more_dram_bandwidth_never_increases_latency(net, hw, factor):
         assert_not_above(per_layer[1], per_layer[0], key)
     assert_not_above(cost.cycles[1:], cost.cycles[:1], "total cycles")
     assert_not_above(cost.latency_s[1:], cost.latency_s[:1], "total latency")
-    # bandwidth does not change the traffic itself
-    np.testing.assert_array_equal(cost.layer("dram_bytes")[0], cost.layer("dram_bytes")[1])
+    # bandwidth does not change the traffic itself, unless auto picks another dataflow
+    same_flow = cost.layer("dataflow")[0] == cost.layer("dataflow")[1]
+    traffic = cost.layer("dram_bytes")
+    np.testing.assert_array_equal(traffic[0][same_flow], traffic[1][same_flow])
 
 
 @FAST
