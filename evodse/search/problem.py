@@ -27,6 +27,7 @@ from evodse.errors import InputError
 from evodse.hardware.template import Accelerator, load_hardware
 from evodse.model.evaluate import evaluate
 from evodse.search.objectives import (
+    DESIGN_METRICS,
     Constraint,
     Objective,
     parse_constraints,
@@ -120,7 +121,7 @@ class AcceleratorProblem(Problem):
             source=source,
         )
         n_constr = sum(
-            len(names) if c.workload is None and c.metric not in self._design_keys() else 1
+            len(names) if c.workload is None and c.metric not in DESIGN_METRICS else 1
             for c in self.constraint_list
         )
         super().__init__(
@@ -131,12 +132,6 @@ class AcceleratorProblem(Problem):
             xu=self.design_space.upper,
             vtype=int,
         )
-
-    @staticmethod
-    def _design_keys() -> tuple[str, ...]:
-        from evodse.search.objectives import DESIGN_METRICS
-
-        return DESIGN_METRICS
 
     @property
     def workload_names(self) -> list[str]:
@@ -183,7 +178,7 @@ class AcceleratorProblem(Problem):
             net.name: workload_metrics(c) for net, c in zip(self.networks, costs, strict=True)
         }
         design = {"area_mm2": costs[0].area_mm2}
-        design.update({k: getattr(designs, k) for k in self._design_keys() if k != "area_mm2"})
+        design.update({k: getattr(designs, k) for k in DESIGN_METRICS if k != "area_mm2"})
         objectives = np.stack([o.values(design, per_workload) for o in self.objective_list], axis=1)
         sign = np.asarray([-1.0 if o.maximize else 1.0 for o in self.objective_list])
         F = sign * np.log10(objectives)
