@@ -175,6 +175,7 @@ BENCHMARKS = {
 FULL = ("mobile-1e5", "cnn-1e6", "transformer-1e7")
 
 DEFAULT_METHODS = (
+    "surrogate",
     "nsga2",
     "nsga2[pop_size=100]",
     "smsemoa",
@@ -186,11 +187,13 @@ DEFAULT_METHODS = (
     "optuna-nsga2",
     "optuna-tpe",
 )
-QUICK_METHODS = ("nsga2", "smsemoa", "random", "sobol", "lhs")
+QUICK_METHODS = ("surrogate", "nsga2", "smsemoa", "random", "sobol", "lhs")
 #: Evaluations beyond which a method (full spec, else name) is not run, to keep the full
 #: benchmark within an hour on two cores: AGE-MOEA's survival and Optuna's samplers cost more
-#: per evaluation as the run grows (TPE roughly quadratically: 600 trials take about a minute).
+#: per evaluation as the run grows (TPE roughly quadratically: 600 trials take about a minute);
+#: the surrogate refits on up to 2,000 designs and scores 20,000 candidates per step.
 MAX_EVALUATIONS = {
+    "surrogate": 16_000,
     "nsga2[pop_size=100]": 16_000,
     "nsga3": 16_000,
     "agemoea": 12_000,
@@ -695,7 +698,8 @@ def figure(out: dict[str, Any], path: Path) -> None:
             k = np.asarray([p[0] for p in curves[0]])
             hv = np.asarray([[p[1] for p in c] for c in curves])
             q1, med, q3 = np.percentile(hv, [25, 50, 75], axis=0)
-            ax.plot(k, med, label=method, color=colours(i % 10), lw=1.4)
+            style = ("-", "--", ":")[(i // 10) % 3]  # past ten methods the colours repeat
+            ax.plot(k, med, label=method, color=colours(i % 10), ls=style, lw=1.4)
             ax.fill_between(k, q1, q3, color=colours(i % 10), alpha=0.2, lw=0)
         for b in out["benchmarks"][name]["budgets"]:
             ax.axvline(b, color="grey", lw=0.6, ls=":")
@@ -716,6 +720,25 @@ def figure(out: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def merge(outs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One result from several ``--json`` files (e.g. a new method run on its own): records of
+    a (benchmark, method, seed, budget) already present in an earlier file are dropped."""
+    merged: dict[str, Any] = {"benchmarks": {}, "records": [], "skipped": [], "total_s": 0.0}
+    seen: set[tuple] = set()
+    for out in outs:
+        for name, facts in out["benchmarks"].items():
+            merged["benchmarks"].setdefault(name, facts)
+        for r in out["records"]:
+            key = (r["benchmark"], r["method"], r["seed"], r["budget"])
+            if key not in seen:
+                seen.add(key)
+                merged["records"].append(r)
+        merged["skipped"] += [s for s in out.get("skipped", []) if s not in merged["skipped"]]
+        merged["total_s"] += out.get("total_s", 0.0)
+    merged["command"] = "; ".join(out["command"] for out in outs)
+    return merged
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -731,11 +754,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--figure", type=Path, default=None)
     parser.add_argument(
-        "--load", type=Path, default=None, help="redraw --out/--figure from a --json file"
+        "--load",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="redraw --out/--figure from --json files (several are merged, first wins)",
     )
     args = parser.parse_args(argv)
     if args.load:
-        out = json.loads(args.load.read_text())
+        out = merge([json.loads(path.read_text()) for path in args.load])
         if args.out:
             write_markdown(args.out, markdown(out, out["command"]))
         if args.figure:

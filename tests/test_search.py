@@ -176,10 +176,10 @@ def test_resume_after_interrupt_gives_the_uninterrupted_result(tmp_path, monkeyp
     evodse.run(config, out=tmp_path / "full")
     real_step = driver.step
 
-    def interrupted_step(state):
+    def interrupted_step(state, **kwargs):
         if state.generation == 4:
             raise KeyboardInterrupt
-        return real_step(state)
+        return real_step(state, **kwargs)
 
     monkeypatch.setattr(driver, "step", interrupted_step)
     with pytest.raises(KeyboardInterrupt):
@@ -239,7 +239,8 @@ def test_existing_run_directory_is_not_overwritten(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "algorithm", ["nsga3", "unsga3", "agemoea", "agemoea2", "smsemoa", "ctaea", "random"]
+    "algorithm",
+    ["nsga3", "unsga3", "agemoea", "agemoea2", "smsemoa", "ctaea", "surrogate", "random"],
 )
 def test_every_algorithm_runs_and_checkpoints(tmp_path, algorithm):
     config = tiny_config(
@@ -324,14 +325,13 @@ def test_neighbour_mutation_stays_in_the_space(upper, seed, data):
         assert (out != X).any(axis=1).all()
 
 
-def test_recommended_algorithm_by_objective_count():
+def test_default_algorithm_is_the_surrogate():
     from evodse.experiment.config import load_experiment
 
-    def chosen(objectives):
+    for objectives in (["edp"], ["latency", "area"], ["latency", "energy", "area", "power"]):
         config = tiny_config(objectives=objectives)
         del config["algorithm"]
-        return load_experiment(config).algorithm
-
-    assert chosen(["latency", "area"]) == "nsga2"
-    assert chosen(["latency", "energy", "area"]) == "smsemoa"
-    assert chosen([{"name": "latency", "per_workload": True}, "energy", "area", "power"]) == "nsga3"
+        assert load_experiment(config).algorithm == "surrogate"
+    config = tiny_config(algorithm={"pop_size": 30, "crossover_prob": 0.5})
+    with pytest.raises(evodse.InputError, match="crossover_prob"):
+        load_experiment(config)

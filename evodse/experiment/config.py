@@ -12,7 +12,7 @@ Top-level keys (a public contract)::
     space: {pe_rows: {pow2: [8, 256]}, dataflow: [ws, os, is]}
     objectives: [latency, energy, area]
     constraints: ["area_mm2 <= 10", "fps[resnet50] >= 30"]
-    algorithm: {name: nsga2, pop_size: 50}  # no name: smsemoa for 3 objectives, else nsga2/3
+    algorithm: {name: nsga2, pop_size: 50}  # no name: surrogate (evodse's default)
     termination: {generations: 100}      # and/or evaluations, time_s, hv_stagnation
     seeds: [0]
     executor: local                       # optional: processes, {name: dask, scheduler: ...}
@@ -34,14 +34,14 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evodse.errors import InputError
 from evodse.experiment.executors import ExecutorSpec, parse_executor
 from evodse.hardware.template import HARDWARE_KEYS
-from evodse.search.algorithms import COMMON_OPTIONS, check_algorithm, recommended_algorithm
+from evodse.search.algorithms import DEFAULT_ALGORITHM, check_algorithm, default_options
 from evodse.search.driver import Termination
 from evodse.search.problem import AcceleratorProblem
 from evodse.validation.spec import RefineSpec, check_refine, parse_refine
@@ -164,7 +164,11 @@ class Experiment:
                 for o in problem.objective_list
             ],
             "constraints": problem.constraint_labels,
-            "algorithm": {"name": self.algorithm, **{**COMMON_OPTIONS, **self.options}},
+            "algorithm": {
+                "name": self.algorithm,
+                **default_options(self.algorithm),
+                **self.options,
+            },
             "termination": term,
             "seeds": [seed],
         }
@@ -205,10 +209,9 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
         algorithm_spec = {"name": algorithm_spec}
     if not isinstance(algorithm_spec, Mapping):
         raise InputError("expected {name: ALGORITHM, ...options}", source=source, key="algorithm")
-    algorithm = algorithm_spec.get("name")  # None: the recommended one for the objective count
+    algorithm = algorithm_spec.get("name", DEFAULT_ALGORITHM)
     options = {k: v for k, v in algorithm_spec.items() if k != "name"}
-    if algorithm is not None:
-        check_algorithm(algorithm, options, source=source)
+    check_algorithm(algorithm, options, source=source)
     termination = _termination(data.get("termination"), algorithm, source=source)
     seeds = parse_seeds(data.get("seeds", [0]), source=source, key="seeds")
     experiment = Experiment(
@@ -222,7 +225,7 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
         constraints=tuple(data["constraints"])
         if isinstance(data.get("constraints"), list)
         else data.get("constraints"),
-        algorithm=algorithm or "nsga2",
+        algorithm=algorithm,
         options=options,
         termination=termination,
         seeds=tuple(seeds),
@@ -234,10 +237,6 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
     )
     problem = experiment.build_problem()  # validate everything now, before any run starts
     check_refine(experiment.refine, problem.objective_list, source=source)
-    if algorithm is None:
-        algorithm = recommended_algorithm(problem.n_obj)
-        check_algorithm(algorithm, options, source=source)
-        experiment = replace(experiment, algorithm=algorithm)
     return experiment
 
 

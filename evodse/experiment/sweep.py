@@ -77,7 +77,7 @@ from evodse.experiment.runner import (
     default_out,
     result_from_state,
 )
-from evodse.search.algorithms import COMMON_OPTIONS
+from evodse.search.algorithms import default_options
 from evodse.search.driver import SearchState, new_state, run_search
 from evodse.yamlio import check_keys, load_yaml
 
@@ -306,7 +306,7 @@ def _override(
             {"name": old} if isinstance(old, str) else dict(old) if isinstance(old, Mapping) else {}
         )
         if old.get("name") != value["name"]:
-            old = {k: v for k, v in old.items() if k in COMMON_OPTIONS}
+            old = {k: v for k, v in old.items() if k in default_options(value["name"])}
         return {"algorithm": {**old, **value}}
     if axis == "space":
         if not isinstance(value, Mapping):

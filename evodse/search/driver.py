@@ -18,9 +18,10 @@ import numpy as np
 from pymoo.core.termination import NoTermination
 from pymoo.indicators.hv import HV
 
-from evodse.search.algorithms import make_algorithm
+from evodse.search.algorithms import make_algorithm, make_surrogate
 from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner
 from evodse.search.problem import AcceleratorProblem
+from evodse.search.surrogate import SurrogateSearch
 
 HV_MARGIN = 1.1  # reference point: 1.1 in objectives normalized to [0, 1] on the first front
 MC_SAMPLES = 20_000  # Monte-Carlo hypervolume samples beyond EXACT_HV_MAX_OBJ objectives
@@ -120,7 +121,7 @@ class SearchState:
     options: dict[str, Any]
     seed: int
     archive: Archive
-    algorithm: Any = None  # pymoo algorithm (None for the baselines)
+    algorithm: Any = None  # pymoo algorithm or SurrogateSearch (None for the baselines)
     rng: np.random.Generator | None = None  # baselines
     cursor: int = 0  # exhaustive: next design index
     generation: int = 0
@@ -147,6 +148,8 @@ def new_state(
     state.evaluator = ArchiveEvaluator(archive, problem)
     if algorithm in ("random", "exhaustive"):
         state.rng = np.random.default_rng(seed)
+    elif algorithm == "surrogate":
+        state.algorithm = make_surrogate(options, problem, seed)
     else:
         algo = make_algorithm(algorithm, options, problem, archive)
         algo.evaluator = state.evaluator
@@ -180,13 +183,18 @@ def _baseline_batch(state: SearchState) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64).reshape(-1, len(sizes))
 
 
-def step(state: SearchState) -> bool:
-    """Run one generation; False when the algorithm has nothing new to evaluate."""
+def step(state: SearchState, max_new: int | None = None) -> bool:
+    """Run one generation; False when the algorithm has nothing new to evaluate. ``max_new``
+    caps the designs the surrogate search proposes (the rest of an evaluation budget)."""
     start = time.perf_counter()
     before = len(state.archive)
     state.evaluator.generation = state.generation
-    if state.algorithm is None:
-        X = _baseline_batch(state)
+    pymoo = state.algorithm is not None and not isinstance(state.algorithm, SurrogateSearch)
+    if not pymoo:
+        if state.algorithm is None:
+            X = _baseline_batch(state)
+        else:
+            X = state.algorithm.ask(state.archive, max_new=max_new)
         if len(X):
             state.evaluator.evaluate_rows(X)
     else:
@@ -206,7 +214,7 @@ def step(state: SearchState) -> bool:
             "wall_time_s": state.elapsed_s,
         }
     )
-    return len(state.archive) > before or state.algorithm is not None
+    return len(state.archive) > before or pymoo
 
 
 def run_search(
@@ -220,7 +228,8 @@ def run_search(
     idle = 0
     while (reason := termination.reached(state)) is None:
         before = len(state.archive)
-        progressed = step(state)
+        left = None if termination.evaluations is None else termination.evaluations - before
+        progressed = step(state, max_new=left)
         idle = idle + 1 if len(state.archive) == before else 0
         if on_generation is not None:
             on_generation(state)

@@ -35,28 +35,48 @@ class NeighbourMutation(Mutation):
         self.reset = reset
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
-        rng = random_state
-        X = np.rint(X).astype(np.int64)
-        n, n_var = X.shape
         upper = np.asarray(problem.xu, dtype=np.int64)
-        p = self.prob_gene if self.prob_gene is not None else 1.0 / n_var
-        mutable = upper > 0  # a single-valued gene cannot change
-        mask = (rng.random((n, n_var)) < p) & mutable[None, :]
-        if mutable.any():  # force one mutable gene per offspring
-            forced = rng.choice(np.flatnonzero(mutable), n)
-            mask[np.arange(n), forced] = True
-        sizes = np.broadcast_to(upper + 1, X.shape)
+        return neighbour_step(
+            np.rint(X).astype(np.int64),
+            upper=upper,
+            categorical=self.categorical,
+            rng=random_state,
+            prob_var=self.prob_gene,
+            step_p=self.step_p,
+            reset=self.reset,
+        ).astype(float)
 
-        steps = rng.geometric(self.step_p, (n, n_var)) * rng.choice([-1, 1], (n, n_var))
-        span = 2 * upper[None, :]
-        moved = np.mod(X + steps, np.where(span > 0, span, 1))  # reflect into [0, upper]
-        moved = np.where(moved > upper, span - moved, moved)
-        stuck = moved == X  # a reflection can land back home: take one step instead
-        moved = np.where(stuck, np.where(upper > X, X + 1, X - 1), moved)
 
-        jump = rng.random((n, n_var)) < self.reset
-        other = (X + 1 + rng.integers(0, np.maximum(sizes - 1, 1))) % sizes  # != X
-        ordered = np.where(jump, other, moved)
-        new = np.where(self.categorical[None, :], other, ordered)
-        out = np.where(mask, new, X)
-        return np.clip(out, 0, upper).astype(float)
+def neighbour_step(
+    X: np.ndarray,
+    *,
+    upper: np.ndarray,
+    categorical: np.ndarray,
+    rng: np.random.Generator,
+    prob_var: float | None = None,
+    step_p: float = 0.5,
+    reset: float = 0.1,
+) -> np.ndarray:
+    """:class:`NeighbourMutation` on integer index rows ``X`` with bounds ``[0, upper]``."""
+    n, n_var = X.shape
+    p = prob_var if prob_var is not None else 1.0 / n_var
+    mutable = upper > 0  # a single-valued gene cannot change
+    mask = (rng.random((n, n_var)) < p) & mutable[None, :]
+    if mutable.any():  # force one mutable gene per offspring
+        forced = rng.choice(np.flatnonzero(mutable), n)
+        mask[np.arange(n), forced] = True
+    sizes = np.broadcast_to(upper + 1, X.shape)
+
+    steps = rng.geometric(step_p, (n, n_var)) * rng.choice([-1, 1], (n, n_var))
+    span = 2 * upper[None, :]
+    moved = np.mod(X + steps, np.where(span > 0, span, 1))  # reflect into [0, upper]
+    moved = np.where(moved > upper, span - moved, moved)
+    stuck = moved == X  # a reflection can land back home: take one step instead
+    moved = np.where(stuck, np.where(upper > X, X + 1, X - 1), moved)
+
+    jump = rng.random((n, n_var)) < reset
+    other = (X + 1 + rng.integers(0, np.maximum(sizes - 1, 1))) % sizes  # != X
+    ordered = np.where(jump, other, moved)
+    new = np.where(np.asarray(categorical, dtype=bool)[None, :], other, ordered)
+    out = np.where(mask, new, X)
+    return np.clip(out, 0, upper).astype(np.int64)

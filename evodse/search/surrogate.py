@@ -1,0 +1,180 @@
+"""Surrogate-assisted search: the algorithm for small evaluation budgets.
+
+Each step fits one radial-basis-function surrogate (scipy's :class:`RBFInterpolator`, cubic
+kernel, linear tail) to the archive: inputs are the design indices scaled to [0, 1] per ordered
+parameter and dummy-coded categories, outputs the optimizer's objectives (+-log10 of the true
+values, min-max normalized over the training set) and the constraint values. It then scores a
+pool of unevaluated candidates: neighbours of the archive front (:func:`neighbour_step`), uniform
+crossovers of front pairs and uniform random designs (or the whole space when it is smaller
+than the pool). The batch to evaluate is chosen greedily by predicted additive-epsilon
+improvement over the archive front,
+
+    gain(c) = min over front points p of max over objectives j of (p_j - c_j),
+
+positive when no front point dominates the prediction ``c`` (how far it pushes the front out),
+negative when one does (how far it falls behind). After each pick its prediction joins the
+front ("believer" batch), so a batch spreads along the front. Candidates predicted to violate
+a constraint are taken only when no candidate is predicted feasible, least violation first.
+
+The state is the random generator only (the surrogate is refitted from the archive every
+step), so a resumed run continues exactly as an uninterrupted one. Measured against exhaustive
+fronts in ``docs/search_quality.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+from scipy.interpolate import RBFInterpolator
+
+from evodse.search.archive import Archive
+from evodse.search.operators import neighbour_step
+
+#: Options of ``algorithm: {name: surrogate}`` with their defaults (docs/search_quality.md).
+SURROGATE_OPTIONS = {
+    "pop_size": 40,  # initial uniform random designs
+    "batch": 5,  # designs per step, at least
+    "batch_fraction": 0.03,  # ... or this fraction of the archive, whichever is more
+    "candidates": 20_000,  # pool scored by the surrogate each step
+    "max_train": 2_000,  # archive designs the surrogate is fitted to (best ranks first)
+    "mutation_prob_var": None,
+    "mutation_step_p": 0.5,
+    "mutation_reset": 0.1,
+}
+KERNEL = "cubic"  # measured best of cubic, thin-plate spline, quintic, linear
+
+
+@dataclass
+class SurrogateSearch:
+    """Proposes the next designs to evaluate from everything in the archive."""
+
+    upper: np.ndarray  # largest index per parameter
+    categorical: np.ndarray  # bool per parameter
+    rng: np.random.Generator
+    pop_size: int = 40
+    batch: int = 5
+    batch_fraction: float = 0.03
+    candidates: int = 20_000
+    max_train: int = 2_000
+    mutation_prob_var: float | None = None
+    mutation_step_p: float = 0.5
+    mutation_reset: float = 0.1
+
+    @property
+    def space_size(self) -> int:
+        return math.prod(int(u) + 1 for u in self.upper)
+
+    def ask(self, archive: Archive, max_new: int | None = None) -> np.ndarray:
+        """The next designs (index rows, none evaluated before; empty when the space is), at
+        most ``max_new`` of them."""
+        left = self.space_size - len(archive)
+        if max_new is not None:
+            left = min(left, max_new)
+        if left <= 0:
+            return np.zeros((0, len(self.upper)), dtype=np.int64)
+        if len(archive) < max(self.pop_size, len(self.upper) + 2):
+            want = min(max(self.pop_size, len(self.upper) + 2) - len(archive), left)
+            return self._unseen(self._uniform(4 * want + 16), archive)[:want]
+        want = min(max(self.batch, int(self.batch_fraction * len(archive))), left)
+        pool = self._unseen(self._pool(archive), archive)
+        if len(pool) == 0:
+            return pool
+        return pool[self._select(archive, pool, want)]
+
+    # ------------------------------------------------------------------ candidates
+
+    def _uniform(self, n: int) -> np.ndarray:
+        return self.rng.integers(0, self.upper + 1, (n, len(self.upper)))
+
+    def _unseen(self, X: np.ndarray, archive: Archive) -> np.ndarray:
+        """Rows of ``X`` not in the archive, duplicates dropped, first occurrences in order."""
+        X = X[~archive.contains_rows(X)]
+        _, first = np.unique(X, axis=0, return_index=True)
+        return X[np.sort(first)]
+
+    def _pool(self, archive: Archive) -> np.ndarray:
+        if self.space_size <= self.candidates:
+            flat = np.arange(self.space_size)
+            return np.stack(np.unravel_index(flat, tuple(self.upper + 1)), axis=1)
+        X = archive.column("X")
+        front = archive.front if len(archive.front) else np.arange(len(X))
+        n_mut, n_cross = self.candidates // 2, self.candidates // 4
+        parents = X[self.rng.choice(front, n_mut)]
+        mutants = neighbour_step(
+            parents,
+            upper=self.upper,
+            categorical=self.categorical,
+            rng=self.rng,
+            prob_var=self.mutation_prob_var,
+            step_p=self.mutation_step_p,
+            reset=self.mutation_reset,
+        )
+        a, b = X[self.rng.choice(front, n_cross)], X[self.rng.choice(front, n_cross)]
+        crosses = np.where(self.rng.random(a.shape) < 0.5, a, b)
+        return np.concatenate([mutants, crosses, self._uniform(self.candidates - n_mut - n_cross)])
+
+    # ------------------------------------------------------------------ surrogate
+
+    def _encode(self, X: np.ndarray) -> np.ndarray:
+        """Ordered parameters as index / largest index; categories dummy-coded (first dropped)."""
+        cols = []
+        for j, (u, cat) in enumerate(zip(self.upper, self.categorical, strict=True)):
+            if cat:
+                cols.append(np.eye(int(u) + 1)[X[:, j]][:, 1:])
+            else:
+                cols.append(X[:, j : j + 1] / max(int(u), 1))
+        return np.concatenate(cols, axis=1)
+
+    def _select(self, archive: Archive, pool: np.ndarray, want: int) -> np.ndarray:
+        """Indices into ``pool`` of the ``want`` candidates to evaluate."""
+        X, F, G = archive.column("X"), archive.column("F"), archive.column("G")
+        train = self._training_rows(F)
+        lo, hi = F[train].min(axis=0), F[train].max(axis=0)
+        scale = np.where(hi - lo > 1e-12, hi - lo, 1.0)
+        targets = np.concatenate([(F[train] - lo) / scale, G[train]], axis=1)
+        E, E_pool = self._encode(X[train]), self._encode(pool)
+        varying = E.std(axis=0) > 0  # a constant column makes the linear tail singular
+        try:
+            model = RBFInterpolator(E[:, varying], targets, kernel=KERNEL, degree=1)
+            predicted = model(E_pool[:, varying])
+        except np.linalg.LinAlgError:  # degenerate training set: fall back to the pool's order
+            return np.arange(min(want, len(pool)))
+        P, G_pool = predicted[:, : F.shape[1]], predicted[:, F.shape[1] :]
+        violation = np.maximum(G_pool, 0.0).sum(axis=1)
+        feasible_front = archive.front
+        if len(feasible_front) == 0 or not (violation == 0).any():
+            return np.argsort(violation, kind="stable")[:want]
+        gain = epsilon_gain(P, (F[feasible_front] - lo) / scale)
+        gain[violation > 0] = -np.inf
+        picked: list[int] = []
+        for _ in range(min(want, int(np.isfinite(gain).sum()))):
+            i = int(np.argmax(gain))
+            picked.append(i)
+            # the prediction joins the front: a point it dominates never set the minimum
+            gain = np.minimum(gain, epsilon_gain(P, P[i : i + 1]))
+            gain[picked] = -np.inf
+        return np.asarray(picked, dtype=np.int64)
+
+    def _training_rows(self, F: np.ndarray) -> np.ndarray:
+        """All archive rows, or the ``max_train`` of the best non-domination ranks."""
+        if len(F) <= self.max_train:
+            return np.arange(len(F))
+        fronts = NonDominatedSorting().do(F, n_stop_if_ranked=self.max_train)
+        return np.sort(np.concatenate(fronts)[: self.max_train]).astype(np.int64)
+
+
+def epsilon_gain(candidates: np.ndarray, front: np.ndarray, chunk: int = 250_000) -> np.ndarray:
+    """``min_p max_j (front[p, j] - candidates[c, j])`` for every candidate (minimized
+    objectives): > 0 when no front point dominates the candidate."""
+    out = np.empty(len(candidates))
+    step = max(1, chunk // max(len(front), 1))  # (step, len(front)) blocks stay in cache
+    for lo in range(0, len(candidates), step):
+        c = candidates[lo : lo + step]
+        gain = front[None, :, 0] - c[:, None, 0]
+        for j in range(1, front.shape[1]):
+            np.maximum(gain, front[None, :, j] - c[:, None, j], out=gain)
+        out[lo : lo + step] = gain.min(axis=1)
+    return out

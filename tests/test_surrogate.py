@@ -1,0 +1,158 @@
+"""The surrogate-assisted search: valid proposals, constraints, resume, and better than random."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import evodse
+from evodse.errors import InputError
+from evodse.experiment import rundir
+from evodse.search.algorithms import check_algorithm
+from evodse.search.driver import Termination, new_state, run_search, step
+from evodse.search.indicators import Normalization, hypervolume
+from evodse.search.problem import AcceleratorProblem
+from evodse.search.surrogate import epsilon_gain
+
+SPACE = {
+    "pe_rows": {"pow2": [4, 128]},
+    "pe_cols": {"pow2": [4, 128]},
+    "dataflow": ["ws", "os", "is"],
+    "ifmap_sram_kib": {"pow2": [16, 1024]},
+    "weight_sram_kib": {"pow2": [16, 1024]},
+    "dram_bandwidth_gbps": [6.4, 12.8, 25.6, 51.2],
+}  # 6 * 6 * 3 * 7 * 7 * 4 = 21,168 designs
+
+
+def problem(**changes) -> AcceleratorProblem:
+    kwargs = {
+        "workloads": ["squeezenet1_1"],
+        "base": "edge",
+        "space": SPACE,
+        "objectives": ["latency", "energy", "area"],
+    }
+    return AcceleratorProblem(**{**kwargs, **changes})
+
+
+def search(prob: AcceleratorProblem, algorithm: str, evaluations: int, seed: int, **options):
+    state = new_state(prob, algorithm, options, seed)
+    run_search(state, Termination(evaluations=evaluations))
+    return state
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    candidates=st.integers(1, 40), front=st.integers(1, 12), m=st.integers(1, 4), seed=st.integers()
+)
+def test_epsilon_gain_matches_its_definition(candidates, front, m, seed):
+    rng = np.random.default_rng(seed % 2**32)
+    C, P = rng.random((candidates, m)), rng.random((front, m))
+    expected = np.array([min(max(p - c) for p in P) for c in C])
+    np.testing.assert_allclose(epsilon_gain(C, P, chunk=7), expected)
+    dominated = (P[None, :, :] <= C[:, None, :]).all(axis=2).any(axis=1)
+    assert (epsilon_gain(C, P)[dominated] <= 0).all()
+
+
+def test_proposals_are_new_distinct_and_inside_the_space():
+    prob = problem()
+    state = new_state(prob, "surrogate", {"pop_size": 20, "batch": 7}, seed=3)
+    upper = np.asarray(prob.xu)
+    for _ in range(8):
+        X = state.algorithm.ask(state.archive)
+        assert len(X) > 0 and (X >= 0).all() and (upper >= X).all()
+        assert not state.archive.contains_rows(X).any()
+        assert len(np.unique(X, axis=0)) == len(X)
+        state.evaluator.evaluate_rows(X)
+    assert len(state.archive) == 20 + 7 * 7
+
+
+def test_an_evaluation_budget_is_met_exactly():
+    state = search(problem(), "surrogate", 73, seed=0, pop_size=20, batch=9)
+    assert len(state.archive) == 73 and state.stopped_by == "evaluations"
+
+
+def test_a_small_space_is_exhausted_without_repeats():
+    prob = problem(space={"pe_rows": {"pow2": [8, 32]}, "dataflow": ["ws", "os"]})
+    state = search(prob, "surrogate", 1000, seed=0, pop_size=4, batch=1)
+    assert len(state.archive) == 6 and state.stopped_by == "space_exhausted"
+
+
+def test_beats_random_sampling_at_a_small_budget():
+    """At 60 evaluations (0.3% of the space), median over 5 seeds: the surrogate's front has a
+    clearly larger hypervolume than random sampling's and > 0.93 of the exhaustive front's
+    (measured: 0.969 against 0.843)."""
+    prob = problem()
+    every = prob.evaluate_designs(np.concatenate(list(prob.design_space.enumerate())))
+    from evodse.search.archive import non_dominated
+
+    truth = every.objectives[non_dominated(every.F)]
+    norm = Normalization.of(truth, [False] * 3)
+    full = hypervolume(truth, norm)
+
+    def ratio(algorithm, seed):
+        state = search(prob, algorithm, 60, seed, pop_size=20)
+        return hypervolume(state.archive.column("objectives")[:60], norm) / full
+
+    surrogate = np.median([ratio("surrogate", s) for s in range(5)])
+    random = np.median([ratio("random", s) for s in range(5)])
+    assert surrogate > random + 0.05
+    assert surrogate > 0.93
+
+
+def test_constraints_steer_the_search_to_feasible_designs():
+    constraints = ["area_mm2 <= 0.5"]
+    prob = problem(constraints=constraints)
+    feasible = {}
+    for algorithm in ("surrogate", "random"):
+        state = search(prob, algorithm, 120, seed=1, pop_size=30)
+        feasible[algorithm] = state.archive.column("feasible")[30:120].mean()
+    assert feasible["surrogate"] > feasible["random"]
+    assert feasible["surrogate"] > 0.8
+
+
+def test_resume_continues_exactly(tmp_path):
+    prob = problem()
+    whole = search(prob, "surrogate", 90, seed=5, pop_size=20)
+    state = new_state(prob, "surrogate", {"pop_size": 20}, seed=5)
+    run_search(state, Termination(evaluations=50))
+    restored = pickle.loads(pickle.dumps(state))
+    run_search(restored, Termination(evaluations=90))
+    np.testing.assert_array_equal(restored.archive.column("X"), whole.archive.column("X"))
+
+
+def test_runs_from_an_experiment_and_checkpoints(tmp_path):
+    config = {
+        "name": "tiny-surrogate",
+        "workloads": ["squeezenet1_1"],
+        "base": "edge",
+        "space": SPACE,
+        "objectives": ["latency", "area"],
+        "constraints": ["area_mm2 <= 2"],
+        "algorithm": {"name": "surrogate", "pop_size": 16, "batch": 4},
+        "termination": {"evaluations": 40},
+        "seeds": [0],
+    }
+    result = evodse.run(config, out=tmp_path)
+    assert result.summary["evaluations"] == 40
+    state = rundir.load_checkpoint(tmp_path)
+    step(state)
+    assert len(state.archive) > 40
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"crossover_prob": 0.5}, "algorithm.crossover_prob"),
+        ({"batch": 0}, "algorithm.batch"),
+        ({"candidates": 2.5}, "algorithm.candidates"),
+        ({"batch_fraction": 2}, "algorithm.batch_fraction"),
+    ],
+)
+def test_bad_options_are_rejected(options, key):
+    with pytest.raises(InputError) as err:
+        check_algorithm("surrogate", options, source="x.yaml")
+    assert err.value.key == key
