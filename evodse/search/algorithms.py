@@ -91,7 +91,7 @@ def make_surrogate(
         upper=np.asarray(problem.xu, dtype=np.int64),
         categorical=problem.design_space.categorical_mask,
         rng=np.random.default_rng(seed),
-        **{**SURROGATE_OPTIONS, **options},
+        **options,
     )
 
 

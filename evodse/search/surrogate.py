@@ -24,7 +24,7 @@ fronts in ``docs/search_quality.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
@@ -32,18 +32,8 @@ from scipy.interpolate import RBFInterpolator
 
 from evodse.search.archive import Archive
 from evodse.search.operators import neighbour_step
+from evodse.search.space import index_rows
 
-#: Options of ``algorithm: {name: surrogate}`` with their defaults (docs/search_quality.md).
-SURROGATE_OPTIONS = {
-    "pop_size": 40,  # initial uniform random designs
-    "batch": 5,  # designs per step, at least
-    "batch_fraction": 0.03,  # ... or this fraction of the archive, whichever is more
-    "candidates": 20_000,  # pool scored by the surrogate each step
-    "max_train": 2_000,  # archive designs the surrogate is fitted to (best ranks first)
-    "mutation_prob_var": None,
-    "mutation_step_p": 0.5,
-    "mutation_reset": 0.1,
-}
 KERNEL = "cubic"  # measured best of cubic, thin-plate spline, quintic, linear
 
 
@@ -54,11 +44,12 @@ class SurrogateSearch:
     upper: np.ndarray  # largest index per parameter
     categorical: np.ndarray  # bool per parameter
     rng: np.random.Generator
-    pop_size: int = 40
-    batch: int = 5
-    batch_fraction: float = 0.03
-    candidates: int = 20_000
-    max_train: int = 2_000
+    # the options of ``algorithm: {name: surrogate}`` (docs/search_quality.md)
+    pop_size: int = 40  # initial uniform random designs
+    batch: int = 5  # designs per step, at least
+    batch_fraction: float = 0.03  # ... or this fraction of the archive, whichever is more
+    candidates: int = 20_000  # pool scored by the surrogate each step
+    max_train: int = 2_000  # archive designs the surrogate is fitted to (best ranks first)
     mutation_prob_var: float | None = None
     mutation_step_p: float = 0.5
     mutation_reset: float = 0.1
@@ -97,8 +88,7 @@ class SurrogateSearch:
 
     def _pool(self, archive: Archive) -> np.ndarray:
         if self.space_size <= self.candidates:
-            flat = np.arange(self.space_size)
-            return np.stack(np.unravel_index(flat, tuple(self.upper + 1)), axis=1)
+            return index_rows(np.arange(self.space_size), self.upper + 1)
         X = archive.column("X")
         front = archive.front if len(archive.front) else np.arange(len(X))
         n_mut, n_cross = self.candidates // 2, self.candidates // 4
@@ -164,6 +154,14 @@ class SurrogateSearch:
             return np.arange(len(F))
         fronts = NonDominatedSorting().do(F, n_stop_if_ranked=self.max_train)
         return np.sort(np.concatenate(fronts)[: self.max_train]).astype(np.int64)
+
+
+#: Options of ``algorithm: {name: surrogate}`` with their defaults.
+SURROGATE_OPTIONS = {
+    f.name: f.default
+    for f in fields(SurrogateSearch)
+    if f.name not in ("upper", "categorical", "rng")
+}
 
 
 def epsilon_gain(candidates: np.ndarray, front: np.ndarray, chunk: int = 250_000) -> np.ndarray:
