@@ -50,12 +50,22 @@ from evodse.search.archive import non_dominated
 from evodse.search.driver import Termination, new_state, run_search
 from evodse.search.indicators import Normalization, hypervolume, igd_plus, recovered
 from evodse.search.problem import AcceleratorProblem
+from evodse.search.space import index_rows
 
 DEFAULT_CACHE = Path("~/.cache/evodse/search_quality").expanduser()
 OBJECTIVES = ("latency", "energy", "area")
 
 _ARRAY = {"range": [8, 256], "step": 8}  # 32 array sizes: a fine ordered grid
 BANDWIDTHS = [6.4, 12.8, 25.6, 51.2, 102.4, 204.8]
+_CNN_SPACE = {  # resnet50 with 2 and 3 objectives
+    "pe_rows": {"range": [8, 128], "step": 8},
+    "pe_cols": {"range": [8, 128], "step": 8},
+    "dataflow": ["ws", "os", "is", "auto"],
+    "ifmap_sram_kib": {"pow2": [32, 4096]},
+    "weight_sram_kib": {"pow2": [32, 4096]},
+    "ofmap_sram_kib": {"pow2": [16, 128]},
+    "dram_bandwidth_gbps": BANDWIDTHS,
+}
 
 
 @dataclass(frozen=True)
@@ -116,15 +126,7 @@ BENCHMARKS = {
         Benchmark(
             "cnn-1e6",
             "resnet50",
-            {
-                "pe_rows": {"range": [8, 128], "step": 8},
-                "pe_cols": {"range": [8, 128], "step": 8},
-                "dataflow": ["ws", "os", "is", "auto"],
-                "ifmap_sram_kib": {"pow2": [32, 4096]},
-                "weight_sram_kib": {"pow2": [32, 4096]},
-                "ofmap_sram_kib": {"pow2": [16, 128]},
-                "dram_bandwidth_gbps": BANDWIDTHS,
-            },
+            _CNN_SPACE,
             note="large CNN, array sizes in steps of 8",
         ),
         Benchmark(
@@ -145,15 +147,7 @@ BENCHMARKS = {
         Benchmark(
             "cnn-1e6-2obj",
             "resnet50",
-            {
-                "pe_rows": {"range": [8, 128], "step": 8},
-                "pe_cols": {"range": [8, 128], "step": 8},
-                "dataflow": ["ws", "os", "is", "auto"],
-                "ifmap_sram_kib": {"pow2": [32, 4096]},
-                "weight_sram_kib": {"pow2": [32, 4096]},
-                "ofmap_sram_kib": {"pow2": [16, 128]},
-                "dram_bandwidth_gbps": BANDWIDTHS,
-            },
+            _CNN_SPACE,
             objectives=("latency", "area"),
             note="cnn-1e6 with two objectives (which algorithm for two objectives)",
         ),
@@ -218,10 +212,6 @@ class TrueFront:
     cached: bool = False
 
 
-def _flat_to_X(flat: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    return np.stack(np.unravel_index(flat, tuple(int(n) for n in sizes)), axis=1).astype(np.int64)
-
-
 def _front_of_range(args: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Non-dominated (X, objectives) of the designs with flat indices [start, stop)."""
     name, start, stop, chunk = args
@@ -231,7 +221,7 @@ def _front_of_range(args: tuple[str, int, int, int]) -> tuple[np.ndarray, np.nda
     F_front = np.zeros((0, problem.n_obj))
     O_front = np.zeros((0, problem.n_obj))
     for lo in range(start, stop, chunk):
-        ev = problem.evaluate_designs(_flat_to_X(np.arange(lo, min(lo + chunk, stop)), sizes))
+        ev = problem.evaluate_designs(index_rows(np.arange(lo, min(lo + chunk, stop)), sizes))
         X = np.concatenate([X_front, ev.X])
         F = np.concatenate([F_front, ev.F])
         O = np.concatenate([O_front, ev.objectives])  # noqa: E741

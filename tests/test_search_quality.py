@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from evodse.search.archive import non_dominated
+from evodse.search.space import index_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +48,7 @@ def test_true_front_is_exhaustive_and_cached(sq, tmp_path):
     assert not front.cached and front.space_size == 4 * 4 * 3 * 4 * 4
     problem = bench.problem()
     sizes = np.asarray(problem.xu) + 1
-    every = problem.evaluate_designs(sq._flat_to_X(np.arange(front.space_size), sizes))
+    every = problem.evaluate_designs(index_rows(np.arange(front.space_size), sizes))
     expected = every.X[non_dominated(every.F)]
     assert {x.tobytes() for x in front.X} == {x.tobytes() for x in expected}
     again = sq.true_front(bench, tmp_path, log=lambda _: None)

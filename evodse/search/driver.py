@@ -21,6 +21,7 @@ from pymoo.indicators.hv import HV
 from evodse.search.algorithms import make_algorithm, make_surrogate
 from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner
 from evodse.search.problem import AcceleratorProblem
+from evodse.search.space import index_rows
 from evodse.search.surrogate import SurrogateSearch
 
 HV_MARGIN = 1.1  # reference point: 1.1 in objectives normalized to [0, 1] on the first front
@@ -167,7 +168,7 @@ def _baseline_batch(state: SearchState) -> np.ndarray:
         stop = min(state.cursor + chunk, problem.space_size)
         flat = np.arange(state.cursor, stop)
         state.cursor = stop
-        return np.stack(np.unravel_index(flat, sizes), axis=1).astype(np.int64)
+        return index_rows(flat, sizes)
     want = int(state.options.get("pop_size", 100))
     rows: list[np.ndarray] = []
     seen = set()

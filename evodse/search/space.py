@@ -137,6 +137,12 @@ class DesignSpace(ParameterGrid):
             yield np.asarray(rows, dtype=np.int64)
 
 
+def index_rows(flat: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    """Index rows of the designs with flat (C-order) numbers ``flat`` in a grid of ``sizes``."""
+    shape = tuple(int(n) for n in sizes)
+    return np.stack(np.unravel_index(flat, shape), axis=1).astype(np.int64)
+
+
 _DESIGN_FIELDS = tuple(k for k in HARDWARE_KEYS if k != "name")
 
 
