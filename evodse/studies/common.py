@@ -115,6 +115,21 @@ def require(condition: bool, message: str, *, source: str | None, key: str) -> N
         raise InputError(message, source=source, key=key)
 
 
+def study_problem(
+    config: str | Path, quick: bool, problem_class: type, study: str
+) -> tuple[Experiment, Any]:
+    """The study's experiment (budgeted) and its problem, which must be a ``problem_class``."""
+    exp = budgeted(load_study_config(config), quick)
+    problem = exp.build_problem()
+    require(
+        isinstance(problem, problem_class),
+        f"the {study} study needs problem: {problem_class.__module__}:{problem_class.__name__}",
+        source=str(config),
+        key="problem",
+    )
+    return exp, problem
+
+
 def space_table(problem) -> dict[str, list]:
     """The hardware parameters that vary and their values (extra variables are listed by the
     studies themselves)."""

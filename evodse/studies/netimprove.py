@@ -27,15 +27,14 @@ import numpy as np
 
 from evodse.studies.common import (
     Log,
-    budgeted,
     feasible_rows,
-    load_study_config,
     new_figure,
     quiet,
     require,
     save_figure,
     search,
     space_table,
+    study_problem,
     write_csv,
     write_json,
 )
@@ -60,14 +59,7 @@ def run_study(
     """Run the whole study; write CSV/JSON/figures under ``out``; return the results."""
     start = time.perf_counter()
     out = Path(out)
-    exp = budgeted(load_study_config(config), quick)
-    problem = exp.build_problem()
-    require(
-        isinstance(problem, NetworkProblem),
-        "the network study needs problem: evodse.studies.network:NetworkProblem",
-        source=str(config),
-        key="problem",
-    )
+    exp, problem = study_problem(config, quick, NetworkProblem, "network")
     net_name = problem.workload_names[0]
     first = problem.objective_list[0]
     require(

@@ -34,15 +34,13 @@ from evodse.search.objectives import DESIGN_METRICS
 from evodse.search.problem import AcceleratorProblem
 from evodse.studies.common import (
     Log,
-    budgeted,
     feasible_rows,
-    load_study_config,
     new_figure,
     quiet,
-    require,
     save_figure,
     search,
     space_table,
+    study_problem,
     write_csv,
     write_json,
 )
@@ -85,14 +83,7 @@ def run_study(
     """Run the whole study; write CSV/JSON/figures under ``out``; return the results."""
     start = time.perf_counter()
     out = Path(out)
-    exp = budgeted(load_study_config(config), quick)
-    problem = exp.build_problem()
-    require(
-        isinstance(problem, PartitionedProblem),
-        "the simultaneous-DNN study needs problem: evodse.studies.partition:PartitionedProblem",
-        source=str(config),
-        key="problem",
-    )
+    exp, problem = study_problem(config, quick, PartitionedProblem, "simultaneous-DNN")
     apps = problem.workload_names
     batch = {n.name: n.batch for n in problem.networks}
     limit = deadlines(problem)
