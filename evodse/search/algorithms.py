@@ -124,6 +124,8 @@ def check_algorithm(name: Any, options: Mapping[str, Any], *, source: str | None
             raise InputError(
                 "expected a number in [0, 1]", source=source, key="algorithm.batch_fraction"
             )
+        if key == "ard" and not isinstance(value, bool):
+            raise InputError("expected true or false", source=source, key="algorithm.ard")
     if name == "rnsga2" and "ref_points" not in options:
         raise InputError(
             "rnsga2 needs ref_points (a list of objective vectors)",

@@ -1,10 +1,15 @@
 """Surrogate-assisted search: the algorithm for small evaluation budgets.
 
-Each step fits one radial-basis-function surrogate (scipy's :class:`RBFInterpolator`, cubic
-kernel, linear tail) to the archive: inputs are the design indices scaled to [0, 1] per ordered
+Each step fits radial-basis-function surrogates (scipy's :class:`RBFInterpolator`, cubic kernel,
+linear tail) to the archive: inputs are the design indices scaled to [0, 1] per ordered
 parameter and dummy-coded categories, outputs the optimizer's objectives (+-log10 of the true
-values, min-max normalized over the training set) and the constraint values. It then scores a
-pool of unevaluated candidates: neighbours of the archive front (:func:`neighbour_step`), uniform
+values, min-max normalized over the training set) and the constraint values. Each objective
+has its own model whose inputs are weighted per parameter (automatic relevance determination):
+the weights minimize the model's leave-one-out error on the archive (Rippa's closed form,
+:func:`loo_error`), refitted every step up to ``ARD_POINTS`` designs and then whenever the
+archive has grown by ``ARD_REFIT``; a parameter that barely moves an objective gets a small
+weight, so the interpolant stops spending its smoothness on it. It then scores a pool of
+unevaluated candidates: neighbours of the archive front (:func:`neighbour_step`), uniform
 crossovers of front pairs and uniform random designs (or the whole space when it is smaller
 than the pool). The batch to evaluate is chosen greedily by predicted additive-epsilon
 improvement over the archive front,
@@ -17,24 +22,31 @@ front ("believer" batch), so a batch spreads along the front. Candidates predict
 a constraint are taken only when no candidate is predicted feasible, least violation first.
 
 The state is the random generator only (the surrogate is refitted from the archive every
-step), so a resumed run continues exactly as an uninterrupted one. Measured against exhaustive
+step, the weights from a prefix of the archive whose length depends on the archive size
+only), so a resumed run continues exactly as an uninterrupted one. Measured against exhaustive
 fronts in ``docs/search_quality.md``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from scipy.interpolate import RBFInterpolator
+from scipy.optimize import minimize
+from scipy.spatial.distance import cdist
 
 from evodse.search.archive import Archive
 from evodse.search.operators import neighbour_step
 from evodse.search.space import index_rows
 
-KERNEL = "cubic"  # measured best of cubic, thin-plate spline, quintic, linear
+KERNEL = "cubic"  # measured best of cubic, thin-plate spline, quintic, linear (phi(r) = r^3)
+ARD_POINTS = 150  # archive designs (best non-domination ranks first) the weights are fitted on
+ARD_REFIT = 1.1  # beyond ARD_POINTS designs, weights are refitted each time the archive grows 10%
+ARD_LOG_BOUND = 4.0  # weights within exp(+-4) of their start, 1
+_SINGULAR = 1e30  # the leave-one-out error the weight search sees for a singular system
 
 
 @dataclass
@@ -53,6 +65,8 @@ class SurrogateSearch:
     mutation_prob_var: float | None = None
     mutation_step_p: float = 0.5
     mutation_reset: float = 0.1
+    ard: bool = True  # per-objective parameter weights by leave-one-out error (else all 1)
+    _weights: tuple[int, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     @property
     def space_size(self) -> int:
@@ -118,18 +132,47 @@ class SurrogateSearch:
                 cols.append(X[:, j : j + 1] / max(int(u), 1))
         return np.concatenate(cols, axis=1)
 
+    def _columns(self) -> np.ndarray:
+        """The parameter of each column of :meth:`_encode`."""
+        return np.repeat(
+            np.arange(len(self.upper)), np.where(self.categorical, self.upper, 1).astype(np.int64)
+        )
+
+    def _weights_for(self, archive: Archive) -> np.ndarray:
+        """(n_obj, n_params) input weights: fitted on the archive's first ``n`` designs, ``n``
+        the last refit size reached (so a resumed run refits the same weights)."""
+        n_obj = archive.n_obj
+        if not self.ard:
+            return np.ones((n_obj, len(self.upper)))
+        n = refit_size(len(archive))
+        if self._weights is None or self._weights[0] != n:
+            X, F = archive.column("X")[:n], archive.column("F")[:n]
+            rows = self._training_rows(F, ARD_POINTS)
+            Y, E, columns = _normalized(F[rows], F[rows]), self._encode(X[rows]), self._columns()
+            self._weights = (n, np.stack([fit_weights(E, Y[:, j], columns) for j in range(n_obj)]))
+        return self._weights[1]
+
+    def _predict(self, archive: Archive, pool: np.ndarray, train: np.ndarray) -> np.ndarray:
+        """Predicted normalized objectives and constraint values of ``pool``, one column each."""
+        X, F, G = archive.column("X"), archive.column("F"), archive.column("G")
+        E, E_pool = self._encode(X[train]), self._encode(pool)
+        Y, columns = _normalized(F[train], F[train]), self._columns()
+        fits = [(w[columns], Y[:, j]) for j, w in enumerate(self._weights_for(archive))]
+        if G.shape[1]:
+            fits.append((np.ones(E.shape[1]), G[train]))
+        varying = E.std(axis=0) > 0  # a constant column makes the linear tail singular
+        out = []
+        for w, targets in fits:
+            model = RBFInterpolator((E * w)[:, varying], targets, kernel=KERNEL, degree=1)
+            out.append(model((E_pool * w)[:, varying]).reshape(len(pool), -1))
+        return np.concatenate(out, axis=1)
+
     def _select(self, archive: Archive, pool: np.ndarray, want: int) -> np.ndarray:
         """Indices into ``pool`` of the ``want`` candidates to evaluate."""
-        X, F, G = archive.column("X"), archive.column("F"), archive.column("G")
-        train = self._training_rows(F)
-        lo, hi = F[train].min(axis=0), F[train].max(axis=0)
-        scale = np.where(hi - lo > 1e-12, hi - lo, 1.0)
-        targets = np.concatenate([(F[train] - lo) / scale, G[train]], axis=1)
-        E, E_pool = self._encode(X[train]), self._encode(pool)
-        varying = E.std(axis=0) > 0  # a constant column makes the linear tail singular
+        F = archive.column("F")
+        train = self._training_rows(F, self.max_train)
         try:
-            model = RBFInterpolator(E[:, varying], targets, kernel=KERNEL, degree=1)
-            predicted = model(E_pool[:, varying])
+            predicted = self._predict(archive, pool, train)
         except np.linalg.LinAlgError:  # degenerate training set: fall back to the pool's order
             return np.arange(min(want, len(pool)))
         P, G_pool = predicted[:, : F.shape[1]], predicted[:, F.shape[1] :]
@@ -137,7 +180,7 @@ class SurrogateSearch:
         feasible_front = archive.front
         if len(feasible_front) == 0 or not (violation == 0).any():
             return np.argsort(violation, kind="stable")[:want]
-        gain = epsilon_gain(P, (F[feasible_front] - lo) / scale)
+        gain = epsilon_gain(P, _normalized(F[feasible_front], F[train]))
         gain[violation > 0] = -np.inf
         picked: list[int] = []
         for _ in range(min(want, int(np.isfinite(gain).sum()))):
@@ -148,20 +191,77 @@ class SurrogateSearch:
             gain[picked] = -np.inf
         return np.asarray(picked, dtype=np.int64)
 
-    def _training_rows(self, F: np.ndarray) -> np.ndarray:
-        """All archive rows, or the ``max_train`` of the best non-domination ranks."""
-        if len(F) <= self.max_train:
+    @staticmethod
+    def _training_rows(F: np.ndarray, limit: int) -> np.ndarray:
+        """All archive rows, or the ``limit`` of the best non-domination ranks."""
+        if len(F) <= limit:
             return np.arange(len(F))
-        fronts = NonDominatedSorting().do(F, n_stop_if_ranked=self.max_train)
-        return np.sort(np.concatenate(fronts)[: self.max_train]).astype(np.int64)
+        fronts = NonDominatedSorting().do(F, n_stop_if_ranked=limit)
+        return np.sort(np.concatenate(fronts)[:limit]).astype(np.int64)
 
 
 #: Options of ``algorithm: {name: surrogate}`` with their defaults.
 SURROGATE_OPTIONS = {
     f.name: f.default
     for f in fields(SurrogateSearch)
-    if f.name not in ("upper", "categorical", "rng")
+    if f.init and f.name not in ("upper", "categorical", "rng")
 }
+
+
+def _normalized(F: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``F`` min-max scaled by the range of ``reference`` per column."""
+    lo, hi = reference.min(axis=0), reference.max(axis=0)
+    return (F - lo) / np.where(hi - lo > 1e-12, hi - lo, 1.0)
+
+
+def refit_size(n: int) -> int:
+    """The archive prefix the weights are fitted on: all ``n`` designs up to ``ARD_POINTS``
+    (a refit every step while refits are cheap), then the largest of ``ARD_POINTS`` times a
+    power of ``ARD_REFIT`` (rounded up at each step) at most ``n``."""
+    size = ARD_POINTS
+    if n <= size:
+        return n
+    while (following := math.ceil(size * ARD_REFIT)) <= n:
+        size = following
+    return size
+
+
+def loo_error(E: np.ndarray, y: np.ndarray) -> float:
+    """Mean squared leave-one-out error of the cubic RBF interpolant with linear tail of
+    ``y`` on ``E``, in closed form (Rippa, Adv. Comput. Math. 11, 1999): the error at point
+    ``i`` is ``c_i / (A^-1)_ii``, ``c`` the interpolation coefficients, ``A`` the augmented
+    system matrix. Infinite when the system is singular."""
+    n = len(E)
+    tail = np.hstack([np.ones((n, 1)), E])
+    A = np.block([[cdist(E, E) ** 3, tail], [tail.T, np.zeros((tail.shape[1],) * 2)]])
+    try:
+        inverse = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return math.inf
+    with np.errstate(all="ignore"):  # a zero diagonal: numerically singular
+        error = float(np.mean(((inverse[:n, :n] @ y) / np.diag(inverse)[:n]) ** 2))
+    return error if math.isfinite(error) else math.inf
+
+
+def fit_weights(E: np.ndarray, y: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Per-parameter input weights (``columns[k]`` is column ``k``'s parameter) minimizing
+    :func:`loo_error`, by scipy's Powell search over log weights in +-``ARD_LOG_BOUND``."""
+    n_params = int(columns.max()) + 1
+    keep = E.std(axis=0) > 0
+
+    def error(log_w: np.ndarray) -> float:  # finite, for Powell's line search
+        return min(loo_error((E * np.exp(log_w)[columns])[:, keep], y), _SINGULAR)
+
+    if not keep.any() or error(np.zeros(n_params)) >= _SINGULAR:
+        return np.ones(n_params)
+    result = minimize(
+        error,
+        np.zeros(n_params),
+        method="Powell",
+        bounds=[(-ARD_LOG_BOUND, ARD_LOG_BOUND)] * n_params,
+        options={"maxfev": 40 * n_params, "xtol": 0.05, "ftol": 1e-3},
+    )
+    return np.exp(result.x)
 
 
 def epsilon_gain(candidates: np.ndarray, front: np.ndarray, chunk: int = 250_000) -> np.ndarray:
