@@ -187,7 +187,7 @@ QUICK_METHODS = ("surrogate", "nsga2", "smsemoa", "random", "sobol", "lhs")
 #: per evaluation as the run grows (TPE roughly quadratically: 600 trials take about a minute);
 #: the surrogate refits on up to 2,000 designs and scores 20,000 candidates per step.
 MAX_EVALUATIONS = {
-    "surrogate": 16_000,
+    "surrogate": 12_000,
     "nsga2[pop_size=100]": 16_000,
     "nsga3": 16_000,
     "agemoea": 12_000,
