@@ -156,16 +156,23 @@ class SurrogateSearch:
         """Predicted normalized objectives and constraint values of ``pool``, one column each."""
         X, F, G = archive.column("X"), archive.column("F"), archive.column("G")
         E, E_pool = self._encode(X[train]), self._encode(pool)
-        Y, columns = _normalized(F[train], F[train]), self._columns()
-        fits = [(w[columns], Y[:, j]) for j, w in enumerate(self._weights_for(archive))]
-        if G.shape[1]:
-            fits.append((np.ones(E.shape[1]), G[train]))
+        targets = np.concatenate([_normalized(F[train], F[train]), G[train]], axis=1)
+        # input weights per output column (constraints unweighted); columns sharing one
+        # weighting (all of them without ``ard``) are fitted as one multi-output interpolant
+        weights = [*self._weights_for(archive), *np.ones((G.shape[1], len(self.upper)))]
+        shared: dict[bytes, list[int]] = {}
+        for k, w in enumerate(weights):
+            shared.setdefault(w.tobytes(), []).append(k)
+        columns = self._columns()
         varying = E.std(axis=0) > 0  # a constant column makes the linear tail singular
-        out = []
-        for w, targets in fits:
-            model = RBFInterpolator((E * w)[:, varying], targets, kernel=KERNEL, degree=1)
-            out.append(model((E_pool * w)[:, varying]).reshape(len(pool), -1))
-        return np.concatenate(out, axis=1)
+        out = np.empty((len(pool), targets.shape[1]))
+        for outputs in shared.values():
+            w = weights[outputs[0]][columns]
+            model = RBFInterpolator(
+                (E * w)[:, varying], targets[:, outputs], kernel=KERNEL, degree=1
+            )
+            out[:, outputs] = model((E_pool * w)[:, varying])
+        return out
 
     def _select(self, archive: Archive, pool: np.ndarray, want: int) -> np.ndarray:
         """Indices into ``pool`` of the ``want`` candidates to evaluate."""
