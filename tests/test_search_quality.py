@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import math
+import re
 import sys
 from pathlib import Path
 
@@ -107,3 +109,35 @@ def test_tiny_benchmark_metrics_and_outputs(sq, tmp_path):
     sq.figure(out, tmp_path / "fig.png")
     assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
     json.dumps(out)  # records are plain data
+
+
+@pytest.fixture(scope="module")
+def diagnostics(sq):
+    spec = importlib.util.spec_from_file_location(
+        "surrogate_diagnostics", ROOT / "benchmarks" / "surrogate_diagnostics.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # imports search_quality from sys.modules (the sq fixture)
+    return module
+
+
+def test_explained_variance_separates_main_effects_from_interactions(diagnostics):
+    X = index_rows(np.arange(4 * 4 * 5), np.array([4, 4, 5]))
+    additive = X[:, 0] ** 2 - 3.0 * X[:, 1] + np.sin(X[:, 2])
+    interaction = np.where((X[:, 0] + X[:, 1]) % 2 == 0, 1.0, -1.0)  # balanced: no main effect
+    L = np.stack([additive, interaction], axis=1)
+    main = diagnostics.explained_variance(X, L, pairs=False)
+    pairs = diagnostics.explained_variance(X, L, pairs=True)
+    np.testing.assert_allclose(main, [1.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(pairs, [1.0, 1.0], atol=1e-9)
+
+
+def test_diagnostics_report_the_front_and_the_model_error(diagnostics, capsys):
+    diagnostics.main(["--space", "tiny-test", "--seeds", "1", "--evaluations", "60"])
+    out = capsys.readouterr().out
+    bench = diagnostics.BENCHMARKS["tiny-test"]
+    front = non_dominated(diagnostics.all_designs(bench.problem())[1])
+    assert f"768 designs, true front {len(front)}," in out
+    rows = re.findall(r"\| (True|False) \| \w+ \| ([\d.]+) \(([\d.]+)\) \| ([\d.]+)", out)
+    assert [r[0] for r in rows] == ["True"] * 3 + ["False"] * 3  # per objective, ard on / off
+    assert all(math.isfinite(float(e)) for row in rows for e in row[1:])

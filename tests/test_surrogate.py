@@ -105,6 +105,21 @@ def test_weights_are_refitted_every_step_then_every_tenth_of_growth():
     assert (sizes <= n).all() and (n / sizes < ARD_REFIT + 0.01).all()
 
 
+def test_predict_interpolates_the_archive_and_beats_the_mean_elsewhere():
+    """``predict`` is exact on evaluated designs and, on 300 unseen ones, has an RMSE per
+    objective under 0.4 of predicting the archive mean (measured after 80 evaluations, seeds
+    0-2: 0.08-0.10 for latency and area, 0.23-0.28 for energy)."""
+    prob = problem()
+    state = search(prob, "surrogate", 80, seed=1)
+    archive, F = state.archive, state.archive.column("F")
+    np.testing.assert_allclose(state.algorithm.predict(archive, archive.column("X")), F, atol=1e-9)
+    X = np.random.default_rng(0).integers(0, np.asarray(prob.xu) + 1, (300, prob.n_var))
+    X = X[~archive.contains_rows(X)]
+    truth = prob.evaluate_designs(X).F
+    rmse = np.sqrt(((state.algorithm.predict(archive, X) - truth) ** 2).mean(axis=0))
+    assert (rmse < 0.4 * np.sqrt(((F.mean(axis=0) - truth) ** 2).mean(axis=0))).all()
+
+
 def test_proposals_are_new_distinct_and_inside_the_space():
     prob = problem()
     state = new_state(prob, "surrogate", {"pop_size": 20, "batch": 7}, seed=3)

@@ -174,6 +174,15 @@ class SurrogateSearch:
             out[:, outputs] = model((E_pool * w)[:, varying])
         return out
 
+    def predict(self, archive: Archive, X: np.ndarray) -> np.ndarray:
+        """The surrogate's prediction of the optimizer's objectives (``archive.column("F")``
+        units: +-log10 of the true values) for designs ``X`` (index rows), fitted to
+        ``archive`` as :meth:`ask` fits it; exact at the training designs."""
+        F = archive.column("F")
+        train = self._training_rows(F, self.max_train)
+        lo, span = _scale(F[train])
+        return lo + self._predict(archive, np.asarray(X), train)[:, : F.shape[1]] * span
+
     def _select(self, archive: Archive, pool: np.ndarray, want: int) -> np.ndarray:
         """Indices into ``pool`` of the ``want`` candidates to evaluate."""
         F = archive.column("F")
@@ -215,10 +224,16 @@ SURROGATE_OPTIONS = {
 }
 
 
+def _scale(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of ``reference``: its minimum and its range (1 where it is constant)."""
+    lo, hi = reference.min(axis=0), reference.max(axis=0)
+    return lo, np.where(hi - lo > 1e-12, hi - lo, 1.0)
+
+
 def _normalized(F: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """``F`` min-max scaled by the range of ``reference`` per column."""
-    lo, hi = reference.min(axis=0), reference.max(axis=0)
-    return (F - lo) / np.where(hi - lo > 1e-12, hi - lo, 1.0)
+    lo, span = _scale(reference)
+    return (F - lo) / span
 
 
 def refit_size(n: int) -> int:

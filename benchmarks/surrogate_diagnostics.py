@@ -1,0 +1,152 @@
+"""Why the surrogate misses: its prediction error per objective next to the true front's span.
+
+Usage::
+
+    python benchmarks/surrogate_diagnostics.py                   # mobile-1e5, 10 seeds (~4 min)
+    python benchmarks/surrogate_diagnostics.py --space quick-1e4 --seeds 3 --evaluations 60
+
+For one space of ``benchmarks/search_quality.py``, evaluated exhaustively here (keep it to about
+10^6 designs), it prints three tables:
+
+1. **Front**: per objective, the span of the true front (largest / smallest true value) and of
+   the whole space; the size of the true front and of each two-objective front (the front of
+   the space in those two objectives alone): a projection with few designs means that few
+   designs decide that trade-off.
+2. **Additivity**: the share of the variance of each log objective explained by the parameters'
+   main effects and by main effects plus pairwise interactions (least squares on one-hot
+   parameter levels, fitted and scored on up to ``--sample`` designs drawn without replacement).
+   What pairwise interactions leave unexplained is what a model fitted to a few hundred designs
+   finds hardest.
+3. **Prediction error**: evodse's surrogate search is run ``--evaluations`` evaluations per
+   seed; its model (:meth:`SurrogateSearch.predict`) is then scored on the true-front designs
+   and on the near-front band (designs whose additive-epsilon distance to the true front is at
+   most ``--band`` in the log space normalized by the true front, the space of the benchmark's
+   indicators). Errors are RMSE of log10 values, also as a fraction of the true front's log10
+   span, mean over seeds; with the per-parameter weights (``ard``) and without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+from search_quality import BENCHMARKS
+from search_quality import _log_objectives as log_objectives
+
+from evodse.search.archive import non_dominated
+from evodse.search.driver import Termination, new_state, run_search
+from evodse.search.problem import AcceleratorProblem
+from evodse.search.space import index_rows
+from evodse.search.surrogate import epsilon_gain
+
+CHUNK = 50_000  # designs per vectorized evaluation
+
+
+def all_designs(problem: AcceleratorProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Every design of the space (index rows) and its log objectives (minimized)."""
+    X = index_rows(np.arange(problem.space_size), np.asarray(problem.xu, dtype=np.int64) + 1)
+    objectives = np.concatenate(
+        [problem.evaluate_designs(X[i : i + CHUNK]).objectives for i in range(0, len(X), CHUNK)]
+    )
+    return X, log_objectives(objectives, problem)
+
+
+def explained_variance(X: np.ndarray, L: np.ndarray, *, pairs: bool) -> np.ndarray:
+    """R^2 per column of ``L`` of least squares on one-hot levels of each parameter (and of
+    each pair of parameters when ``pairs``)."""
+    sizes = X.max(axis=0) + 1
+    groups = (
+        [X[:, a] * sizes[b] + X[:, b] for a, b in itertools.combinations(range(X.shape[1]), 2)]
+        if pairs
+        else list(X.T)
+    )
+    A = np.hstack([np.ones((len(X), 1))] + [np.eye(int(g.max()) + 1)[g] for g in groups])
+    coef, *_ = np.linalg.lstsq(A, L, rcond=None)
+    return 1.0 - (L - A @ coef).var(axis=0) / L.var(axis=0)
+
+
+def prediction_rmse(
+    problem: AcceleratorProblem,
+    L: np.ndarray,
+    targets: Sequence[np.ndarray],
+    *,
+    evaluations: int,
+    seed: int,
+    ard: bool,
+) -> list[np.ndarray]:
+    """Per target set (flat design indices): RMSE per objective of the surrogate's log10
+    prediction after a surrogate search of ``evaluations`` evaluations."""
+    state = new_state(problem, "surrogate", {"ard": ard}, seed)
+    run_search(state, Termination(evaluations=evaluations))
+    X = index_rows(np.arange(len(L)), np.asarray(problem.xu, dtype=np.int64) + 1)
+    out = []
+    for rows in targets:
+        predicted = state.algorithm.predict(state.archive, X[rows])
+        out.append(np.sqrt(((predicted - L[rows]) ** 2).mean(axis=0)))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--space", choices=list(BENCHMARKS), default="mobile-1e5")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--evaluations", type=int, default=141)
+    parser.add_argument("--band", type=float, default=0.03)
+    parser.add_argument("--sample", type=int, default=30_000)
+    args = parser.parse_args(argv)
+
+    bench = BENCHMARKS[args.space]
+    problem = bench.problem()
+    names = [o.column for o in problem.objective_list]
+    X, L = all_designs(problem)
+    front = np.sort(non_dominated(L))
+    lo, hi = L[front].min(axis=0), L[front].max(axis=0)
+    span = hi - lo
+    distance = -epsilon_gain((L - lo) / span, (L[front] - lo) / span)
+    band = np.flatnonzero(distance <= args.band)
+
+    print(f"## {bench.name}: {len(L):,} designs, true front {len(front)}, band {len(band)}\n")
+    print("| objective | front span | space span |")
+    print("|---|---:|---:|")
+    for j, name in enumerate(names):
+        print(f"| {name} | {10 ** span[j]:.3g}x | {10 ** np.ptp(L[:, j]):.3g}x |")
+    print("\n| two-objective front | designs |")
+    print("|---|---:|")
+    for a, b in itertools.combinations(range(len(names)), 2):
+        print(f"| {names[a]}, {names[b]} | {len(non_dominated(L[:, [a, b]]))} |")
+
+    rng = np.random.default_rng(0)
+    sample = rng.choice(len(L), size=min(args.sample, len(L)), replace=False)
+    main_r2 = explained_variance(X[sample], L[sample], pairs=False)
+    pair_r2 = explained_variance(X[sample], L[sample], pairs=True)
+    print(f"\n| objective | R^2 main effects | R^2 + pairwise ({len(sample):,} designs) |")
+    print("|---|---:|---:|")
+    for j, name in enumerate(names):
+        print(f"| {name} | {main_r2[j]:.3f} | {pair_r2[j]:.3f} |")
+
+    print(
+        f"\nSurrogate after {args.evaluations} evaluations, RMSE of log10 values (as a fraction"
+        f" of the front's log10 span), mean over {args.seeds} seeds:\n"
+    )
+    print("| ard | objective | on the true front | on the band |")
+    print("|---|---|---:|---:|")
+    for ard in (True, False):
+        runs = [
+            prediction_rmse(
+                problem, L, [front, band], evaluations=args.evaluations, seed=seed, ard=ard
+            )
+            for seed in range(args.seeds)
+        ]
+        on_front, on_band = (np.mean([r[k] for r in runs], axis=0) for k in (0, 1))
+        for j, name in enumerate(names):
+            print(
+                f"| {ard} | {name} | {on_front[j]:.4f} ({on_front[j] / span[j]:.2f})"
+                f" | {on_band[j]:.4f} ({on_band[j] / span[j]:.2f}) |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
