@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spaces import SMALL_SPACE
 
 import evodse
 from evodse.experiment import rundir
@@ -24,15 +25,6 @@ from evodse.search.driver import Termination, new_state, run_search
 from evodse.search.indicators import Normalization, hypervolume, igd_plus
 from evodse.search.operators import NeighbourMutation
 from evodse.search.problem import AcceleratorProblem
-
-SMALL_SPACE = {
-    "pe_rows": {"pow2": [4, 128]},
-    "pe_cols": {"pow2": [4, 128]},
-    "dataflow": ["ws", "os", "is"],
-    "ifmap_sram_kib": {"pow2": [16, 1024]},
-    "weight_sram_kib": {"pow2": [16, 1024]},
-    "dram_bandwidth_gbps": [6.4, 12.8, 25.6, 51.2],
-}
 
 
 def tiny_config(**changes) -> dict:

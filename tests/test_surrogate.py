@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.interpolate import RBFInterpolator
+from spaces import SMALL_SPACE
 
 import evodse
 from evodse.errors import InputError
@@ -27,21 +28,12 @@ from evodse.search.surrogate import (
     refit_size,
 )
 
-SPACE = {
-    "pe_rows": {"pow2": [4, 128]},
-    "pe_cols": {"pow2": [4, 128]},
-    "dataflow": ["ws", "os", "is"],
-    "ifmap_sram_kib": {"pow2": [16, 1024]},
-    "weight_sram_kib": {"pow2": [16, 1024]},
-    "dram_bandwidth_gbps": [6.4, 12.8, 25.6, 51.2],
-}  # 6 * 6 * 3 * 7 * 7 * 4 = 21,168 designs
-
 
 def problem(**changes) -> AcceleratorProblem:
     kwargs = {
         "workloads": ["squeezenet1_1"],
         "base": "edge",
-        "space": SPACE,
+        "space": SMALL_SPACE,
         "objectives": ["latency", "energy", "area"],
     }
     return AcceleratorProblem(**{**kwargs, **changes})
@@ -192,7 +184,7 @@ def test_runs_from_an_experiment_and_checkpoints(tmp_path):
         "name": "tiny-surrogate",
         "workloads": ["squeezenet1_1"],
         "base": "edge",
-        "space": SPACE,
+        "space": SMALL_SPACE,
         "objectives": ["latency", "area"],
         "constraints": ["area_mm2 <= 2"],
         "algorithm": {"name": "surrogate", "pop_size": 16, "batch": 4},
