@@ -10,8 +10,8 @@ For one space of ``benchmarks/search_quality.py``, evaluated exhaustively here (
 
 1. **Front**: per objective, the span of the true front (largest / smallest true value) and of
    the whole space; the size of the true front and of each two-objective front (the front of
-   the space in those two objectives alone): a projection with few designs means that few
-   designs decide that trade-off.
+   the space in those two objectives alone): a two-objective front of few designs means that
+   few designs decide that trade-off.
 2. **Additivity**: the share of the variance of each log objective explained by the parameters'
    main effects and by main effects plus pairwise interactions (least squares on one-hot
    parameter levels, fitted and scored on up to ``--sample`` designs drawn without replacement).
@@ -69,6 +69,7 @@ def explained_variance(X: np.ndarray, L: np.ndarray, *, pairs: bool) -> np.ndarr
 
 def prediction_rmse(
     problem: AcceleratorProblem,
+    X: np.ndarray,
     L: np.ndarray,
     targets: Sequence[np.ndarray],
     *,
@@ -76,11 +77,11 @@ def prediction_rmse(
     seed: int,
     ard: bool,
 ) -> list[np.ndarray]:
-    """Per target set (flat design indices): RMSE per objective of the surrogate's log10
-    prediction after a surrogate search of ``evaluations`` evaluations."""
+    """Per target set (row indices into ``X``, every design of the space, and ``L``, their log
+    objectives): RMSE per objective of the surrogate's log10 prediction after a surrogate
+    search of ``evaluations`` evaluations."""
     state = new_state(problem, "surrogate", {"ard": ard}, seed)
     run_search(state, Termination(evaluations=evaluations))
-    X = index_rows(np.arange(len(L)), np.asarray(problem.xu, dtype=np.int64) + 1)
     out = []
     for rows in targets:
         predicted = state.algorithm.predict(state.archive, X[rows])
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for ard in (True, False):
         runs = [
             prediction_rmse(
-                problem, L, [front, band], evaluations=args.evaluations, seed=seed, ard=ard
+                problem, X, L, [front, band], evaluations=args.evaluations, seed=seed, ard=ard
             )
             for seed in range(args.seeds)
         ]
