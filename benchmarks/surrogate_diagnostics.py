@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/surrogate_diagnostics.py                   # mobile-1e5, 10 seeds (~4 min)
+    python benchmarks/surrogate_diagnostics.py                   # mobile-1e5, 10 seeds (~6 min)
     python benchmarks/surrogate_diagnostics.py --space quick-1e4 --seeds 3 --evaluations 60
 
 For one space of ``benchmarks/search_quality.py``, evaluated exhaustively here (keep it to about
@@ -12,17 +12,19 @@ For one space of ``benchmarks/search_quality.py``, evaluated exhaustively here (
    the whole space; the size of the true front and of each two-objective front (the front of
    the space in those two objectives alone): a two-objective front of few designs means that
    few designs decide that trade-off.
-2. **Additivity**: the share of the variance of each log objective explained by the parameters'
-   main effects and by main effects plus pairwise interactions (least squares on one-hot
-   parameter levels, fitted and scored on up to ``--sample`` designs drawn without replacement).
-   What pairwise interactions leave unexplained is what a model fitted to a few hundred designs
-   finds hardest.
+2. **Additivity**: the share of the variance of each log objective, and of the log of each part
+   the surrogate models (:class:`~evodse.search.objectives.Composite`: energy as DRAM plus
+   on-chip energy), explained by the parameters' main effects and by main effects plus
+   pairwise interactions (least squares on one-hot parameter levels, fitted and scored on up
+   to ``--sample`` designs drawn without replacement). What pairwise interactions leave
+   unexplained is what a model fitted to a few hundred designs finds hardest.
 3. **Prediction error**: evodse's surrogate search is run ``--evaluations`` evaluations per
    seed; its model (:meth:`SurrogateSearch.predict`) is then scored on the true-front designs
    and on the near-front band (designs whose additive-epsilon distance to the true front is at
    most ``--band`` in the log space normalized by the true front, the space of the benchmark's
    indicators). Errors are RMSE of log10 values, also as a fraction of the true front's log10
-   span, mean over seeds; with the per-parameter weights (``ard``) and without.
+   span, mean over seeds; for the defaults, without the parts (``composite: false``) and
+   without the per-parameter weights (``ard: false``).
 """
 
 from __future__ import annotations
@@ -44,13 +46,20 @@ from evodse.search.surrogate import epsilon_gain
 CHUNK = 50_000  # designs per vectorized evaluation
 
 
-def all_designs(problem: AcceleratorProblem) -> tuple[np.ndarray, np.ndarray]:
-    """Every design of the space (index rows) and its log objectives (minimized)."""
+VARIANTS = {"defaults": {}, "composite: false": {"composite": False}, "ard: false": {"ard": False}}
+
+
+def all_designs(problem: AcceleratorProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every design of the space (index rows), its log objectives (minimized) and the log10 of
+    the parts of its objectives (``problem.composition``)."""
     X = index_rows(np.arange(problem.space_size), np.asarray(problem.xu, dtype=np.int64) + 1)
-    objectives = np.concatenate(
-        [problem.evaluate_designs(X[i : i + CHUNK]).objectives for i in range(0, len(X), CHUNK)]
-    )
-    return X, log_objectives(objectives, problem)
+    objectives, parts = [], []
+    for i in range(0, len(X), CHUNK):
+        ev = problem.evaluate_designs(X[i : i + CHUNK])
+        objectives.append(ev.objectives)
+        parts.append(problem.composition.values(ev.objectives, ev.metrics))
+    objectives = np.concatenate(objectives)
+    return X, log_objectives(objectives, problem), np.log10(np.concatenate(parts))
 
 
 def explained_variance(X: np.ndarray, L: np.ndarray, *, pairs: bool) -> np.ndarray:
@@ -75,12 +84,12 @@ def prediction_rmse(
     *,
     evaluations: int,
     seed: int,
-    ard: bool,
+    options: dict,
 ) -> list[np.ndarray]:
     """Per target set (row indices into ``X``, every design of the space, and ``L``, their log
     objectives): RMSE per objective of the surrogate's log10 prediction after a surrogate
-    search of ``evaluations`` evaluations."""
-    state = new_state(problem, "surrogate", {"ard": ard}, seed)
+    search of ``evaluations`` evaluations with ``options``."""
+    state = new_state(problem, "surrogate", options, seed)
     run_search(state, Termination(evaluations=evaluations))
     out = []
     for rows in targets:
@@ -101,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = BENCHMARKS[args.space]
     problem = bench.problem()
     names = [o.column for o in problem.objective_list]
-    X, L = all_designs(problem)
+    X, L, P = all_designs(problem)
     front = np.sort(non_dominated(L))
     lo, hi = L[front].min(axis=0), L[front].max(axis=0)
     span = hi - lo
@@ -120,30 +129,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rng = np.random.default_rng(0)
     sample = rng.choice(len(L), size=min(args.sample, len(L)), replace=False)
-    main_r2 = explained_variance(X[sample], L[sample], pairs=False)
-    pair_r2 = explained_variance(X[sample], L[sample], pairs=True)
-    print(f"\n| objective | R^2 main effects | R^2 + pairwise ({len(sample):,} designs) |")
+    parts = problem.composition.parts
+    split = [k for k, p in enumerate(parts) if isinstance(p, str)]  # parts that are not objectives
+    targets = np.concatenate([L, P[:, split]], axis=1)[sample]
+    labels = [*names, *(parts[k] for k in split)]
+    main_r2 = explained_variance(X[sample], targets, pairs=False)
+    pair_r2 = explained_variance(X[sample], targets, pairs=True)
+    print(f"\n| log of | R^2 main effects | R^2 + pairwise ({len(sample):,} designs) |")
     print("|---|---:|---:|")
-    for j, name in enumerate(names):
+    for j, name in enumerate(labels):
         print(f"| {name} | {main_r2[j]:.3f} | {pair_r2[j]:.3f} |")
 
     print(
         f"\nSurrogate after {args.evaluations} evaluations, RMSE of log10 values (as a fraction"
         f" of the front's log10 span), mean over {args.seeds} seeds:\n"
     )
-    print("| ard | objective | on the true front | on the band |")
+    print("| model | objective | on the true front | on the band |")
     print("|---|---|---:|---:|")
-    for ard in (True, False):
+    for variant, options in VARIANTS.items():
         runs = [
             prediction_rmse(
-                problem, X, L, [front, band], evaluations=args.evaluations, seed=seed, ard=ard
+                problem,
+                X,
+                L,
+                [front, band],
+                evaluations=args.evaluations,
+                seed=seed,
+                options=options,
             )
             for seed in range(args.seeds)
         ]
         on_front, on_band = (np.mean([r[k] for r in runs], axis=0) for k in (0, 1))
         for j, name in enumerate(names):
             print(
-                f"| {ard} | {name} | {on_front[j]:.4f} ({on_front[j] / span[j]:.2f})"
+                f"| {variant} | {name} | {on_front[j]:.4f} ({on_front[j] / span[j]:.2f})"
                 f" | {on_band[j]:.4f} ({on_band[j] / span[j]:.2f}) |"
             )
     return 0

@@ -103,3 +103,42 @@ def test_seed_determinism(problem):
         return state.archive.column("X")
 
     np.testing.assert_array_equal(front(7), front(7))
+
+
+def _recomposed(problem, ev):
+    """The optimizer's objectives rebuilt from the parts the problem's composition names."""
+    composition = problem.composition
+    assert composition.available(list(ev.metrics))
+    return composition.compose(composition.values(ev.objectives, ev.metrics))
+
+
+def test_composition_rebuilds_the_objectives_from_positive_parts(problem):
+    ev = problem.evaluate_designs(_random_X(problem, 32, seed=3))
+    parts = problem.composition.values(ev.objectives, ev.metrics)
+    assert (parts > 0).all()
+    np.testing.assert_allclose(_recomposed(problem, ev), ev.F, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("aggregate", ["geomean", "mean", "max", "sum"])
+def test_energy_splits_into_dram_and_on_chip_parts_under_every_aggregate(aggregate):
+    problem = AcceleratorProblem(
+        workloads=["resnet18", "mobilenet_v2"],
+        base="edge",
+        space={"pe_rows": {"pow2": [8, 64]}, "ifmap_sram_kib": {"pow2": [16, 256]}},
+        objectives=["latency", {"name": "energy", "aggregate": aggregate}, "throughput"],
+    )
+    ev = problem.evaluate_designs(_random_X(problem, 16, seed=4))
+    for w in problem.workload_names:
+        dram, on_chip = ev.metrics[f"{w}.dram_energy_pj"], ev.metrics[f"{w}.onchip_energy_pj"]
+        assert (dram > 0).all() and (on_chip > 0).all()
+        np.testing.assert_allclose(dram + on_chip, ev.metrics[f"{w}.energy_pj"], rtol=1e-12)
+    composition = problem.composition
+    assert composition.parts == (
+        0,
+        "resnet18.dram_energy_pj",
+        "resnet18.onchip_energy_pj",
+        "mobilenet_v2.dram_energy_pj",
+        "mobilenet_v2.onchip_energy_pj",
+        2,
+    )
+    np.testing.assert_allclose(_recomposed(problem, ev), ev.F, rtol=1e-12, atol=1e-12)

@@ -193,6 +193,8 @@ def test_partition_never_claims_more_array_sram_or_bandwidth_than_exists(partiti
         assert (used <= getattr(whole, key) * (1 + 1e-12)).all(), key
         np.testing.assert_allclose(used, getattr(whole, key), rtol=1e-12)
     ev = p.evaluate_designs(X)
+    parts = p.composition.values(ev.objectives, ev.metrics)
+    np.testing.assert_allclose(p.composition.compose(parts), ev.F, rtol=1e-12)
     area_whole = evaluate(whole, p.networks[0]).area_mm2
     np.testing.assert_allclose(ev.metrics["area_mm2"], area_whole, rtol=1e-12)
     assert np.isfinite(ev.F).all() and ev.G.shape == (300, 2)
@@ -307,6 +309,8 @@ def test_network_problem_joint_hardware_and_custom_proxy():
     X = np.random.default_rng(3).integers(0, p.xu + 1, (10, p.n_var))
     ev = p.evaluate_designs(X)
     np.testing.assert_allclose(ev.metrics["accuracy_proxy"], ev.metrics["params"] / 1e6)
+    parts = p.composition.values(ev.objectives, ev.metrics)  # energy as DRAM + on-chip
+    np.testing.assert_allclose(p.composition.compose(parts), ev.F, rtol=1e-12)
     assert ev.G.shape == (10, 2)
     np.testing.assert_allclose(ev.G[:, 0], ev.metrics["macs_ratio"] / 1.1 - 1)
     d = p.describe(X[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -112,6 +113,39 @@ def test_predict_interpolates_the_archive_and_beats_the_mean_elsewhere():
     assert (rmse < 0.4 * np.sqrt(((F.mean(axis=0) - truth) ** 2).mean(axis=0))).all()
 
 
+def test_energy_modelled_as_dram_plus_on_chip_parts_predicts_it_better():
+    """On the same archive (80 evaluations), modelling energy as DRAM + on-chip energy beats
+    modelling it directly on 600 unseen designs; latency and area are modelled alike either way
+    (measured energy RMSE, seeds 0-2: 0.016 / 0.016 / 0.015 against 0.022 / 0.031 / 0.022)."""
+    prob = problem()
+    X = np.random.default_rng(0).integers(0, np.asarray(prob.xu) + 1, (600, prob.n_var))
+    for seed in range(3):
+        state = search(prob, "surrogate", 80, seed=seed)
+        archive, composite = state.archive, state.algorithm
+        direct = dataclasses.replace(composite, composite=False)
+        unseen = X[~archive.contains_rows(X)]
+        truth = prob.evaluate_designs(unseen).F
+        split, whole = composite.predict(archive, unseen), direct.predict(archive, unseen)
+        np.testing.assert_allclose(
+            direct.predict(archive, archive.column("X")), archive.column("F"), atol=1e-9
+        )
+        assert composite._weights[1].shape == (4, prob.n_var)  # latency, DRAM, on-chip, area
+        assert direct._weights[1].shape == (3, prob.n_var)
+        np.testing.assert_allclose(split[:, [0, 2]], whole[:, [0, 2]], atol=1e-9)
+        rmse = [np.sqrt(((P[:, 1] - truth[:, 1]) ** 2).mean()) for P in (split, whole)]
+        assert rmse[0] < rmse[1]
+
+
+def test_objectives_are_modelled_directly_when_the_evaluation_lacks_a_part():
+    prob = problem()
+    state = search(prob, "surrogate", 45, seed=0)
+    lacking = dataclasses.replace(
+        prob.composition, parts=("squeezenet1_1.missing_pj", *prob.composition.parts[1:])
+    )
+    search_ = dataclasses.replace(state.algorithm, composition=lacking)
+    np.testing.assert_allclose(search_._targets(state.archive), state.archive.column("F"))
+
+
 def test_proposals_are_new_distinct_and_inside_the_space():
     prob = problem()
     state = new_state(prob, "surrogate", {"pop_size": 20, "batch": 7}, seed=3)
@@ -206,6 +240,7 @@ def test_runs_from_an_experiment_and_checkpoints(tmp_path):
         ({"candidates": 2.5}, "algorithm.candidates"),
         ({"batch_fraction": 2}, "algorithm.batch_fraction"),
         ({"ard": "yes"}, "algorithm.ard"),
+        ({"composite": 1}, "algorithm.composite"),
     ],
 )
 def test_bad_options_are_rejected(options, key):

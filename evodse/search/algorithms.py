@@ -91,6 +91,7 @@ def make_surrogate(
         upper=np.asarray(problem.xu, dtype=np.int64),
         categorical=problem.design_space.categorical_mask,
         rng=np.random.default_rng(seed),
+        composition=problem.composition,
         **options,
     )
 
@@ -124,8 +125,8 @@ def check_algorithm(name: Any, options: Mapping[str, Any], *, source: str | None
             raise InputError(
                 "expected a number in [0, 1]", source=source, key="algorithm.batch_fraction"
             )
-        if key == "ard" and not isinstance(value, bool):
-            raise InputError("expected true or false", source=source, key="algorithm.ard")
+        if key in ("ard", "composite") and not isinstance(value, bool):
+            raise InputError("expected true or false", source=source, key=f"algorithm.{key}")
     if name == "rnsga2" and "ref_points" not in options:
         raise InputError(
             "rnsga2 needs ref_points (a list of objective vectors)",

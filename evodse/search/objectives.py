@@ -3,8 +3,10 @@
 Metrics per workload (arrays over designs, unit in the name): ``latency_s``, ``energy_pj``,
 ``power_w`` (energy / latency), ``edp_js`` (energy in J x latency in s), ``throughput_ips``
 (inferences per second: batch / latency), ``perf_per_area_ips_mm2``, ``fps`` (alias of
-``throughput_ips``), ``utilization``, ``dram_bytes``. Per design: ``area_mm2`` and every
-hardware parameter (``dram_bandwidth_gbps``, ``pe_rows`` ...).
+``throughput_ips``), ``utilization``, ``dram_bytes``, and energy split by where it is spent,
+``dram_energy_pj`` (off-chip transfers) and ``onchip_energy_pj`` (everything else; the two sum
+to ``energy_pj``). Per design: ``area_mm2`` and every hardware parameter
+(``dram_bandwidth_gbps``, ``pe_rows`` ...).
 
 Objective names (a public contract): ``latency energy area power edp throughput perf_per_area``.
 Maximized ones (``throughput``, ``perf_per_area``) are negated for the minimizing optimizer but
@@ -48,6 +50,8 @@ WORKLOAD_METRICS = (
     "fps",
     "utilization",
     "dram_bytes",
+    "dram_energy_pj",
+    "onchip_energy_pj",
 )
 DESIGN_METRICS = ("area_mm2", *(k for k in HARDWARE_KEYS if k not in ("name", "dataflow")))
 
@@ -56,6 +60,7 @@ def workload_metrics(cost: NetworkCost) -> dict[str, np.ndarray]:
     """Every per-workload metric of one cost-model result, arrays of shape (N,)."""
     latency = cost.latency_s
     throughput = cost.network.batch / latency
+    dram_energy = cost.energy_breakdown_pj["dram"]
     return {
         "latency_s": latency,
         "energy_pj": cost.energy_pj,
@@ -66,6 +71,8 @@ def workload_metrics(cost: NetworkCost) -> dict[str, np.ndarray]:
         "fps": throughput,
         "utilization": cost.utilization,
         "dram_bytes": cost.dram_bytes,
+        "dram_energy_pj": dram_energy,
+        "onchip_energy_pj": cost.energy_pj - dram_energy,
     }
 
 
@@ -189,6 +196,70 @@ def parse_objectives(
     if len(set(columns)) != len(columns):
         raise InputError("an objective is listed twice", source=source, key="objectives")
     return tuple(out)
+
+
+#: Per-workload metrics whose sum is an objective's metric: the surrogate search models the
+#: parts (each follows fewer parameters than their sum) and adds them up (:class:`Composite`).
+SPLITS = {"energy_pj": ("dram_energy_pj", "onchip_energy_pj")}
+
+
+@dataclass(frozen=True)
+class Composite:
+    """The optimizer's objectives as known functions of positive parts the evaluation reports,
+    for a surrogate that models the parts instead of the objectives (composite-function
+    modelling: Astudillo and Frazier, "Bayesian Optimization of Composite Functions", ICML 2019).
+
+    An objective whose metric is in :data:`SPLITS` is, per workload it reads, the sum of its
+    parts, aggregated over those workloads as :meth:`Objective.values` aggregates the metric;
+    every other objective is its own single part.
+    """
+
+    parts: tuple[int | str, ...]  # per part: an objective's index, or a metric column name
+    terms: tuple[tuple[tuple[int, ...], ...], ...]  # per objective, per workload: parts summed
+    aggregates: tuple[str, ...]  # per objective: how the workload sums combine
+    signs: tuple[float, ...]  # per objective: F = sign * log10(value), -1 where maximized
+
+    def available(self, metric_names: Sequence[str]) -> bool:
+        """Whether an evaluation with these metric columns reports every part."""
+        return set(p for p in self.parts if isinstance(p, str)) <= set(metric_names)
+
+    def values(self, objectives: np.ndarray, metrics: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(N, n_parts) part values from true-sign ``objectives`` (N, n_obj) and metric columns."""
+        return np.stack(
+            [objectives[:, p] if isinstance(p, int) else metrics[p] for p in self.parts], axis=1
+        )
+
+    def compose(self, parts: np.ndarray) -> np.ndarray:
+        """(N, n_obj) optimizer objectives (+-log10 of the values) from part values."""
+        columns = []
+        for terms, how, sign in zip(self.terms, self.aggregates, self.signs, strict=True):
+            sums = np.stack([parts[:, list(t)].sum(axis=1) for t in terms])
+            columns.append(sign * np.log10(_aggregate(sums, how)))
+        return np.stack(columns, axis=1)
+
+
+def composite(objectives: Sequence[Objective], workloads: Sequence[str]) -> Composite:
+    """The :class:`Composite` of ``objectives`` over ``workloads`` (metric columns named
+    ``workload.metric``, as :meth:`AcceleratorProblem.evaluate_designs` names them)."""
+    parts: list[int | str] = []
+    terms: list[tuple[tuple[int, ...], ...]] = []
+    for j, o in enumerate(objectives):
+        split = SPLITS.get(o.metric)
+        if split is None:
+            parts.append(j)
+            terms.append(((len(parts) - 1,),))
+            continue
+        per_workload = []
+        for w in [o.workload] if o.workload is not None else workloads:
+            per_workload.append(tuple(range(len(parts), len(parts) + len(split))))
+            parts += [f"{w}.{m}" for m in split]
+        terms.append(tuple(per_workload))
+    return Composite(
+        parts=tuple(parts),
+        terms=tuple(terms),
+        aggregates=tuple(o.aggregate for o in objectives),
+        signs=tuple(-1.0 if o.maximize else 1.0 for o in objectives),
+    )
 
 
 _CONSTRAINT_RE = re.compile(r"^\s*(\w+)\s*(?:\[\s*([^\]]+?)\s*\])?\s*(<=|>=)\s*(\S+)\s*$")

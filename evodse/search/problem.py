@@ -28,8 +28,10 @@ from evodse.hardware.template import Accelerator, load_hardware
 from evodse.model.evaluate import evaluate
 from evodse.search.objectives import (
     DESIGN_METRICS,
+    Composite,
     Constraint,
     Objective,
+    composite,
     parse_constraints,
     parse_objectives,
     workload_metrics,
@@ -140,6 +142,11 @@ class AcceleratorProblem(Problem):
     @property
     def objective_columns(self) -> list[str]:
         return [o.column for o in self.objective_list]
+
+    @property
+    def composition(self) -> Composite:
+        """The objectives as functions of parts the evaluation reports (for the surrogate)."""
+        return composite(self.objective_list, self.workload_names)
 
     @property
     def constraint_labels(self) -> list[str]:

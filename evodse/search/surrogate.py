@@ -2,13 +2,17 @@
 
 Each step fits radial-basis-function surrogates (scipy's :class:`RBFInterpolator`, cubic kernel,
 linear tail) to the archive: inputs are the design indices scaled to [0, 1] per ordered
-parameter and dummy-coded categories, outputs the optimizer's objectives (+-log10 of the true
-values, min-max normalized over the training set) and the constraint values. Each objective
-has its own model whose inputs are weighted per parameter (automatic relevance determination):
-the weights minimize the model's leave-one-out error on the archive (Rippa's closed form,
-:func:`loo_error`), refitted every step up to ``ARD_POINTS`` designs and then whenever the
-archive has grown by ``ARD_REFIT``; a parameter that barely moves an objective gets a small
-weight, so the interpolant stops spending its smoothness on it. It then scores a pool of
+parameter and dummy-coded categories, outputs the log10 of each part of the objectives (min-max
+normalized over the training set) and the constraint values. The parts come from the problem's
+:class:`~evodse.search.objectives.Composite`: energy is modelled as DRAM energy plus on-chip
+energy, per workload, and recomposed (the log of each part is more nearly additive in the
+parameters than the log of their sum); every other objective is its own part (option
+``composite: false`` models the objectives directly).
+Each part has its own model whose inputs are weighted per parameter (automatic relevance
+determination): the weights minimize the model's leave-one-out error on the archive (Rippa's
+closed form, :func:`loo_error`), refitted every step up to ``ARD_POINTS`` designs and then
+whenever the archive has grown by ``ARD_REFIT``; a parameter that barely moves a part gets a
+small weight, so the interpolant stops spending its smoothness on it. It then scores a pool of
 unevaluated candidates: neighbours of the archive front (:func:`neighbour_step`), uniform
 crossovers of front pairs and uniform random designs (or the whole space when it is smaller
 than the pool). The batch to evaluate is chosen greedily by predicted additive-epsilon
@@ -39,6 +43,7 @@ from scipy.optimize import minimize
 from scipy.spatial.distance import cdist
 
 from evodse.search.archive import Archive
+from evodse.search.objectives import Composite
 from evodse.search.operators import neighbour_step
 from evodse.search.space import index_rows
 
@@ -65,7 +70,9 @@ class SurrogateSearch:
     mutation_prob_var: float | None = None
     mutation_step_p: float = 0.5
     mutation_reset: float = 0.1
-    ard: bool = True  # per-objective parameter weights by leave-one-out error (else all 1)
+    ard: bool = True  # per-part parameter weights by leave-one-out error (else all 1)
+    composite: bool = True  # model the composition's parts (else the objectives themselves)
+    composition: Composite | None = None  # set by the problem (make_surrogate); not an option
     _weights: tuple[int, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -138,25 +145,49 @@ class SurrogateSearch:
             np.arange(len(self.upper)), np.where(self.categorical, self.upper, 1).astype(np.int64)
         )
 
+    def _composed(self, archive: Archive) -> bool:
+        return (
+            self.composite
+            and self.composition is not None
+            and self.composition.available(archive.metric_names())
+        )
+
+    def _targets(self, archive: Archive) -> np.ndarray:
+        """What the interpolants model, one column each: log10 of every part of the
+        composition, or the objectives ``F`` themselves."""
+        if not self._composed(archive):
+            return archive.column("F")
+        metrics = {p: archive.column(p) for p in self.composition.parts if isinstance(p, str)}
+        return np.log10(self.composition.values(archive.column("objectives"), metrics))
+
+    def _objectives(self, archive: Archive, targets: np.ndarray) -> np.ndarray:
+        """Objectives ``F`` from (predicted) :meth:`_targets` values."""
+        if not self._composed(archive):
+            return targets
+        return self.composition.compose(10.0**targets)
+
     def _weights_for(self, archive: Archive) -> np.ndarray:
-        """(n_obj, n_params) input weights: fitted on the archive's first ``n`` designs, ``n``
-        the last refit size reached (so a resumed run refits the same weights)."""
-        n_obj = archive.n_obj
+        """(n_targets, n_params) input weights: fitted on the archive's first ``n`` designs,
+        ``n`` the last refit size reached (so a resumed run refits the same weights)."""
+        T = self._targets(archive)
         if not self.ard:
-            return np.ones((n_obj, len(self.upper)))
+            return np.ones((T.shape[1], len(self.upper)))
         n = refit_size(len(archive))
         if self._weights is None or self._weights[0] != n:
-            X, F = archive.column("X")[:n], archive.column("F")[:n]
-            rows = self._training_rows(F, ARD_POINTS)
-            Y, E, columns = _normalized(F[rows], F[rows]), self._encode(X[rows]), self._columns()
-            self._weights = (n, np.stack([fit_weights(E, Y[:, j], columns) for j in range(n_obj)]))
+            X = archive.column("X")[:n]
+            rows = self._training_rows(archive.column("F")[:n], ARD_POINTS)
+            Y, E, columns = _normalized(T[rows], T[rows]), self._encode(X[rows]), self._columns()
+            fitted = [fit_weights(E, Y[:, j], columns) for j in range(T.shape[1])]
+            self._weights = (n, np.stack(fitted))
         return self._weights[1]
 
     def _predict(self, archive: Archive, pool: np.ndarray, train: np.ndarray) -> np.ndarray:
-        """Predicted normalized objectives and constraint values of ``pool``, one column each."""
+        """Predicted objectives (min-max normalized by the training set's) and constraint values
+        of ``pool``, one column each."""
         X, F, G = archive.column("X"), archive.column("F"), archive.column("G")
+        T = self._targets(archive)
         E, E_pool = self._encode(X[train]), self._encode(pool)
-        targets = np.concatenate([_normalized(F[train], F[train]), G[train]], axis=1)
+        targets = np.concatenate([_normalized(T[train], T[train]), G[train]], axis=1)
         # input weights per output column (constraints unweighted); columns sharing one
         # weighting (all of them without ``ard``) are fitted as one multi-output interpolant
         weights = [*self._weights_for(archive), *np.ones((G.shape[1], len(self.upper)))]
@@ -172,7 +203,9 @@ class SurrogateSearch:
                 (E * w)[:, varying], targets[:, outputs], kernel=KERNEL, degree=1
             )
             out[:, outputs] = model((E_pool * w)[:, varying])
-        return out
+        lo, span = _scale(T[train])
+        predicted = self._objectives(archive, lo + out[:, : T.shape[1]] * span)
+        return np.concatenate([_normalized(predicted, F[train]), out[:, T.shape[1] :]], axis=1)
 
     def predict(self, archive: Archive, X: np.ndarray) -> np.ndarray:
         """The surrogate's prediction of the optimizer's objectives (``archive.column("F")``
@@ -220,7 +253,7 @@ class SurrogateSearch:
 SURROGATE_OPTIONS = {
     f.name: f.default
     for f in fields(SurrogateSearch)
-    if f.init and f.name not in ("upper", "categorical", "rng")
+    if f.init and f.name not in ("upper", "categorical", "rng", "composition")
 }
 
 
