@@ -5,9 +5,11 @@ linear tail) to the archive: inputs are the design indices scaled to [0, 1] per 
 parameter and dummy-coded categories, outputs the log10 of each part of the objectives (min-max
 normalized over the training set) and the constraint values. The parts come from the problem's
 :class:`~evodse.search.objectives.Composite`: energy is modelled as DRAM energy plus on-chip
-energy, per workload, and recomposed (the log of each part is more nearly additive in the
-parameters than the log of their sum); every other objective is its own part (option
-``composite: false`` models the objectives directly).
+energy, per workload, and recomposed (pairwise parameter interactions explain more of the log
+of each part than of the log of their sum); every other objective is its own part (option
+``composite: false`` models the objectives directly). Input columns that are linear
+combinations of others over the training designs are dropped (:func:`independent_columns`),
+and predictions are clipped to ``EXTRAPOLATION`` training ranges beyond the training set.
 Each part has its own model whose inputs are weighted per parameter (automatic relevance
 determination): the weights minimize the model's leave-one-out error on the archive (Rippa's
 closed form, :func:`loo_error`), refitted every step up to ``ARD_POINTS`` designs and then
@@ -51,6 +53,7 @@ KERNEL = "cubic"  # measured best of cubic, thin-plate spline, quintic, linear (
 ARD_POINTS = 150  # archive designs (best non-domination ranks first) the weights are fitted on
 ARD_REFIT = 1.1  # beyond ARD_POINTS designs, weights are refitted each time the archive grows 10%
 ARD_LOG_BOUND = 4.0  # weights within exp(+-4) of their start, 1
+EXTRAPOLATION = 1.0  # predictions clipped to the training range +- this multiple of it
 _SINGULAR = 1e30  # the leave-one-out error the weight search sees for a singular system
 
 
@@ -195,14 +198,14 @@ class SurrogateSearch:
         for k, w in enumerate(weights):
             shared.setdefault(w.tobytes(), []).append(k)
         columns = self._columns()
-        varying = E.std(axis=0) > 0  # a constant column makes the linear tail singular
+        keep = independent_columns(E)  # the linear tail needs full column rank
         out = np.empty((len(pool), targets.shape[1]))
         for outputs in shared.values():
             w = weights[outputs[0]][columns]
-            model = RBFInterpolator(
-                (E * w)[:, varying], targets[:, outputs], kernel=KERNEL, degree=1
-            )
-            out[:, outputs] = model((E_pool * w)[:, varying])
+            model = RBFInterpolator((E * w)[:, keep], targets[:, outputs], kernel=KERNEL, degree=1)
+            out[:, outputs] = model((E_pool * w)[:, keep])
+        # extrapolation is trusted up to EXTRAPOLATION training ranges beyond the training set
+        out[:, : T.shape[1]] = np.clip(out[:, : T.shape[1]], -EXTRAPOLATION, 1 + EXTRAPOLATION)
         lo, span = _scale(T[train])
         predicted = self._objectives(archive, lo + out[:, : T.shape[1]] * span)
         return np.concatenate([_normalized(predicted, F[train]), out[:, T.shape[1] :]], axis=1)
@@ -281,6 +284,24 @@ def refit_size(n: int) -> int:
     return size
 
 
+def independent_columns(E: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
+    """Mask of the columns of ``E`` that, in order, are not linear combinations of a constant
+    and the columns kept before them: the interpolant's linear tail ``[1, E]`` must have full
+    column rank. A constant column is dropped, and so is the last dummy column of a category
+    when the training designs lack one of its levels (the rest then sum to 1)."""
+    basis = [np.full(len(E), 1 / math.sqrt(max(len(E), 1)))]  # orthonormal, Gram-Schmidt
+    keep = np.zeros(E.shape[1], dtype=bool)
+    for k, column in enumerate(E.T):
+        residual = column.astype(float)
+        for _ in range(2):  # re-orthogonalized once, for rounding
+            residual = residual - np.stack(basis, axis=1) @ (np.stack(basis) @ residual)
+        norm = np.linalg.norm(residual)
+        if len(basis) < len(E) and norm > rtol * max(np.linalg.norm(column), 1.0):
+            keep[k] = True
+            basis.append(residual / norm)
+    return keep
+
+
 def loo_error(E: np.ndarray, y: np.ndarray) -> float:
     """Mean squared leave-one-out error of the cubic RBF interpolant with linear tail of
     ``y`` on ``E``, in closed form (Rippa, Adv. Comput. Math. 11, 1999): the error at point
@@ -302,7 +323,7 @@ def fit_weights(E: np.ndarray, y: np.ndarray, columns: np.ndarray) -> np.ndarray
     """Per-parameter input weights (``columns[k]`` is column ``k``'s parameter) minimizing
     :func:`loo_error`, by scipy's Powell search over log weights in +-``ARD_LOG_BOUND``."""
     n_params = int(columns.max()) + 1
-    keep = E.std(axis=0) > 0
+    keep = independent_columns(E)
 
     def error(log_w: np.ndarray) -> float:  # finite, for Powell's line search
         return min(loo_error((E * np.exp(log_w)[columns])[:, keep], y), _SINGULAR)
