@@ -37,7 +37,6 @@ import itertools
 import json
 import math
 import multiprocessing
-import os
 import re
 import sys
 import time
@@ -48,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from evodse.experiment.executors import one_blas_thread_per_process
 from evodse.search.archive import non_dominated
 from evodse.search.driver import Termination, new_state, run_search
 from evodse.search.indicators import Normalization, hypervolume, igd_plus, recovered
@@ -202,24 +202,12 @@ def evaluation_cap(spec: str) -> float:
     return MAX_EVALUATIONS.get(spec, MAX_EVALUATIONS.get(parse_method(spec)[0], math.inf))
 
 
-#: Thread-count variables of the BLAS and OpenMP libraries numpy and scipy load.
-BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 @contextlib.contextmanager
 def worker_pool(processes: int) -> Iterator[multiprocessing.pool.Pool]:
-    """A pool of ``processes`` fresh (spawned) workers with one BLAS thread each, unless the
-    caller set the variables: the runs are parallel over seeds already, and OpenBLAS threads on
-    top of them oversubscribe the cores (a 141-evaluation surrogate run on mobile-1e5 took 54 s
-    two at a time on two cores, against 16 s alone with one thread)."""
-    saved = {name: os.environ.get(name) for name in BLAS_THREADS}
-    os.environ.update({name: "1" for name, value in saved.items() if value is None})
-    try:
-        pool = multiprocessing.get_context("spawn").Pool(processes)  # workers start here
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                del os.environ[name]
+    """A pool of ``processes`` fresh (spawned) workers with one BLAS thread each: the runs are
+    parallel over seeds already (:func:`one_blas_thread_per_process`)."""
+    with one_blas_thread_per_process():
+        pool = multiprocessing.get_context("spawn").Pool(processes)  # the workers start here
     with pool:
         yield pool
 
@@ -748,8 +736,17 @@ def figure(out: dict[str, Any], path: Path) -> None:
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 6))
     fig.tight_layout(rect=(0, 0.035 * math.ceil(len(handles) / 6), 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def write_results(path: Path, out: dict[str, Any]) -> None:
+    """The raw results as compact JSON, one record per line (``--load`` reads them back)."""
+    head = {k: v for k, v in out.items() if k != "records"}
+    records = ",\n".join(json.dumps(r, separators=(",", ":")) for r in out["records"])
+    text = json.dumps(head, indent=1)[:-2] + ',\n "records": [\n' + records + "\n ]\n}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def merge(outs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -790,7 +787,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         nargs="+",
         default=None,
-        help="redraw --out/--figure from --json files (several are merged, first wins)",
+        help="redraw --out/--figure from saved --json files (several are merged, first wins;"
+        " --json then writes the merged results)",
     )
     args = parser.parse_args(argv)
     if args.load:
@@ -799,6 +797,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_markdown(args.out, markdown(out, out["command"]))
         if args.figure:
             figure(out, args.figure)
+        if args.json:
+            write_results(args.json, out)
         return 0
     spaces = args.spaces or (["quick-1e4"] if args.quick else list(FULL))
     methods = args.methods or list(QUICK_METHODS if args.quick else DEFAULT_METHODS)
@@ -814,7 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         write_markdown(args.out, markdown(out, out["command"]))
     if args.json:
-        args.json.write_text(json.dumps(out, indent=1))
+        write_results(args.json, out)
     if args.figure:
         figure(out, args.figure)
     print(f"total {out['total_s']:.0f} s")

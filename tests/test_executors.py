@@ -171,6 +171,16 @@ def test_process_pool_retries_after_a_dead_worker(tmp_path):
         assert isinstance(outcome[2], RuntimeError)
 
 
+def test_process_workers_run_one_blas_thread_until_the_pool_closes(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's own setting is kept
+    names = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"]
+    with ProcessExecutor(ExecutorSpec(name="processes", workers=2)) as ex:
+        outcomes = sorted(ex.run_tasks(os.getenv, names), key=lambda o: o[0])
+        assert [r for _, r, _ in outcomes] == ["1", "2"]
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "2"
+
+
 def _problem() -> AcceleratorProblem:
     return AcceleratorProblem(workloads=["resnet18"], base="edge", space=SPACE)
 

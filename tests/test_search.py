@@ -185,10 +185,14 @@ def test_resume_after_interrupt_gives_the_uninterrupted_result(tmp_path, monkeyp
 
 @pytest.mark.slow
 def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
+    generations = 400
     config = tiny_config(
         workloads=["resnet50"],
         algorithm={"name": "nsga2", "pop_size": 100},
-        termination={"generations": 150},
+        # long enough (about 10 s) that the first periodic checkpoint, after 2 s, comes well
+        # before the end: with 150 generations the search could finish within 2 s, leaving
+        # only the final checkpoint to kill after
+        termination={"generations": generations},
         space={**SMALL_SPACE, "ofmap_sram_kib": {"pow2": [16, 1024]}},
         constraints=[],
     )
@@ -213,7 +217,7 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     state = rundir.load_checkpoint(tmp_path / "killed")
-    assert 0 < state.generation < 150
+    assert 0 < state.generation < generations
     evodse.run(path, out=tmp_path / "killed", resume=True)
     for name in ("pareto.csv", "evaluations.csv"):
         assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "killed" / name).read_bytes()
