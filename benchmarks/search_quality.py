@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/search_quality.py                      # full benchmark (~45 min, 1 core)
+    python benchmarks/search_quality.py --processes 2        # full benchmark (~50 min, 2 cores)
     python benchmarks/search_quality.py --quick              # small space, 3 seeds (< 60 s)
     python benchmarks/search_quality.py --spaces cnn-1e6 --methods nsga2 random \\
         "nsga2[pop_size=50,mutation_step_p=0.3]" --seeds 10 --budgets 0.001 0.01
