@@ -34,6 +34,9 @@ def random_designs(n: int, seed: int) -> Designs:
         precision_bits=rng.choice([8.0, 16.0], n),
         vector_lanes=pow2(3, 8),
         technology_nm=rng.choice([45.0, 28.0, 16.0, 7.0], n),
+        pe_stationary_regs=rng.choice([1.0, 2.0, 4.0], n),
+        dram_type=rng.integers(0, 6, n).astype(float),
+        fusion=rng.integers(0, 3, n).astype(float),
     )
 
 

@@ -1,7 +1,7 @@
 """Datacenter transformer inference: BERT-base (batch 16) and GPT-2 decode on a large array.
 
 Throughput per mm^2 is maximized against energy per inference; the array, buffers, bandwidth,
-precision and vector unit all vary.
+DRAM type, precision and vector unit all vary.
 """
 
 from typing import ClassVar
@@ -21,6 +21,7 @@ class DatacenterTransformer(AcceleratorProblem):
         "weight_sram_kib": {"pow2": [256, 8192]},
         "ofmap_sram_kib": {"pow2": [512, 8192]},
         "dram_bandwidth_gbps": [34, 100, 300, 900],
+        "dram_type": ["ddr4", "hbm2", "hbm3"],
         "precision_bits": [8, 16],
         "vector_lanes": {"pow2": [64, 1024]},
     }

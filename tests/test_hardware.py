@@ -9,6 +9,7 @@ import pytest
 from evodse.hardware import (
     DATAFLOW_CHOICES,
     HARDWARE_KEYS,
+    OPTIONAL_DEFAULTS,
     Accelerator,
     accelerator_from_dict,
     load_hardware,
@@ -18,7 +19,7 @@ from evodse.hardware.technology import technology
 from evodse.model import Designs, evaluate
 from evodse.workload import Linear, Network
 
-REQUIRED = [k for k in HARDWARE_KEYS if k != "name"]
+REQUIRED = [k for k in HARDWARE_KEYS if k != "name" and k not in OPTIONAL_DEFAULTS]
 INT_KEYS = ["pe_rows", "pe_cols", "precision_bits", "vector_lanes", "technology_nm"]
 FLOAT_KEYS = [
     "ifmap_sram_kib",
@@ -240,3 +241,17 @@ def test_designs_round_trip_accelerators(make_hw):
     assert len(population) == 2
     assert [population.accelerator(i, name="small") for i in range(2)] == hws
     assert len(Designs.from_accelerators(hws[0])) == 1
+
+
+@pytest.mark.parametrize(("key", "default"), sorted(OPTIONAL_DEFAULTS.items()))
+def test_optional_keys_take_their_default(hw_dict, key, default):
+    hw_dict.pop(key, None)
+    assert getattr(accelerator_from_dict(hw_dict), key) == default
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"), [("dram_type", "ddr9"), ("fusion", "all"), ("pe_stationary_regs", 0)]
+)
+def test_bad_optional_keys_are_rejected(raises_naming, hw_dict, key, bad):
+    with raises_naming(key):
+        accelerator_from_dict({**hw_dict, key: bad})

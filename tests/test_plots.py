@@ -42,7 +42,7 @@ def config(name: str, **changes) -> dict:
         "base": "edge",
         "space": SPACE,
         "objectives": ["latency", "energy", "area"],
-        "constraints": ["area_mm2 <= 1.5"],
+        "constraints": ["area_mm2 <= 3.5"],
         "algorithm": {"name": "nsga2", "pop_size": 20},
         "termination": {"generations": 5},
         "seeds": [0],

@@ -233,7 +233,7 @@ def test_beats_random_sampling_at_a_small_budget():
 
 
 def test_constraints_steer_the_search_to_feasible_designs():
-    constraints = ["area_mm2 <= 0.5"]
+    constraints = ["area_mm2 <= 2.9"]
     prob = problem(constraints=constraints)
     feasible = {}
     for algorithm in ("surrogate", "random"):
@@ -260,7 +260,7 @@ def test_runs_from_an_experiment_and_checkpoints(tmp_path):
         "base": "edge",
         "space": SMALL_SPACE,
         "objectives": ["latency", "area"],
-        "constraints": ["area_mm2 <= 2"],
+        "constraints": ["area_mm2 <= 4"],
         "algorithm": {"name": "surrogate", "pop_size": 16, "batch": 4},
         "termination": {"evaluations": 40},
         "seeds": [0],

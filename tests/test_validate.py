@@ -326,20 +326,26 @@ def test_mapping_reproduces_the_model_gemm(dataflow):
         MatMul(name="qk", m=6, n=6, k=4, count=3),
         Pool2d(name="pool", channels=8, in_h=4, in_w=4, kernel_h=2, kernel_w=2),
     )
+    packed = set()
     for batch in (1, 3):
         net = Network(name="n", ops=ops, batch=batch)
         model = evaluate(hw, net).layer("compute_cycles")[0]
         for op, cycles in zip(ops, model, strict=True):
-            m = map_layer(op, batch)
+            m = map_layer(op, batch, hw=hw, dataflow=dataflow)
             if op.gemm() is None:
                 assert m.layer is None and "not simulated" in m.note
                 continue
             rows = demand_rows(sim_hardware(hw, dataflow), m.layer)
             assert m.repeat * rows == cycles, (op.name, batch)
-            if isinstance(op, Conv2d) and batch == 1 and op.name != "uneven":
+            if "packed" in m.note:  # several groups per fold: one block-diagonal GEMM
+                assert m.layer.mode == "gemm"
+                packed.add(op.name)
+            elif isinstance(op, Conv2d) and batch == 1 and op.name != "uneven":
                 assert m.layer.mode == "conv"
             else:
                 assert m.layer.mode == "gemm"
+    if dataflow == "ws":  # 8 x 16 array: two 4 x 6 heads fit side by side
+        assert "qk" in packed
 
 
 def test_sim_hardware_units():

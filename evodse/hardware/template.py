@@ -14,6 +14,13 @@ Hardware YAML keys (a public contract)::
     precision_bits: 8         # operand width (bits); 4, 8, 16 or 32
     vector_lanes: 16          # vector-unit lanes (ops per cycle)
     technology_nm: 28         # technology node (nm); a node listed in technology.yaml
+    pe_stationary_regs: 1     # optional: stationary-operand registers per PE (count; default 1)
+    dram_type: lpddr5         # optional: ddr3 ddr4 lpddr4 lpddr5 hbm2 hbm3 (technology.yaml)
+    fusion: ops               # optional: none | ops | on_chip (what stays on chip between layers)
+
+The optional keys and their defaults are ``OPTIONAL_DEFAULTS``. Categorical keys (``dataflow``,
+``dram_type``, ``fusion``) take one of the names in ``CATEGORICAL``; the cost model stores each as
+the index of its name in that tuple.
 """
 
 from __future__ import annotations
@@ -32,8 +39,25 @@ from evodse.yamlio import check_keys, load_yaml, parse_yaml
 
 DATAFLOWS = ("ws", "os", "is")
 DATAFLOW_CHOICES = (*DATAFLOWS, "auto")
+#: What stays on chip between layers: ``none`` (every layer reads its inputs from and writes its
+#: output to DRAM), ``ops`` (a vector operation consuming a GEMM's output is applied on the way
+#: out, no DRAM round trip), ``on_chip`` (``ops``, and any activation that fits in both the
+#: ofmap and ifmap buffers stays on chip for its consumer). See docs/cost_model.md.
+FUSION_MODES = ("none", "ops", "on_chip")
+OPTIONAL_DEFAULTS: dict[str, Any] = {
+    "pe_stationary_regs": 1,
+    "dram_type": "lpddr5",
+    "fusion": "ops",
+}
 
-_INT_KEYS = ("pe_rows", "pe_cols", "precision_bits", "vector_lanes", "technology_nm")
+INT_KEYS = (
+    "pe_rows",
+    "pe_cols",
+    "precision_bits",
+    "vector_lanes",
+    "technology_nm",
+    "pe_stationary_regs",
+)
 _FLOAT_KEYS = (
     "ifmap_sram_kib",
     "weight_sram_kib",
@@ -58,6 +82,9 @@ class Accelerator:
     precision_bits: int
     vector_lanes: int
     technology_nm: int
+    pe_stationary_regs: int = OPTIONAL_DEFAULTS["pe_stationary_regs"]
+    dram_type: str = OPTIONAL_DEFAULTS["dram_type"]
+    fusion: str = OPTIONAL_DEFAULTS["fusion"]
     name: str = "custom"
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,12 +99,25 @@ class Accelerator:
 HARDWARE_KEYS = tuple(f.name for f in dataclasses.fields(Accelerator))
 
 
+def categorical_choices() -> dict[str, tuple[str, ...]]:
+    """Allowed names of every categorical hardware key (``dram_type`` from technology.yaml)."""
+    return {
+        "dataflow": DATAFLOW_CHOICES,
+        "dram_type": tuple(technology().dram),
+        "fusion": FUSION_MODES,
+    }
+
+
+CATEGORICAL = ("dataflow", "dram_type", "fusion")
+
+
 def accelerator_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Accelerator:
     """Validate a mapping with the hardware keys and build an :class:`Accelerator`."""
-    required = [k for k in HARDWARE_KEYS if k != "name"]
+    required = [k for k in HARDWARE_KEYS if k != "name" and k not in OPTIONAL_DEFAULTS]
     check_keys(data, allowed=HARDWARE_KEYS, required=required, source=source)
+    data = {**OPTIONAL_DEFAULTS, **data}
     values: dict[str, Any] = {"name": str(data.get("name", "custom"))}
-    for key in _INT_KEYS:
+    for key in INT_KEYS:
         value = data[key]
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -90,14 +130,12 @@ def accelerator_from_dict(data: Mapping[str, Any], *, source: str | None = None)
         if not ok or not math.isfinite(value) or value <= 0:
             raise InputError(f"expected a positive number, got {value!r}", source=source, key=key)
         values[key] = float(value)
-    dataflow = data["dataflow"]
-    if dataflow not in DATAFLOW_CHOICES:
-        raise InputError(
-            f"expected one of {list(DATAFLOW_CHOICES)}, got {dataflow!r}",
-            source=source,
-            key="dataflow",
-        )
-    values["dataflow"] = dataflow
+    for key, choices in categorical_choices().items():
+        if data[key] not in choices:
+            raise InputError(
+                f"expected one of {list(choices)}, got {data[key]!r}", source=source, key=key
+            )
+        values[key] = data[key]
     tech = technology()
     if values["precision_bits"] not in tech.precisions:
         raise InputError(

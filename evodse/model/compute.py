@@ -1,25 +1,44 @@
-"""Systolic-array compute cycles and on-chip buffer accesses per dataflow.
+"""Systolic-array compute cycles and the array's accesses to its buffers and registers.
 
-A GEMM ``out[M, N] = A[M, K] @ B[K, N]`` maps onto an ``R x C`` array as in SCALE-Sim
-(Samajdar et al., ISPASS 2020, Sec. III; details in docs/scalesim_conventions.md):
+Per spatial mapping (:mod:`evodse.model.mappings`: rows ``Sr``, columns ``Sc``, streamed ``T``)
+a GEMM is cut into ``fr = ceil(Sr / R)`` row folds and ``fc = ceil(Sc / C)`` column folds.
 
-====  ======================  ================================  =========================
-flow  rows (Sr)               columns (Sc)                      streamed (T)
-====  ======================  ================================  =========================
-os    M (output pixels)       N (filters)                       K (window R*S*C)
-ws    K (window)              N (filters)                       M (output pixels)
-is    K (window)              M (output pixels)                 N (filters)
-====  ======================  ================================  =========================
+Cycles (SCALE-Sim 3.0.0's count, ``systolic_compute_{os,ws,is}.py``; docs/scalesim_conventions.md):
+one fold takes ``T + R + C - 2`` cycles for os (the streamed steps plus the skewed fill and
+drain) and ``T + R + (R + C - 2)`` for ws and is (``R`` more to preload the stationary operand).
+The array's size, not the fold's, sets the pipeline depth: edge folds pay the full fill and drain.
 
-The operands are cut into ``ceil(Sr / R) * ceil(Sc / C)`` folds run one after another. A fold
-takes (unit: cycles) ``T + R + C - 2`` for os (the ``T`` streamed steps plus the skewed fill
-and drain across the array) and ``2R + C + T - 2`` for ws and is (plus ``R`` cycles to preload
-the stationary operand). The array's size, not the fold's, sets the pipeline depth, so edge folds
-pay the full fill and drain while using part of the array: that is the edge under-utilization.
-Independent GEMMs (conv groups, attention heads) run one after another, so a depthwise conv uses
-one array column. These are SCALE-Sim 3.0.0's cycle counts (``systolic_compute_{os,ws,is}.py``),
-which it reports one lower per layer (a 0-based last-cycle index); see
-docs/scalesim_conventions.md.
+Two extensions, both off in SCALE-Sim's own mapping (``pe_stationary_regs = 1``, no packing):
+
+* **Stationary registers** (``P = pe_stationary_regs``): each PE holds ``P`` stationary values,
+  so the array holds ``P`` column folds at once and interleaves them: the moving operand that
+  enters along the rows is reused ``P`` times before the next one enters, and the fill and drain
+  are paid once per group of ``P`` column folds: ``gc = ceil(fc / P)`` groups.
+* **Group packing**: independent GEMMs of a layer (conv groups, attention heads) whose folds are
+  smaller than the array sit side by side on its diagonal (block-diagonal: each group gets its
+  own rows, which carry its own inputs, and its own columns, which carry its own outputs), up to
+  ``p = min(count, floor(R / Sr), floor(C / Sc))`` groups per fold. A depthwise 3x3 conv (Sr = 9
+  under ws) packs 3 channels into 32 rows. ``count`` GEMMs then take ``ceil(count / p)`` folds.
+
+``cycles = ceil(count / p) * fr * (fc * (T + preload) + gc * (R + C - 2))``; with ``P = 1`` and
+``p = 1`` this is SCALE-Sim's ``count * fr * fc * (T + preload + R + C - 2)``.
+
+Accesses (elements, all ``count`` GEMMs; ``MACs = count * M * N * K``):
+
+====  ===========  ===========  =============================================================
+flow  inputs read  weights      partial sums in the ofmap SRAM (accumulator width)
+====  ===========  ===========  =============================================================
+ws    ``M K gc``   ``K N``      ``M N fr`` written, ``M N (fr - 1)`` read back
+os    ``M K gc``   ``K N fr``   none: the ``M N`` finished outputs are written once
+is    ``M K``      ``K N gc``   ``M N fr`` written, ``M N (fr - 1)`` read back
+====  ===========  ===========  =============================================================
+
+(inputs from the ifmap SRAM, weights from the weight SRAM, elements)
+
+PE registers: every MAC reads the stationary value and passes each moving value (and the
+partial sum, at accumulator width) through a pipeline register: one write and one read per MAC
+for each moving operand and for the partial sum; the stationary register is written once per
+value loaded from SRAM (os: the accumulator is read and written every MAC).
 """
 
 from __future__ import annotations
@@ -28,49 +47,82 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: dataflow code -> (rows operand, columns operand, streamed operand) among "m", "n", "k"
-MAPPING = {0: ("k", "n", "m"), 1: ("m", "n", "k"), 2: ("k", "m", "n")}  # ws, os, is
+from evodse.model.mappings import SpatialMapping
 
 
 @dataclass(frozen=True)
 class ArrayWork:
-    """Per (design, GEMM) cycles and buffer accesses (elements) for one dataflow."""
+    """Per (design, GEMM) cycles and accesses (elements) of one spatial mapping."""
 
     compute_cycles: np.ndarray
-    ifmap_reads: np.ndarray
-    weight_reads: np.ndarray
-    psum_writes: np.ndarray  # partial sums written to the ofmap buffer (accumulator width)
-    psum_reads: np.ndarray  # partial sums read back for accumulation (accumulator width)
+    input_reads: np.ndarray  # ifmap SRAM -> array
+    weight_reads: np.ndarray  # weight SRAM -> array
+    psum_writes: np.ndarray  # array -> ofmap SRAM, accumulator width (ws, is)
+    psum_reads: np.ndarray  # ofmap SRAM -> array, accumulator width (ws, is)
+    output_writes: np.ndarray  # array -> ofmap SRAM, finished outputs at output width (os)
+    register_writes: dict[str, np.ndarray]  # per operand; "output" at accumulator width
+    register_reads: dict[str, np.ndarray]
+    groups_per_fold: np.ndarray
 
 
-def array_work(code: int, *, rows, cols, m, n, k, count) -> ArrayWork:
-    """Cycles and SRAM reads of ``count`` GEMMs on an ``rows x cols`` array, one dataflow.
+def array_work(
+    mapping: SpatialMapping, *, rows, cols, regs, m, n, k, count, pack_groups: bool = True
+) -> ArrayWork:
+    """Cycles and accesses of ``count`` GEMMs ``[m, k] @ [k, n]`` on ``rows x cols`` arrays.
 
-    All arguments broadcast: ``rows``/``cols`` as (N, 1) over designs, GEMM dims as (1, G).
-    Buffer reads count elements moved from each SRAM into the array (SCALE-Sim's SRAM reads):
-    a stationary operand is read once per fold that holds it; a streamed one once per fold
-    column/row it passes through.
+    All arguments broadcast: ``rows``/``cols``/``regs`` as (N, 1) over designs, GEMM dims as
+    (1, G). ``pack_groups=False`` gives SCALE-Sim's mapping (one group after another).
     """
     dims = {"m": m, "n": n, "k": k}
-    sr, sc, t = (dims[d] for d in MAPPING[code])
-    row_folds = np.ceil(sr / rows)
-    col_folds = np.ceil(sc / cols)
-    preload = 0 if code == 1 else rows  # ws/is load the stationary operand first
-    cycles = count * row_folds * col_folds * (t + preload + rows + cols - 2)
-    mk, kn, mn = m * k, k * n, m * n
-    if code == 1:  # os: both inputs streamed, sums accumulate in the PEs
-        ifmap, weight = mk * np.ceil(n / cols), kn * np.ceil(m / rows)
-        psum_writes, psum_reads = 0 * mn, 0 * mn
-    elif code == 0:  # ws: weights preloaded once, inputs streamed per column fold
-        ifmap, weight = mk * np.ceil(n / cols), kn
-        psum_writes, psum_reads = mn * np.ceil(k / rows), mn * (np.ceil(k / rows) - 1)
-    else:  # is: inputs preloaded once, weights streamed per column fold
-        ifmap, weight = mk, kn * np.ceil(m / cols)
-        psum_writes, psum_reads = mn * np.ceil(k / rows), mn * (np.ceil(k / rows) - 1)
+    sr, sc, t = dims[mapping.rows], dims[mapping.cols], dims[mapping.stream]
+    fr = np.ceil(sr / rows)
+    fc = np.ceil(sc / cols)
+    if pack_groups:
+        packed = groups_per_fold(mapping, rows=rows, cols=cols, m=m, n=n, k=k, count=count)
+    else:
+        packed = np.ones(np.broadcast(fr, count).shape)
+    gc = np.ceil(fc / regs)
+    preload = rows if mapping.preload else 0
+    folds = np.ceil(count / packed)
+    cycles = folds * fr * (fc * (t + preload) + gc * (rows + cols - 2))
+    macs = count * m * n * k
+    mk, kn, mn = count * m * k, count * k * n, count * m * n
+    zero = 0.0 * cycles
+    if mapping.name == "ws":
+        inputs, weights = mk * gc, kn + zero
+    elif mapping.name == "os":
+        inputs, weights = mk * gc, kn * fr
+    else:  # is
+        inputs, weights = mk + zero, kn * gc
+    if mapping.reduces_in_array:
+        psum_writes, psum_reads, outputs = mn * fr, mn * (fr - 1), zero
+    else:
+        psum_writes, psum_reads, outputs = zero, zero, mn + zero
+    every_mac = macs + zero
+    reads = {"input": every_mac, "weight": every_mac, "output": every_mac}
+    writes = dict(reads)
+    if mapping.stationary == "weight":
+        writes["weight"] = weights
+    elif mapping.stationary == "input":
+        writes["input"] = inputs
     return ArrayWork(
         compute_cycles=cycles,
-        ifmap_reads=count * ifmap,
-        weight_reads=count * weight,
-        psum_writes=count * psum_writes,
-        psum_reads=count * psum_reads,
+        input_reads=inputs,
+        weight_reads=weights,
+        psum_writes=psum_writes,
+        psum_reads=psum_reads,
+        output_writes=outputs,
+        register_writes=writes,
+        register_reads=reads,
+        groups_per_fold=packed + zero,
     )
+
+
+def groups_per_fold(mapping: SpatialMapping, *, rows, cols, m, n, k, count) -> np.ndarray:
+    """Independent GEMMs packed block-diagonally into one fold (1 when a GEMM's rows or
+    columns do not fit the array; at most ``count``)."""
+    dims = {"m": m, "n": n, "k": k}
+    sr, sc = dims[mapping.rows], dims[mapping.cols]
+    fits = (sr <= rows) & (sc <= cols)
+    across = np.minimum(np.floor(rows / sr), np.floor(cols / sc))
+    return np.where(fits, np.clip(across, 1, count), 1.0)

@@ -1,22 +1,27 @@
-"""Cost of a network on N designs in one vectorized pass: cycles, latency, energy, area.
+"""Cost of a network on N designs in one vectorized pass: counts, cycles, latency, energy, area.
 
-Per distinct layer shape and design (arrays of shape (N, U)):
+For every distinct layer entry and design (arrays (N, U)):
 
-* ``compute_cycles``: compute-bound cycles on the unit that runs the layer: the systolic array
-  for GEMMs (:mod:`evodse.model.compute`), ``ceil(ops / vector_lanes)`` for vector operations.
-* ``memory_cycles``: DRAM-bound cycles, ``dram_bytes / (dram_bandwidth_gbps * 1e9 /
-  (frequency_mhz * 1e6))`` with the traffic of the best tiling (:mod:`evodse.model.memory`).
-* ``cycles = max(compute_cycles, memory_cycles) + exposed``: double buffering overlaps transfers
-  with compute; what cannot overlap is the prologue and epilogue, one array-sized block
-  (``R * C`` elements, or ``vector_lanes`` for vector ops) of each operand loaded before the
-  first fold and of the output stored after the last, at DRAM bandwidth.
-* ``energy_pj`` by component: ``mac`` (multiplier + 32-bit accumulate per MAC), ``registers``
-  (PE pipeline registers: two operands and the accumulator per MAC), ``ifmap_sram``,
-  ``weight_sram``, ``ofmap_sram`` (bytes read and written x pJ/byte of a buffer that size),
-  ``dram`` (bytes x pJ/byte), ``vector`` (vector-unit ops) and ``leakage`` (leakage power x
-  latency). Constants come from ``hardware/technology.yaml``, scaled to the design's node.
+1. **Counts** (:mod:`evodse.model.counts`): the bytes moved at each level (PE registers, the
+   operand's SRAM, DRAM), per operand and direction. GEMMs: the array's accesses to its buffers
+   and registers (:mod:`evodse.model.compute`) and the DRAM traffic of the best tiling
+   (:mod:`evodse.model.memory`); every DRAM read fills its SRAM, every output leaves the ofmap
+   SRAM once. Vector operations read their inputs and write their outputs through the ifmap and
+   ofmap SRAMs. What ``fusion`` keeps on chip is neither written to nor read from DRAM:
+   ``ops`` applies a vector op in the producing GEMM's output path (its input never reaches an
+   SRAM); ``on_chip`` also keeps any linked activation (:mod:`evodse.model.layers`) that fits in
+   the usable half of both the ofmap and the ifmap SRAM.
+2. **Cycles**: ``compute_cycles`` on the unit that runs the layer (the array, or
+   ``ceil(ops / vector_lanes)`` on the vector unit); ``memory_cycles = dram_bytes /
+   (dram_bandwidth_gbps * 1e9 / (frequency_mhz * 1e6))``; ``cycles = max(compute, memory) +
+   exposed``: double buffering overlaps transfers with compute except the prologue and epilogue,
+   one array-sized block (``R * C`` elements; ``vector_lanes`` for vector ops) of every operand
+   that crosses DRAM, at DRAM bandwidth.
+3. **Energy** (pJ) = counts x prices (:mod:`evodse.model.prices`): ``mac``, ``registers``,
+   ``ifmap_sram``, ``weight_sram``, ``ofmap_sram``, ``dram``, ``vector`` and ``leakage``
+   (leakage power x latency). **Area** (mm^2) per design by component.
 
-Per design: ``area_mm2`` by component (``array``, three SRAMs, ``vector``, ``overhead``).
+``auto`` picks, per layer, the fastest dataflow, ties broken by dynamic energy.
 """
 
 from __future__ import annotations
@@ -30,9 +35,12 @@ import numpy as np
 from evodse.hardware.technology import technology
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.compute import array_work
-from evodse.model.designs import AUTO, Designs
+from evodse.model.counts import OPERANDS, AccessCounts, Key, select
+from evodse.model.designs import AUTO, Designs, encode
 from evodse.model.layers import LayerTable, layer_table
+from evodse.model.mappings import MAPPINGS
 from evodse.model.memory import dram_traffic
+from evodse.model.prices import AREA_COMPONENTS, Prices, prices
 from evodse.workload.network import Network
 
 ENERGY_COMPONENTS = (
@@ -45,201 +53,210 @@ ENERGY_COMPONENTS = (
     "vector",
     "leakage",
 )
-AREA_COMPONENTS = ("array", "ifmap_sram", "weight_sram", "ofmap_sram", "vector", "overhead")
 _PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
+_SRAM_COMPONENT = {"input": "ifmap_sram", "weight": "weight_sram", "output": "ofmap_sram"}
+__all__ = ["AREA_COMPONENTS", "ENERGY_COMPONENTS", "NetworkCost", "evaluate"]
 
 
 @dataclass(frozen=True)
-class _DesignConstants:
-    """Per-design quantities, each shaped (N, 1) to broadcast against layers."""
+class _Capacities:
+    """Per-design sizes, each (N, 1): elements of the usable half of each double-buffered SRAM
+    (ping-pong: one half computes while the other fills or drains) and transfer rates."""
 
     rows: np.ndarray
     cols: np.ndarray
+    regs: np.ndarray
     bytes_per_elem: np.ndarray
+    acc_bytes: float
     ifmap_elems: np.ndarray
     weight_elems: np.ndarray
-    ofmap_elems: np.ndarray  # output precision (os)
-    ofmap_psum_elems: np.ndarray  # accumulator precision (ws, is)
-    acc_bytes: float
+    ofmap_elems: np.ndarray  # at output precision (os)
+    ofmap_psum_elems: np.ndarray  # at accumulator precision (ws, is)
     dram_bytes_per_cycle: np.ndarray
     lanes: np.ndarray
-    mac_pj: np.ndarray
-    register_pj_per_mac: np.ndarray
-    ifmap_pj_per_byte: np.ndarray
-    weight_pj_per_byte: np.ndarray
-    ofmap_pj_per_byte: np.ndarray
-    dram_pj_per_byte: float
-    vector_pj_per_op: np.ndarray
-    area_mm2: dict[str, np.ndarray]  # (N,) each
-    leakage_mw: np.ndarray  # (N, 1)
 
 
-def _lookup(table: dict[int, float], keys: np.ndarray) -> np.ndarray:
-    values, inverse = np.unique(keys, return_inverse=True)
-    return np.asarray([table[int(v)] for v in values])[inverse].reshape(keys.shape)
-
-
-def _constants(d: Designs) -> _DesignConstants:
-    tech = technology()
+def _capacities(d: Designs) -> _Capacities:
     col = lambda x: np.asarray(x, dtype=np.float64)[:, None]  # noqa: E731
-    e_scale = _lookup({n: s.energy_scale for n, s in tech.nodes.items()}, d.technology_nm)
-    a_scale = _lookup({n: s.area_scale for n, s in tech.nodes.items()}, d.technology_nm)
-    bits = d.precision_bits
-    nbytes = bits / 8
-    acc_bytes = tech.accumulator_bits / 8
-
-    def sram_pj_per_byte(kib: np.ndarray) -> np.ndarray:
-        # access energy grows with sqrt(capacity); technology.yaml cites the fit
-        return tech.sram_energy_pj_per_byte_at_8kib * np.sqrt(kib / 8.0) * e_scale
-
-    mult_e = _lookup(tech.multiplier_energy_pj, bits)
-    mult_a = _lookup(tech.multiplier_area_um2, bits)
-    register_bits = 2 * bits + tech.accumulator_bits
-    pe_um2 = mult_a + tech.accumulator_add_area_um2 + register_bits * tech.register_area_um2_per_bit
-    um2 = 1e-6
-    area = {
-        "array": d.pe_rows * d.pe_cols * pe_um2 * a_scale * um2,
-        "ifmap_sram": d.ifmap_sram_kib * tech.sram_area_um2_per_kib * a_scale * um2,
-        "weight_sram": d.weight_sram_kib * tech.sram_area_um2_per_kib * a_scale * um2,
-        "ofmap_sram": d.ofmap_sram_kib * tech.sram_area_um2_per_kib * a_scale * um2,
-        "vector": d.vector_lanes * tech.vector_lane_area_um2 * a_scale * um2,
-    }
-    area["overhead"] = tech.overhead_area_fraction * sum(area.values())
-    total_area = sum(area.values())
-    half = 0.5  # double buffering: half of each SRAM is usable for the current tile
-    return _DesignConstants(
+    nbytes = d.precision_bits / 8
+    acc_bytes = technology().accumulator_bits / 8
+    half = 0.5
+    return _Capacities(
         rows=col(d.pe_rows),
         cols=col(d.pe_cols),
+        regs=col(d.pe_stationary_regs),
         bytes_per_elem=col(nbytes),
+        acc_bytes=acc_bytes,
         ifmap_elems=col(d.ifmap_sram_kib * 1024 * half / nbytes),
         weight_elems=col(d.weight_sram_kib * 1024 * half / nbytes),
         ofmap_elems=col(d.ofmap_sram_kib * 1024 * half / nbytes),
         ofmap_psum_elems=col(d.ofmap_sram_kib * 1024 * half / acc_bytes),
-        acc_bytes=acc_bytes,
         dram_bytes_per_cycle=col(d.dram_bandwidth_gbps * 1e9 / (d.frequency_mhz * 1e6)),
         lanes=col(d.vector_lanes),
-        mac_pj=col((mult_e + tech.accumulator_add_energy_pj) * e_scale),
-        register_pj_per_mac=col(register_bits * tech.register_energy_pj_per_bit * e_scale),
-        ifmap_pj_per_byte=col(sram_pj_per_byte(d.ifmap_sram_kib)),
-        weight_pj_per_byte=col(sram_pj_per_byte(d.weight_sram_kib)),
-        ofmap_pj_per_byte=col(sram_pj_per_byte(d.ofmap_sram_kib)),
-        dram_pj_per_byte=tech.dram_energy_pj_per_byte,
-        vector_pj_per_op=col(tech.vector_lane_energy_pj_per_op * e_scale),
-        area_mm2=area,
-        leakage_mw=col(tech.leakage_mw_per_mm2 * total_area),
     )
 
 
-def _gemm_flow(code: int, t: LayerTable, c: _DesignConstants) -> dict[str, np.ndarray]:
-    """Cycles, DRAM bytes and dynamic energy of every GEMM shape under one dataflow."""
-    work = array_work(code, rows=c.rows, cols=c.cols, m=t.m, n=t.n, k=t.k, count=t.count)
-    psums_in_array = code == 1  # os accumulates in the PEs
-    ofmap_cap = c.ofmap_elems if psums_in_array else c.ofmap_psum_elems
+@dataclass(frozen=True)
+class _OnChip:
+    """Per (design, entry): the layer's linked input / its output stays on chip."""
+
+    fused_in: np.ndarray
+    input: np.ndarray
+    fused_out: np.ndarray
+    output: np.ndarray
+
+
+def _on_chip(d: Designs, t: LayerTable, c: _Capacities) -> _OnChip:
+    mode = d.fusion[:, None]
+    ops = mode >= encode("fusion", "ops")
+    keep = mode == encode("fusion", "on_chip")
+    room = np.minimum(c.ifmap_elems, c.ofmap_elems)  # elements at the operand width
+    fused_in = ops & (t.fused_in > 0)
+    fused_out = ops & (t.fused_out > 0)
+    kept_in = keep & (t.in_linked > 0) & ~fused_in & (t.link_in_elems <= room)
+    kept_out = keep & (t.out_linked > 0) & ~fused_out & (t.out_elems <= room)
+    return _OnChip(
+        fused_in=fused_in,
+        input=fused_in | kept_in,
+        fused_out=fused_out,
+        output=fused_out | kept_out,
+    )
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """Counts and cycles of some entries under one mapping (arrays (N, entries))."""
+
+    counts: AccessCounts
+    compute_cycles: np.ndarray
+    exposed_bytes: np.ndarray
+
+
+def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
+    """Counts and cycles of every GEMM entry under one spatial mapping."""
+    g = t.n_gemm
+    mapping = MAPPINGS[name]
+    work = array_work(
+        mapping, rows=c.rows, cols=c.cols, regs=c.regs, m=t.m, n=t.n, k=t.k, count=t.count
+    )
+    ofmap_cap = c.ofmap_psum_elems if mapping.reduces_in_array else c.ofmap_elems
     traffic = dram_traffic(
         t, ifmap_elems=c.ifmap_elems, weight_elems=c.weight_elems, ofmap_elems=ofmap_cap
     )
-    b = c.bytes_per_elem
-    a_dram = traffic.a_elems * t.count
+    b, acc = c.bytes_per_elem, c.acc_bytes
+    in_on_chip, out_on_chip = on.input[:, :g], on.output[:, :g]
+    a_dram = np.where(in_on_chip, 0.0, traffic.a_elems * t.count)
     b_dram = traffic.b_elems * t.count
-    o_dram = traffic.out_elems * t.count
-    dram_bytes = (a_dram + b_dram + o_dram) * b
-    block = c.rows * c.cols
-    exposed = np.minimum(t.a_elems, block) + np.minimum(t.b_elems, block)
-    exposed = (exposed + np.minimum(t.m * t.n, block)) * b / c.dram_bytes_per_cycle
-    memory_cycles = dram_bytes / c.dram_bytes_per_cycle
     outputs = t.m * t.n * t.count
-    if psums_in_array:  # finished outputs written once at output precision
-        ofmap_bytes = outputs * b
-    else:  # partial sums at accumulator width
-        ofmap_bytes = (work.psum_writes + work.psum_reads) * c.acc_bytes
-    macs = t.macs[: t.n_gemm]
-    return {
-        "compute_cycles": work.compute_cycles,
-        "memory_cycles": memory_cycles,
-        "cycles": np.maximum(work.compute_cycles, memory_cycles) + exposed,
-        "dram_bytes": dram_bytes,
-        "mac": macs * c.mac_pj,
-        "registers": macs * c.register_pj_per_mac,
-        "ifmap_sram": (work.ifmap_reads + a_dram) * b * c.ifmap_pj_per_byte,
-        "weight_sram": (work.weight_reads + b_dram) * b * c.weight_pj_per_byte,
-        # + final outputs read out to DRAM
-        "ofmap_sram": (ofmap_bytes + o_dram * b) * c.ofmap_pj_per_byte,
-        "dram": dram_bytes * c.dram_pj_per_byte,
-        "vector": 0.0 * memory_cycles,
+    o_dram = np.where(out_on_chip, 0.0, outputs)
+    counts: dict[Key, np.ndarray] = {
+        ("dram", "input", "read"): a_dram * b,
+        ("dram", "weight", "read"): b_dram * b,
+        ("dram", "output", "write"): o_dram * b,
+        ("sram", "input", "write"): a_dram * b,
+        ("sram", "input", "read"): work.input_reads * b,
+        ("sram", "weight", "write"): b_dram * b,
+        ("sram", "weight", "read"): work.weight_reads * b,
+        ("sram", "output", "write"): work.psum_writes * acc + work.output_writes * b,
+        ("sram", "output", "read"): work.psum_reads * acc + outputs * b,
     }
+    for operand in OPERANDS:
+        width = acc if operand == "output" else b
+        counts[("register", operand, "read")] = work.register_reads[operand] * width
+        counts[("register", operand, "write")] = work.register_writes[operand] * width
+    block = c.rows * c.cols
+    exposed = np.where(in_on_chip, 0.0, np.minimum(t.a_elems, block)) + np.minimum(t.b_elems, block)
+    exposed = (exposed + np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))) * b
+    macs = np.broadcast_to(t.macs[:g], work.compute_cycles.shape)
+    return _Flow(
+        counts=AccessCounts(bytes=counts, macs=macs, vector_ops=0.0 * macs),
+        compute_cycles=work.compute_cycles,
+        exposed_bytes=exposed,
+    )
 
 
-def _vector_shapes(t: LayerTable, c: _DesignConstants) -> dict[str, np.ndarray]:
-    """Cycles, DRAM bytes and dynamic energy of every vector-unit shape."""
+def _vector_flow(t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
+    """Counts and cycles of every vector entry."""
+    g = t.n_gemm
     b = c.bytes_per_elem
-    compute = np.ceil(t.vector_ops / c.lanes)
-    in_bytes, out_bytes = t.vector_in_elems * b, t.vector_out_elems * b
-    dram_bytes = in_bytes + out_bytes
-    memory = dram_bytes / c.dram_bytes_per_cycle
-    exposed = np.minimum(t.vector_in_elems, c.lanes) + np.minimum(t.vector_out_elems, c.lanes)
-    exposed = exposed * b / c.dram_bytes_per_cycle
-    zero = 0.0 * memory
-    return {
-        "compute_cycles": compute,
-        "memory_cycles": memory,
-        "cycles": np.maximum(compute, memory) + exposed,
-        "dram_bytes": dram_bytes,
-        "mac": zero,
-        "registers": zero,
-        "ifmap_sram": 2 * in_bytes * c.ifmap_pj_per_byte,  # fill from DRAM, read by the unit
-        "weight_sram": zero,
-        "ofmap_sram": 2 * out_bytes * c.ofmap_pj_per_byte,  # written by the unit, drained
-        "dram": dram_bytes * c.dram_pj_per_byte,
-        "vector": t.vector_ops * c.vector_pj_per_op,
+    fused_in, in_on_chip = on.fused_in[:, g:], on.input[:, g:]
+    fused_out, out_on_chip = on.fused_out[:, g:], on.output[:, g:]
+    linked = t.link_in_elems[g:]
+    in_dram = np.where(in_on_chip, t.vector_in_elems - linked, t.vector_in_elems)
+    in_sram = in_dram + np.where(in_on_chip & ~fused_in, linked, 0.0)  # kept: read from SRAM
+    out_dram = np.where(out_on_chip, 0.0, t.vector_out_elems)
+    out_sram = np.where(fused_out, 0.0, t.vector_out_elems)
+    counts: dict[Key, np.ndarray] = {
+        ("dram", "input", "read"): in_dram * b,
+        ("dram", "output", "write"): out_dram * b,
+        ("sram", "input", "write"): in_dram * b,
+        ("sram", "input", "read"): in_sram * b,
+        ("sram", "output", "write"): out_sram * b,
+        ("sram", "output", "read"): out_sram * b,
     }
+    compute = np.ceil(t.vector_ops / c.lanes)
+    exposed = np.minimum(in_dram, c.lanes) + np.minimum(out_dram, c.lanes)
+    ops = np.broadcast_to(t.vector_ops, compute.shape)
+    return _Flow(
+        counts=AccessCounts(bytes=counts, macs=0.0 * ops, vector_ops=ops),
+        compute_cycles=compute,
+        exposed_bytes=exposed * b,
+    )
 
 
-_SHAPE_KEYS = ("compute_cycles", "memory_cycles", "cycles", "dram_bytes", *ENERGY_COMPONENTS[:-1])
+def _dynamic_energy(counts: AccessCounts, p: Prices) -> dict[str, np.ndarray]:
+    """Energy components (pJ) of counts, leakage excluded."""
+    out = {"mac": counts.macs * p.mac_pj, "vector": counts.vector_ops * p.vector_pj_per_op}
+    zero = 0.0 * counts.macs
+    for name in ("registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram"):
+        out[name] = zero
+    for key, value in counts.bytes.items():
+        level, operand = key[0], key[1]
+        name = {"register": "registers", "dram": "dram"}.get(level) or _SRAM_COMPONENT[operand]
+        out[name] = out[name] + value * p.pj_per_byte[key]
+    return out
 
 
-def _select_flows(d: Designs, t: LayerTable, c: _DesignConstants):
-    """Per (design, GEMM shape) metrics of the design's dataflow (best per layer for auto)."""
-    codes = d.dataflow.astype(np.int64)
-    needed = range(len(DATAFLOWS)) if (codes == AUTO).any() else sorted(set(codes.tolist()))
-    flows = {code: _gemm_flow(code, t, c) for code in needed}
-    shape = (len(d), t.n_gemm)
-    choice = np.broadcast_to(codes[:, None], shape).copy()
-    if (codes == AUTO).any():
-        cycles = np.stack([flows[f]["cycles"] for f in range(len(DATAFLOWS))])
-        energy = np.stack(
-            [sum(flows[f][k] for k in ENERGY_COMPONENTS[:-1]) for f in range(len(DATAFLOWS))]
-        )
-        energy = np.where(cycles == cycles.min(axis=0), energy, np.inf)
-        best = np.argmin(energy, axis=0)  # fastest, ties broken by energy
-        auto_rows = codes == AUTO
-        choice[auto_rows] = best[auto_rows]
-    out = {}
-    for key in _SHAPE_KEYS:
-        value = np.zeros(shape)
-        for code, metrics in flows.items():
-            mask = choice == code
-            value = np.where(mask, np.broadcast_to(metrics[key], shape), value)
-        out[key] = value
-    return out, choice
+def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
+    dram = sum(flow.counts.bytes.get(k, 0.0) for k in _DRAM_KEYS)
+    memory = dram / c.dram_bytes_per_cycle
+    cycles = np.maximum(flow.compute_cycles, memory) + flow.exposed_bytes / c.dram_bytes_per_cycle
+    return memory, cycles
+
+
+_DRAM_KEYS = tuple(("dram", op, d) for op in OPERANDS for d in ("read", "write"))
+
+
+def _concat(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
+    a = np.broadcast_to(first, (n, np.shape(first)[-1]))
+    b = np.broadcast_to(second, (n, np.shape(second)[-1]))
+    return np.concatenate([a, b], axis=1)
 
 
 @dataclass(frozen=True, eq=False)
 class NetworkCost:
-    """Costs of one network on N designs. Shape-level arrays are (N, U); totals are (N,).
+    """Costs of one network on N designs. Entry-level arrays are (N, U); totals are (N,).
 
-    Per-layer values are ``layer(key)`` (N, L); totals sum layers (duplicates counted).
+    ``counts`` holds the bytes moved per level, operand and direction; energy is counts x
+    ``prices``. Per-layer values are ``layer(key)`` (N, L); totals sum layers (duplicates
+    counted).
     """
 
     network: Network
     designs: Designs
     table: LayerTable
-    shape_metrics: dict[str, np.ndarray]
-    shape_dataflow: np.ndarray  # (N, U) dataflow code per shape; -1 for vector shapes
-    area_breakdown_mm2: dict[str, np.ndarray]
+    counts: AccessCounts
+    shape_metrics: dict[str, np.ndarray]  # cycles, dram_bytes and energy components (N, U)
+    shape_dataflow: np.ndarray  # (N, U) dataflow code per entry; -1 for vector entries
+    prices: Prices
+
+    @property
+    def area_breakdown_mm2(self) -> dict[str, np.ndarray]:
+        return self.prices.area_mm2
 
     def layer(self, key: str) -> np.ndarray:
-        """Per-layer metric (N, L): a shape metric, ``latency_s``, ``energy_pj``, ``utilization``
-        or ``dataflow``."""
+        """Per-layer metric (N, L): a shape metric, ``latency_s``, ``energy_pj``,
+        ``utilization`` or ``dataflow``."""
         if key == "dataflow":
             return self.shape_dataflow[:, self.table.slot]
         if key == "latency_s":
@@ -288,6 +305,10 @@ class NetworkCost:
     def dram_bytes(self) -> np.ndarray:
         return self._total(self.shape_metrics["dram_bytes"])
 
+    def total_bytes(self, key: Key) -> np.ndarray:
+        """Bytes moved over the whole network at one (level, operand, direction)."""
+        return self._total(self.counts[key])
+
     @property
     def macs(self) -> int:
         return self.network.macs
@@ -308,31 +329,74 @@ def as_designs(hardware: Designs | Accelerator | Sequence[Accelerator]) -> Desig
     return hardware if isinstance(hardware, Designs) else Designs.from_accelerators(hardware)
 
 
+def _gemm_choice(d: Designs, t: LayerTable, c: _Capacities, on: _OnChip, p: Prices):
+    """Per (design, GEMM entry): the chosen dataflow's flow, cycles and code."""
+    codes = d.dataflow.astype(np.int64)
+    auto = codes == AUTO
+    needed = range(len(DATAFLOWS)) if auto.any() else sorted(set(codes.tolist()))
+    flows = {code: _gemm_flow(DATAFLOWS[code], t, c, on) for code in needed}
+    shape = (len(d), t.n_gemm)
+    choice = np.broadcast_to(codes[:, None], shape).copy()
+    cycles = {code: _cycles(flow, c) for code, flow in flows.items()}
+    if auto.any():
+        total = np.stack([cycles[f][1] for f in range(len(DATAFLOWS))])
+        energy = np.stack(
+            [sum(_dynamic_energy(flows[f].counts, p).values()) for f in range(len(DATAFLOWS))]
+        )
+        energy = np.where(total == total.min(axis=0), energy, np.inf)
+        best = np.argmin(energy, axis=0)  # fastest, ties broken by energy
+        choice[auto] = best[auto]
+
+    def pick(get) -> np.ndarray:
+        value = np.zeros(shape)
+        for code in flows:
+            value = np.where(choice == code, np.broadcast_to(get(code), shape), value)
+        return value
+
+    counts = select(choice, {code: flow.counts for code, flow in flows.items()})
+    compute = pick(lambda f: flows[f].compute_cycles)
+    memory = pick(lambda f: cycles[f][0])
+    total = pick(lambda f: cycles[f][1])
+    return counts, compute, memory, total, choice
+
+
 def evaluate(hardware: Designs | Accelerator | Sequence[Accelerator], network: Network):
     """Cost of ``network`` on every design of ``hardware`` (see module docstring)."""
     d = as_designs(hardware)
     t = layer_table(network)
-    c = _constants(d)
-    gemm, choice = _select_flows(d, t, c)
-    vec = _vector_shapes(t, c)
+    c = _capacities(d)
+    p = prices(d)
+    on = _on_chip(d, t, c)
     n = len(d)
-    metrics = {}
-    for key in _SHAPE_KEYS:
-        metrics[key] = np.concatenate(
-            [
-                np.broadcast_to(gemm[key], (n, t.n_gemm)),
-                np.broadcast_to(vec[key], (n, t.n_shapes - t.n_gemm)),
-            ],
-            axis=1,
-        )
+    g_counts, g_compute, g_memory, g_cycles, choice = _gemm_choice(d, t, c, on, p)
+    vec = _vector_flow(t, c, on)
+    v_memory, v_cycles = _cycles(vec, c)
+    keys = sorted(set(g_counts.bytes) | set(vec.counts.bytes))
+    zero_g, zero_v = np.zeros((n, t.n_gemm)), np.zeros((n, t.n_shapes - t.n_gemm))
+    counts = AccessCounts(
+        bytes={
+            k: _concat(g_counts.bytes.get(k, zero_g), vec.counts.bytes.get(k, zero_v), n)
+            for k in keys
+        },
+        macs=_concat(g_counts.macs, vec.counts.macs, n),
+        vector_ops=_concat(g_counts.vector_ops, vec.counts.vector_ops, n),
+    )
+    metrics = {
+        "compute_cycles": _concat(g_compute, vec.compute_cycles, n),
+        "memory_cycles": _concat(g_memory, v_memory, n),
+        "cycles": _concat(g_cycles, v_cycles, n),
+    }
+    metrics["dram_bytes"] = sum(counts[k] for k in _DRAM_KEYS)
+    metrics.update(_dynamic_energy(counts, p))
     latency = metrics["cycles"] / (d.frequency_mhz[:, None] * 1e6)
-    metrics["leakage"] = c.leakage_mw * latency * _PJ_PER_MW_S
+    metrics["leakage"] = p.leakage_mw * latency * _PJ_PER_MW_S
     dataflow = np.concatenate([choice, np.full((n, t.n_shapes - t.n_gemm), -1)], axis=1)
     return NetworkCost(
         network=network,
         designs=d,
         table=t,
+        counts=counts,
         shape_metrics=metrics,
         shape_dataflow=dataflow,
-        area_breakdown_mm2=c.area_mm2,
+        prices=p,
     )

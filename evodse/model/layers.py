@@ -1,4 +1,16 @@
-"""Lower a network into arrays over its distinct layer shapes (duplicates are evaluated once)."""
+"""Lower a network into arrays over its distinct layers (duplicates are evaluated once).
+
+Two layers are the same entry when their shapes are equal *and* they sit in the same place of
+the producer-consumer chain (see ``fused_in`` / ``in_linked`` below): whether a tensor crosses
+DRAM depends on the neighbours.
+
+Links between layers. A workload is an ordered list, so the edge from a layer to the next is
+inferred: layer ``l`` *links* to layer ``l + 1`` when the next layer's primary input has exactly
+as many elements as this layer's output (a residual add's second operand, a concat or a branch
+that reads an older tensor does not link). ``fused_in[l]`` marks a vector operation that
+consumes the output of a GEMM, or of a vector operation itself fused, through such a link: with
+``fusion: ops`` it is applied on the GEMM's way out, with no DRAM round trip.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +20,23 @@ from functools import lru_cache
 import numpy as np
 
 from evodse.workload.network import Network
+from evodse.workload.ops import Elementwise, MatMul, Norm, Op, Softmax
 
 
 @dataclass(frozen=True, eq=False)
 class LayerTable:
-    """Distinct shapes of a network at its batch size, GEMM shapes first, then vector ones.
+    """Distinct layers of a network at its batch size, GEMM entries first, then vector ones.
 
     GEMM arrays (shape (G,)) describe one of ``count`` independent GEMMs ``[m, k] @ [k, n]``
     with the batch folded in: weights shared across the batch put it into ``m`` (``images``
     samples); activation-activation products (attention) repeat per sample in ``count``.
-    ``a_elems`` is the distinct input elements of one GEMM, in ``images`` blocks of ``in_rows``
-    rows of ``a_row_elems`` elements. Vector arrays (shape (V,)) hold ops and DRAM elements.
-    ``slot[l]`` maps layer ``l`` to its distinct shape; ``multiplicity`` counts layers per shape.
+    ``a_elems`` is the distinct input elements of one GEMM that some window reads, in
+    ``images`` blocks of ``in_rows`` rows of ``a_row_elems`` elements. Vector arrays (shape
+    (V,)) hold ops and elements. Link arrays (shape (U,), all entries, 0/1 floats):
+    ``in_linked``/``out_linked`` (the input comes from the previous layer, the output goes to
+    the next), ``fused_in``/``fused_out`` (the vector op applied on the producer's way out);
+    ``link_in_elems`` and ``out_elems`` are the linked input's and the output's elements (whole
+    batch). ``slot[l]`` maps layer ``l`` to its entry; ``multiplicity`` counts layers per entry.
     """
 
     m: np.ndarray
@@ -38,9 +55,15 @@ class LayerTable:
     vector_ops: np.ndarray
     vector_in_elems: np.ndarray
     vector_out_elems: np.ndarray
+    in_linked: np.ndarray
+    out_linked: np.ndarray
+    fused_in: np.ndarray
+    fused_out: np.ndarray
+    link_in_elems: np.ndarray
+    out_elems: np.ndarray
     slot: np.ndarray
     multiplicity: np.ndarray
-    macs: np.ndarray  # per distinct shape, whole batch (vector shapes: 0)
+    macs: np.ndarray  # per entry, whole batch (vector entries: 0)
 
     @property
     def n_gemm(self) -> int:
@@ -51,18 +74,58 @@ class LayerTable:
         return len(self.multiplicity)
 
 
+def primary_input_elems(op: Op) -> int:
+    """Elements per sample of the input a layer may take straight from the previous layer."""
+    if isinstance(op, Elementwise):
+        return op.elements
+    if isinstance(op, Norm):
+        return op.elements
+    if isinstance(op, Softmax):
+        return op.rows * op.row_length
+    if isinstance(op, MatMul):
+        return op.count * op.m * op.k
+    return op.input_elems
+
+
+def links(ops: tuple[Op, ...]) -> tuple[list[bool], list[bool]]:
+    """Per layer: is its input the previous layer's output; is it a vector op fused into a GEMM
+    (directly or through a chain of fused vector ops)."""
+    linked = [False] * len(ops)
+    fused = [False] * len(ops)
+    for i in range(1, len(ops)):
+        linked[i] = primary_input_elems(ops[i]) == ops[i - 1].output_elems
+        producer_on_array = ops[i - 1].gemm() is not None or fused[i - 1]
+        fused[i] = linked[i] and ops[i].vector() is not None and producer_on_array
+    return linked, fused
+
+
 @lru_cache(maxsize=64)
 def layer_table(network: Network) -> LayerTable:
     """The :class:`LayerTable` of ``network`` (cached per network and batch)."""
-    shapes, index = network.unique_shapes()
-    gemm_ids = [i for i, op in enumerate(shapes) if op.gemm() is not None]
-    vector_ids = [i for i, op in enumerate(shapes) if op.gemm() is None]
+    ops = network.ops
+    linked, fused = links(ops)
+    n = len(ops)
+    out_linked = [i + 1 < n and linked[i + 1] for i in range(n)]
+    fused_out = [i + 1 < n and fused[i + 1] for i in range(n)]
+    keys: dict[tuple, int] = {}
+    firsts: list[int] = []
+    index = []
+    for i, op in enumerate(ops):
+        key = (op.shape_key(), linked[i], out_linked[i], fused[i], fused_out[i])
+        j = keys.setdefault(key, len(keys))
+        if j == len(firsts):
+            firsts.append(i)
+        index.append(j)
+    gemm_ids = [j for j, i in enumerate(firsts) if ops[i].gemm() is not None]
+    vector_ids = [j for j, i in enumerate(firsts) if ops[i].gemm() is None]
     order = gemm_ids + vector_ids
-    position = np.empty(len(shapes), dtype=np.int64)
+    position = np.empty(len(firsts), dtype=np.int64)
     position[order] = np.arange(len(order))
     batch = network.batch
-    gemms = [shapes[i].gemm() for i in gemm_ids]
-    vectors = [shapes[i].vector() for i in vector_ids]
+    gemms = [ops[firsts[j]].gemm() for j in gemm_ids]
+    vectors = [ops[firsts[j]].vector() for j in vector_ids]
+    entry_ops = [ops[firsts[j]] for j in order]
+    entry_layers = [firsts[j] for j in order]
 
     def col(values: list) -> np.ndarray:
         return np.asarray(values, dtype=np.float64)
@@ -87,7 +150,13 @@ def layer_table(network: Network) -> LayerTable:
         vector_ops=col([v.ops * batch for v in vectors]),
         vector_in_elems=col([v.in_elems * batch for v in vectors]),
         vector_out_elems=col([v.out_elems * batch for v in vectors]),
+        in_linked=col([linked[i] for i in entry_layers]),
+        out_linked=col([out_linked[i] for i in entry_layers]),
+        fused_in=col([fused[i] for i in entry_layers]),
+        fused_out=col([fused_out[i] for i in entry_layers]),
+        link_in_elems=col([primary_input_elems(op) * batch for op in entry_ops]),
+        out_elems=col([op.output_elems * batch for op in entry_ops]),
         slot=slot,
-        multiplicity=np.bincount(slot, minlength=len(shapes)).astype(np.float64),
+        multiplicity=np.bincount(slot, minlength=len(firsts)).astype(np.float64),
         macs=macs,
     )

@@ -24,6 +24,7 @@ COMPONENT_COLORS = {
     "vector": style.YELLOW,
     "leakage": style.GREY,
     "array": style.BLUE,
+    "dram_interface": style.VERMILLION,
     "overhead": style.GREY,
 }
 COMPONENT_LABELS = {
@@ -36,6 +37,7 @@ COMPONENT_LABELS = {
     "vector": "vector unit",
     "leakage": "leakage",
     "array": "PE array",
+    "dram_interface": "DRAM PHY + controller",
     "overhead": "overhead",
 }
 

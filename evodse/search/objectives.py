@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.hardware.template import HARDWARE_KEYS
+from evodse.hardware.template import CATEGORICAL, HARDWARE_KEYS
 from evodse.model.evaluate import NetworkCost
 
 #: objective name -> (metric, maximize)
@@ -53,7 +53,10 @@ WORKLOAD_METRICS = (
     "dram_energy_pj",
     "onchip_energy_pj",
 )
-DESIGN_METRICS = ("area_mm2", *(k for k in HARDWARE_KEYS if k not in ("name", "dataflow")))
+DESIGN_METRICS = (
+    "area_mm2",
+    *(k for k in HARDWARE_KEYS if k != "name" and k not in CATEGORICAL),
+)
 
 
 def workload_metrics(cost: NetworkCost) -> dict[str, np.ndarray]:

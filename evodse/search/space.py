@@ -1,8 +1,9 @@
 """Design spaces: which hardware parameters vary, over which values; the rest from a base design.
 
 Every varying parameter is encoded as an integer index into its sorted list of allowed values
-(``dataflow`` keeps its listed order and is categorical), so a population is an integer matrix
-``X`` of shape (N, n_var) and decodes to :class:`~evodse.model.Designs` in one gather per column.
+(categorical keys such as ``dataflow`` keep their listed order), so a population is an integer
+matrix ``X`` of shape (N, n_var) and decodes to :class:`~evodse.model.Designs` in one gather per
+column.
 
 YAML forms for one parameter (under ``space:``)::
 
@@ -24,14 +25,13 @@ import numpy as np
 
 from evodse.errors import InputError
 from evodse.hardware.template import (
-    DATAFLOW_CHOICES,
+    CATEGORICAL,
     HARDWARE_KEYS,
     Accelerator,
     accelerator_from_dict,
+    categorical_choices,
 )
-from evodse.model.designs import DATAFLOW_CODE, Designs
-
-CATEGORICAL = ("dataflow",)
+from evodse.model.designs import Designs, encode
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Parameter:
 
     def codes(self) -> np.ndarray:
         """Values as the float codes stored in :class:`Designs`."""
-        if self.name == "dataflow":
-            return np.asarray([DATAFLOW_CODE[v] for v in self.values], dtype=np.float64)
+        if self.categorical:
+            return np.asarray([encode(self.name, v) for v in self.values], dtype=np.float64)
         return np.asarray(self.values, dtype=np.float64)
 
 
@@ -171,11 +171,12 @@ def parameter_from_spec(name: str, spec: Any, *, source: str | None) -> Paramete
         raise InputError("no allowed values", source=source, key=where)
     if len(set(values)) != len(values):
         raise InputError(f"repeated values in {values}", source=source, key=where)
-    if name == "dataflow":
-        bad = [v for v in values if v not in DATAFLOW_CHOICES]
+    if name in CATEGORICAL:
+        choices = categorical_choices()[name]
+        bad = [v for v in values if v not in choices]
         if bad:
             raise InputError(
-                f"expected values from {list(DATAFLOW_CHOICES)}, got {bad[0]!r}",
+                f"expected values from {list(choices)}, got {bad[0]!r}",
                 source=source,
                 key=where,
             )

@@ -16,8 +16,9 @@ exactly the units that exist:
 
 Each application runs on its sub-accelerator (same dataflow, clock, precision and node), so its
 metrics (``<app>.latency_s`` ...) are those of the cost model on that slice; the partitions run
-concurrently. ``area_mm2`` is the whole accelerator's (the sum of the slices' areas, equal because
-area is linear in PEs, KiB and lanes). ``makespan_s`` is the longest application latency (one
+concurrently. ``area_mm2`` is the whole accelerator's; ``area_share`` a slice's area over the
+sum of the slices' (each priced as a smaller accelerator: its SRAM slices as smaller arrays,
+its bandwidth as whole DRAM channels). ``makespan_s`` is the longest application latency (one
 inference of each); the objective ``makespan`` minimizes it and constraints may bound it.
 Settings go under ``space: {partition: {...}}`` in an experiment YAML::
 
@@ -45,6 +46,7 @@ from evodse.errors import InputError
 from evodse.hardware.template import Accelerator
 from evodse.model.designs import Designs
 from evodse.model.evaluate import evaluate
+from evodse.model.prices import prices
 from evodse.search.objectives import workload_metrics
 from evodse.search.problem import Evaluation
 from evodse.search.space import DesignSpace, Parameter
@@ -177,12 +179,13 @@ class PartitionedProblem(ExtendedProblem):
         X = np.asarray(X, dtype=np.int64).reshape(-1, self.n_var)
         designs, parts = self.sub_designs(X)
         costs = [evaluate(p, net) for p, net in zip(parts, self.networks, strict=True)]
-        area = sum(c.area_mm2 for c in costs)
+        area = sum(prices(designs).area_mm2.values())  # the whole chip's
+        slices = sum(c.area_mm2 for c in costs)
         per_workload = {}
         for net, cost in zip(self.networks, costs, strict=True):
             m = workload_metrics(cost)
-            m["perf_per_area_ips_mm2"] = m["throughput_ips"] / area  # the whole chip's area
-            m["area_share"] = cost.area_mm2 / area
+            m["perf_per_area_ips_mm2"] = m["throughput_ips"] / area
+            m["area_share"] = cost.area_mm2 / slices
             per_workload[net.name] = m
         makespan = np.max([m["latency_s"] for m in per_workload.values()], axis=0)
         return self._finish(X, designs, area, per_workload, {"makespan_s": makespan})

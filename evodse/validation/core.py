@@ -319,7 +319,16 @@ def validate_designs(
     accs = [a for _, a in designs]
     ids = [i for i, _ in designs]
     costs = [evaluate(accs, net) for net in networks]
-    mappings = [[map_layer(op, net.batch) for op in net.ops] for net in networks]
+    mappings = [
+        [
+            [
+                map_layer(op, net.batch, hw=acc, dataflow=_dataflow_name(cost, i, li))
+                for li, op in enumerate(net.ops)
+            ]
+            for i, acc in enumerate(accs)
+        ]
+        for net, cost in zip(networks, costs, strict=True)
+    ]
 
     # 1. which runs each layer needs
     plan: dict[tuple[int, int, int], tuple[str, _Run | None, str]] = {}
@@ -327,7 +336,7 @@ def validate_designs(
     for w, cost in enumerate(costs):
         flows = cost.layer("dataflow")
         for i, acc in enumerate(accs):
-            for li, m in enumerate(mappings[w]):
+            for li, m in enumerate(mappings[w][i]):
                 if m.layer is None:
                     continue
                 dataflow = DATAFLOWS[int(flows[i, li])]
@@ -377,7 +386,7 @@ def validate_designs(
                 "simulator_gemm_cycles_incl_prefetch": 0.0,
             }
             counts = {"gemm": 0, "simulated": 0, "skipped": 0, "failed": 0}
-            for li, (op, m) in enumerate(zip(net.ops, mappings[w], strict=True)):
+            for li, (op, m) in enumerate(zip(net.ops, mappings[w][i], strict=True)):
                 mc, mcc = float(model_cyc[i, li]), float(model_cmp[i, li])
                 tot["model_cycles"] += mc
                 row: dict[str, Any] = {
@@ -610,3 +619,9 @@ def _summary(
         },
         "per_design": per_design,
     }
+
+
+def _dataflow_name(cost, design: int, layer: int) -> str | None:
+    """The dataflow the model used for a layer (None for vector-unit layers)."""
+    code = int(cost.layer("dataflow")[design, layer])
+    return DATAFLOWS[code] if code >= 0 else None

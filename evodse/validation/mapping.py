@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from evodse.hardware.template import Accelerator
+from evodse.model.compute import groups_per_fold
+from evodse.model.mappings import MAPPINGS
 from evodse.workload.ops import Conv2d, Op
 
 
@@ -117,11 +119,20 @@ def sim_hardware(hw: Accelerator, dataflow: str) -> SimHardware:
     )
 
 
-def map_layer(op: Op, batch: int) -> LayerMapping:
-    """The SCALE-Sim run(s) of one evodse layer at batch ``batch`` (see module docstring)."""
+def map_layer(
+    op: Op, batch: int, *, hw: Accelerator | None = None, dataflow: str | None = None
+) -> LayerMapping:
+    """The SCALE-Sim run(s) of one evodse layer at batch ``batch`` (see module docstring).
+
+    With ``hw`` and ``dataflow``, independent GEMMs the model packs block-diagonally into one
+    fold (:func:`evodse.model.compute.groups_per_fold`) become one GEMM of the packed size
+    (zeros off the diagonal), repeated once per fold: the same folds and cycles."""
     g = op.gemm()
     if g is None:
         return LayerMapping(None, 0, "vector unit: not simulated (model cycles kept)")
+    packed = _packed(op, batch, hw, dataflow)
+    if packed is not None:
+        return packed
     if isinstance(op, Conv2d):
         same_stride = op.stride_h == op.stride_w
         no_dilation = op.dilation_h == 1 and op.dilation_w == 1
@@ -154,6 +165,26 @@ def map_layer(op: Op, batch: int) -> LayerMapping:
     repeat = g.count * (batch if g.b_per_sample else 1)
     note = f"one of {repeat} independent GEMMs" if repeat > 1 else ""
     return LayerMapping(SimLayer(mode="gemm", m=g.m * images, n=g.n, k=g.k), repeat, note)
+
+
+def _packed(op: Op, batch: int, hw: Accelerator | None, dataflow: str | None):
+    """The packed-GEMM mapping when the model packs more than one group per fold, else None."""
+    g = op.gemm()
+    if hw is None or dataflow is None:
+        return None
+    images = 1 if g.b_per_sample else batch
+    m, count = g.m * images, g.count * (batch if g.b_per_sample else 1)
+    mapping = MAPPINGS[dataflow]
+    p = int(
+        groups_per_fold(mapping, rows=hw.pe_rows, cols=hw.pe_cols, m=m, n=g.n, k=g.k, count=count)
+    )
+    if p <= 1:
+        return None
+    dims = {"m": m, "n": g.n, "k": g.k}
+    for d in (mapping.rows, mapping.cols):
+        dims[d] *= p
+    note = f"{p} of {count} independent GEMMs packed block-diagonally per fold"
+    return LayerMapping(SimLayer(mode="gemm", **dims), math.ceil(count / p), note)
 
 
 def demand_rows(hw: SimHardware, layer: SimLayer) -> int:

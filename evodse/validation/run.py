@@ -18,7 +18,13 @@ from typing import Any
 import yaml
 
 from evodse.errors import InputError
-from evodse.hardware.template import HARDWARE_KEYS, Accelerator, accelerator_from_dict
+from evodse.hardware.template import (
+    CATEGORICAL,
+    HARDWARE_KEYS,
+    INT_KEYS,
+    Accelerator,
+    accelerator_from_dict,
+)
 from evodse.search.objectives import parse_constraints
 from evodse.validation.core import (
     Progress,
@@ -39,7 +45,6 @@ from evodse.workload import load_workload
 from evodse.workload.network import Network
 
 CACHE_DIR = "validation_cache"
-_INT_KEYS = ("pe_rows", "pe_cols", "precision_bits", "vector_lanes", "technology_nm")
 
 
 def _progress(progress: bool | Progress | None) -> Progress | None:
@@ -61,8 +66,8 @@ def _design(row: dict[str, str], source: str) -> tuple[int, Accelerator]:
             if key == "name":
                 continue
             text = row[key]
-            data[key] = text if key == "dataflow" else float(text)
-            if key in _INT_KEYS:
+            data[key] = text if key in CATEGORICAL else float(text)
+            if key in INT_KEYS:
                 data[key] = int(data[key])
     except (KeyError, ValueError) as exc:
         raise InputError(f"unreadable design row ({exc})", source=source) from None

@@ -209,20 +209,35 @@ class Conv2d(Op):
 
     def gemm(self) -> Gemm:
         cin_g = self.in_channels // self.groups
+        span_h = self.dilation_h * (self.kernel_h - 1) + 1
+        span_w = self.dilation_w * (self.kernel_w - 1) + 1
+        rows, row_step = _used_extent(self.out_h, self.stride_h, span_h)
+        cols, _ = _used_extent(self.out_w, self.stride_w, span_w)
         return Gemm(
             m=self.out_h * self.out_w,
             n=self.out_channels // self.groups,
             k=cin_g * self.kernel_h * self.kernel_w,
             count=self.groups,
-            a_elems=cin_g * self.in_h * self.in_w,  # padding is made on chip, not read
+            # only the input pixels some window uses are read (a strided 1x1 conv skips the
+            # rest); padding is made on chip, not read
+            a_elems=cin_g * min(rows, self.in_h) * min(cols, self.in_w),
             b_elems=self.weight_elems // self.groups,
             b_per_sample=False,
             out_rows=self.out_h,
             out_cols=self.out_w,
-            in_rows=self.padded_h,
-            row_stride=self.stride_h,
-            kernel_rows=self.dilation_h * (self.kernel_h - 1) + 1,
+            in_rows=rows,
+            row_stride=row_step,
+            kernel_rows=span_h,
         )
+
+
+def _used_extent(out: int, stride: int, span: int) -> tuple[int, int]:
+    """Input rows (padded coordinates) some output window reads, and the step between the
+    windows of consecutive output rows as seen in those used rows: windows overlap or touch
+    when ``stride <= span``; otherwise the rows between them are never read."""
+    if stride <= span:
+        return (out - 1) * stride + span, stride
+    return out * span, span
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,121 @@
+"""Prices: what each counted byte, MAC and vector op costs on each design, and the area.
+
+Per design (arrays shaped (N, 1) to broadcast over layer entries), from the technology tables
+(``hardware/technology.yaml``, ``sram_cacti.yaml``):
+
+* ``pj_per_byte[(level, operand, direction)]``: register writes at ``register_energy_pj_per_bit
+  * 8`` (node-scaled; PE registers are flip-flops, whose energy is spent when a value is
+  clocked in, so reads are counted but not priced); each SRAM at CACTI's read or write energy
+  per access of its port divided by the port's bytes (ports: ifmap ``R * bits``, weight
+  ``C * bits``, ofmap ``C * 32`` bits, the widths the array reads and writes per cycle); DRAM
+  at the ``dram_type``'s pJ/bit * 8.
+* ``mac_pj`` (multiply at the operand width + 32-bit add), ``vector_pj_per_op``.
+* ``leakage_mw``: logic leakage density times logic area, plus CACTI's SRAM leakage.
+* ``area_mm2`` by component: ``array`` (``R * C`` PEs: multiplier, 32-bit adder, registers:
+  two operands, ``pe_stationary_regs`` stationary values and a 32-bit accumulator), the three
+  SRAMs (CACTI), ``vector``, ``dram_interface`` (PHY + controller per DRAM channel) and
+  ``overhead`` (a fraction of the rest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evodse.hardware.technology import technology
+from evodse.hardware.template import categorical_choices
+from evodse.model.counts import KEYS, Key
+from evodse.model.designs import Designs
+
+AREA_COMPONENTS = (
+    "array",
+    "ifmap_sram",
+    "weight_sram",
+    "ofmap_sram",
+    "vector",
+    "dram_interface",
+    "overhead",
+)
+_SRAM_OF = {"input": "ifmap", "weight": "weight", "output": "ofmap"}
+
+
+@dataclass(frozen=True, eq=False)
+class Prices:
+    """Per-design prices (arrays (N, 1)) and area by component (arrays (N,))."""
+
+    pj_per_byte: dict[Key, np.ndarray]
+    mac_pj: np.ndarray
+    vector_pj_per_op: np.ndarray
+    leakage_mw: np.ndarray
+    area_mm2: dict[str, np.ndarray]
+
+
+def dram_channels(d: Designs) -> np.ndarray:
+    """DRAM channels (or HBM stacks) each design needs for its bandwidth."""
+    tech = technology()
+    names = categorical_choices()["dram_type"]
+    per_channel = np.asarray([tech.dram[n].channel_gbps for n in names])[d.dram_type.astype(int)]
+    return np.ceil(d.dram_bandwidth_gbps / per_channel - 1e-9)
+
+
+def prices(d: Designs) -> Prices:
+    """The prices and areas of every design."""
+    tech = technology()
+    col = lambda x: np.asarray(x, dtype=np.float64)[:, None]  # noqa: E731
+    node, bits = d.technology_nm, d.precision_bits
+    e_scale = tech.scale("energy_scale", node)
+    a_scale = tech.scale("area_scale", node)
+    acc_bits = tech.accumulator_bits
+    ports = {
+        "ifmap": d.pe_rows * bits,
+        "weight": d.pe_cols * bits,
+        "ofmap": d.pe_cols * acc_bits,
+    }
+    srams = {
+        name: tech.sram_cost(node, getattr(d, f"{name}_sram_kib"), width)
+        for name, width in ports.items()
+    }
+    names = categorical_choices()["dram_type"]
+    dram_types = [tech.dram[n] for n in names]
+    type_index = d.dram_type.astype(int)
+    dram_pj_per_byte = np.asarray([t.energy_pj_per_bit * 8 for t in dram_types])[type_index]
+    register_pj_per_byte = tech.register_energy_pj_per_bit * 8 * e_scale
+    pj: dict[Key, np.ndarray] = {}
+    for level, operand, direction in KEYS:
+        if level == "register":  # flip-flops: the energy is spent when a value is clocked in
+            value = register_pj_per_byte if direction == "write" else 0.0 * register_pj_per_byte
+        elif level == "sram":
+            cost = srams[_SRAM_OF[operand]]
+            value = cost.read_pj_per_byte if direction == "read" else cost.write_pj_per_byte
+        else:
+            value = dram_pj_per_byte
+        pj[(level, operand, direction)] = col(value)
+
+    mult_area = np.asarray([tech.multiplier_area_um2[int(b)] for b in bits])
+    register_bits = 2 * bits + d.pe_stationary_regs * bits + acc_bits
+    pe_um2 = (
+        mult_area + tech.accumulator_add_area_um2 + register_bits * tech.register_area_um2_per_bit
+    )
+    um2 = 1e-6
+    interface = np.asarray([t.interface_area_mm2 for t in dram_types])[type_index]
+    area = {
+        "array": d.pe_rows * d.pe_cols * pe_um2 * a_scale * um2,
+        "ifmap_sram": srams["ifmap"].area_mm2,
+        "weight_sram": srams["weight"].area_mm2,
+        "ofmap_sram": srams["ofmap"].area_mm2,
+        "vector": d.vector_lanes * tech.vector_lane_area_um2 * a_scale * um2,
+        "dram_interface": dram_channels(d) * interface,
+    }
+    area["overhead"] = tech.overhead_area_fraction * sum(
+        area[k] for k in ("array", "ifmap_sram", "weight_sram", "ofmap_sram", "vector")
+    )
+    logic_mm2 = area["array"] + area["vector"] + area["dram_interface"] + area["overhead"]
+    sram_leak = sum(s.leakage_mw for s in srams.values())
+    return Prices(
+        pj_per_byte=pj,
+        mac_pj=col(tech.mac_energy_pj(node, bits)),
+        vector_pj_per_op=col(tech.vector_lane_energy_pj_per_op * e_scale),
+        leakage_mw=col(tech.leakage_mw_per_mm2 * logic_mm2 + sram_leak),
+        area_mm2={k: area[k] for k in AREA_COMPONENTS},
+    )
