@@ -356,6 +356,8 @@ def read_arrays(
             raise InputError(bad, source=source)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in sorted(found)}
+    except InputError:
+        raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError):
         raise InputError(bad, source=source) from None
     for name, a in arrays.items():
@@ -383,9 +385,9 @@ def read_arrays(
 def _check_array(
     name: str, dtype: np.dtype, shape: tuple, spec: tuple[str, tuple, bool], *, source: str
 ) -> None:
-    kinds, want, _ = spec
+    kind, want, _ = spec
     ok = (
-        dtype.kind in kinds
+        (dtype.kind in "biuf" if kind == "numeric" else dtype == np.dtype(kind))
         and not dtype.hasobject
         and dtype.isnative
         and len(shape) == len(want)
@@ -393,8 +395,8 @@ def _check_array(
     )
     if not ok:
         raise InputError(
-            f"array {name} has dtype {dtype} and shape {shape}, expected "
-            f"{'/'.join(kinds)} of shape {tuple('*' if w is None else w for w in want)}; {_RERUN}",
+            f"array {name} has dtype {dtype} and shape {shape}, expected {kind} of shape "
+            f"{tuple('*' if w is None else w for w in want)}; {_RERUN}",
             source=source,
         )
 
@@ -402,23 +404,23 @@ def _check_array(
 def _array_shapes(
     header: Mapping[str, Any], problem: AcceleratorProblem
 ) -> dict[str, tuple[str, tuple, bool]]:
-    """name -> (dtype kinds, shape (None: any length), optional)."""
+    """name -> (dtype or "numeric", shape (None: any length), optional)."""
     n, n_var, n_obj = header["archive"]["rows"], problem.n_var, problem.n_obj
     shapes = {
-        "X": ("i", (n, n_var), False),
-        "objectives": ("f", (n, n_obj), False),
-        "F": ("f", (n, n_obj), False),
-        "G": ("f", (n, problem.n_ieq_constr), False),
-        "generation": ("i", (n,), False),
-        "front": ("i", (None,), False),
-        "hv_ideal": ("f", (n_obj,), True),
-        "hv_nadir": ("f", (n_obj,), True),
-        "hv_dominated": ("b", (MC_SAMPLES,), True),
-        "hv_tested": ("f", (None, n_obj), True),
-        "surrogate_weights": ("f", (None, n_var), True),
+        "X": ("int64", (n, n_var), False),
+        "objectives": ("float64", (n, n_obj), False),
+        "F": ("float64", (n, n_obj), False),
+        "G": ("float64", (n, problem.n_ieq_constr), False),
+        "generation": ("int64", (n,), False),
+        "front": ("int64", (None,), False),
+        "hv_ideal": ("float64", (n_obj,), True),
+        "hv_nadir": ("float64", (n_obj,), True),
+        "hv_dominated": ("bool", (MC_SAMPLES,), True),
+        "hv_tested": ("float64", (None, n_obj), True),
+        "surrogate_weights": ("float64", (None, n_var), True),
     }
     for i, _ in enumerate(header["archive"]["metrics"]):
-        shapes[f"metric_{i}"] = ("biuf", (n,), False)
+        shapes[f"metric_{i}"] = ("numeric", (n,), False)
     return shapes
 
 
@@ -432,10 +434,10 @@ def _state(
 ) -> SearchState:
     metrics = {name: arrays[f"metric_{i}"] for i, name in enumerate(header["archive"]["metrics"])}
     ev = Evaluation(
-        X=arrays["X"].astype(np.int64, copy=False),
-        objectives=arrays["objectives"].astype(np.float64, copy=False),
-        F=arrays["F"].astype(np.float64, copy=False),
-        G=arrays["G"].astype(np.float64, copy=False),
+        X=arrays["X"],
+        objectives=arrays["objectives"],
+        F=arrays["F"],
+        G=arrays["G"],
         metrics=metrics,
     )
     archive = Archive.restore(ev, arrays["generation"], arrays["front"])
