@@ -67,7 +67,7 @@ FORMAT = "evodse-checkpoint"
 VERSION = 1
 JSON_FILE = "checkpoint.json"
 ARRAYS_FILE = "checkpoint.npz"
-LEGACY_FILE = "checkpoint.pkl"  # evodse 0.1's pickle: never loaded
+LEGACY_FILE = "checkpoint.pkl"  # the pickle of earlier evodse versions: never loaded
 _RERUN = "rerun with --overwrite"
 _INT_HISTORY = ("generation", "evaluations", "front_size")
 
