@@ -43,18 +43,28 @@ LEGACY_CHECKPOINT = checkpoint.LEGACY_FILE  # checkpoint.pkl of older versions: 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    write_atomic_many({Path(path): data})
+
+
+def write_atomic_many(files: dict[Path, bytes | str]) -> None:
+    """Write several files through temporary files, renamed only once all are on disk, one
+    right after the other (in order)."""
+    temps: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            raw = data.encode("utf-8") if isinstance(data, str) else data
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in temps:
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -223,11 +233,11 @@ def save_checkpoint(out: Path, state: SearchState, resolved: dict[str, Any]) -> 
 
 
 def write_checkpoint(out: Path, data: checkpoint.Checkpoint) -> None:
-    """Write a checkpoint's two files: the arrays, then the JSON naming their SHA-256 (a crash
-    in between leaves a pair that is detected as torn). A legacy ``checkpoint.pkl`` goes."""
+    """Write a checkpoint's two files, both on disk before either is renamed into place, the
+    arrays first (a crash between the two renames leaves a pair the JSON's SHA-256 of the
+    arrays detects as torn). A legacy ``checkpoint.pkl`` goes."""
     out = Path(out)
-    write_atomic(out / CHECKPOINT_ARRAYS, data.arrays)
-    write_atomic(out / CHECKPOINT, data.json)
+    write_atomic_many({out / CHECKPOINT_ARRAYS: data.arrays, out / CHECKPOINT: data.json})
     (out / LEGACY_CHECKPOINT).unlink(missing_ok=True)
 
 
