@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from spaces import SMALL_SPACE
 
 import evodse
 from evodse.experiment import rundir
+from evodse.experiment.config import load_experiment
 from evodse.search import driver
 from evodse.search.archive import non_dominated
 from evodse.search.driver import Termination, new_state, run_search
@@ -47,6 +49,20 @@ def tiny_config(**changes) -> dict:
     }
     config.update(changes)
     return config
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    """Equal result files, wall times and versions aside."""
+    for name in ("pareto.csv", "evaluations.csv", "config.yaml"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    history = [
+        [r[:-1] for r in csv.reader((d / "history.csv").read_text().splitlines())] for d in (a, b)
+    ]
+    assert history[0] == history[1]
+    summaries = [json.loads((d / "summary.json").read_text()) for d in (a, b)]
+    for s in summaries:
+        del s["wall_time_s"], s["versions"]
+    assert summaries[0] == summaries[1]
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -108,7 +124,8 @@ def test_run_directory_contract(tmp_path):
         "evaluations.csv",
         "history.csv",
         "summary.json",
-        "checkpoint.pkl",
+        "checkpoint.json",
+        "checkpoint.npz",
     } <= names
     assert not [n for n in names if n.endswith(".tmp")]
     history = read_csv(tmp_path / "history.csv")
@@ -176,11 +193,11 @@ def test_resume_after_interrupt_gives_the_uninterrupted_result(tmp_path, monkeyp
     monkeypatch.setattr(driver, "step", interrupted_step)
     with pytest.raises(KeyboardInterrupt):
         evodse.run(config, out=tmp_path / "resumed")
-    assert rundir.load_checkpoint(tmp_path / "resumed").generation == 4
+    experiment = load_experiment(config)
+    assert rundir.load_checkpoint(tmp_path / "resumed", experiment, 0).generation == 4
     monkeypatch.setattr(driver, "step", real_step)
     evodse.run(config, out=tmp_path / "resumed", resume=True)
-    for name in ("pareto.csv", "evaluations.csv"):
-        assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "resumed" / name).read_bytes()
+    assert_same_results(tmp_path / "full", tmp_path / "resumed")
 
 
 @pytest.mark.slow
@@ -210,17 +227,16 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
         "--quiet",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = tmp_path / "killed" / "checkpoint.pkl"
+    checkpoint = tmp_path / "killed" / "checkpoint.json"
     deadline = time.monotonic() + 60
     while not checkpoint.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    state = rundir.load_checkpoint(tmp_path / "killed")
+    state = rundir.load_checkpoint(tmp_path / "killed", load_experiment(path), 0)
     assert 0 < state.generation < generations
     evodse.run(path, out=tmp_path / "killed", resume=True)
-    for name in ("pareto.csv", "evaluations.csv"):
-        assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "killed" / name).read_bytes()
+    assert_same_results(tmp_path / "full", tmp_path / "killed")
 
 
 def test_existing_run_directory_is_not_overwritten(tmp_path):
@@ -245,10 +261,14 @@ def test_every_algorithm_runs_and_checkpoints(tmp_path, algorithm):
     result = evodse.run(config, out=tmp_path)
     assert len(result.designs) > 0
     assert result.summary["evaluations"] <= 4 * 16 + 16
-    state = rundir.load_checkpoint(tmp_path)
+    state = rundir.load_checkpoint(tmp_path, load_experiment(config), 0)
     assert state.generation == 4 and len(state.archive) == result.summary["evaluations"]
-    driver.step(state)  # the restored state continues
-    assert state.generation == 5
+    driver.step(state)  # the restored state continues (a pymoo algorithm replayed first)
+    assert state.generation == 5 and state.replay is None
+    # ... as the uninterrupted run does
+    whole = new_state(result.state.problem, algorithm, {"pop_size": 16}, 0)
+    run_search(whole, Termination(generations=5))
+    np.testing.assert_array_equal(state.archive.column("X"), whole.archive.column("X"))
 
 
 def test_moead_unconstrained_and_rnsga2_with_reference_points(tmp_path):

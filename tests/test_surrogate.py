@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import pickle
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from spaces import SMALL_SPACE
 
 import evodse
 from evodse.errors import InputError
-from evodse.experiment import rundir
+from evodse.experiment import checkpoint, rundir
+from evodse.experiment.config import load_experiment
 from evodse.search import surrogate
 from evodse.search.algorithms import check_algorithm
 from evodse.search.archive import Archive
@@ -248,7 +248,19 @@ def test_resume_continues_exactly(tmp_path):
     whole = search(prob, "surrogate", 90, seed=5, pop_size=20)
     state = new_state(prob, "surrogate", {"pop_size": 20}, seed=5)
     run_search(state, Termination(evaluations=50))
-    restored = pickle.loads(pickle.dumps(state))
+    resolved = {"seeds": [5], "algorithm": {"name": "surrogate"}}
+    saved = checkpoint.encode(state, resolved)
+    files = {checkpoint.JSON_FILE: saved.json, checkpoint.ARRAYS_FILE: saved.arrays}
+    restored = checkpoint.load(
+        files.__getitem__,
+        where=tmp_path,
+        problem=prob,
+        algorithm="surrogate",
+        options={"pop_size": 20},
+        seed=5,
+        resolved=resolved,
+    )
+    assert restored.algorithm._weights[0] == state.algorithm._weights[0]
     run_search(restored, Termination(evaluations=90))
     np.testing.assert_array_equal(restored.archive.column("X"), whole.archive.column("X"))
 
@@ -267,7 +279,7 @@ def test_runs_from_an_experiment_and_checkpoints(tmp_path):
     }
     result = evodse.run(config, out=tmp_path)
     assert result.summary["evaluations"] == 40
-    state = rundir.load_checkpoint(tmp_path)
+    state = rundir.load_checkpoint(tmp_path, load_experiment(config), 0)
     step(state)
     assert len(state.archive) > 40
 

@@ -10,13 +10,13 @@ import threading
 import time
 from pathlib import Path
 
-import dill
 import numpy as np
 import pytest
 import yaml
 
 from evodse.cli.main import main
 from evodse.errors import InputError
+from evodse.experiment import checkpoint as ckpt
 from evodse.experiment import rundir
 from evodse.experiment.executors import Executor, ExecutorSpec, make_executor
 from evodse.experiment.runner import run_seeds
@@ -189,7 +189,13 @@ def test_run_task_writes_nothing_and_equals_a_local_run(tmp_path, monkeypatch):
         "seed": 2,
         "checkpoint": None,
     }
-    state = dill.loads(run_task(payload))
+    result = run_task(payload)
+    state = ckpt.load_run(
+        {ckpt.JSON_FILE: result["json"], ckpt.ARRAYS_FILE: result["arrays"]}.__getitem__,
+        where="task",
+        experiment=point.experiment,
+        seed=2,
+    )
     assert list(work.iterdir()) == []
     local = run_seeds(BASE, out=tmp_path / "local", seeds=[2])[0]
     rundir.write_results(tmp_path / "task", state, point.resolved(state))
@@ -216,7 +222,7 @@ def test_local_sweep_restart_skips_done_runs_and_resumes_interrupted_ones(tmp_pa
         (point.out_dir / name).unlink()
     state = new_state(point.experiment.build_problem(), "nsga2", point.experiment.options, 1)
     run_search(state, Termination(generations=2))
-    rundir.save_checkpoint(point.out_dir, state)
+    rundir.save_checkpoint(point.out_dir, state, point.resolved(state))
     stamp = (out / labels[0] / rundir.SUMMARY).stat().st_mtime_ns
 
     result = run_sweep(load_grid(path, out=out))
@@ -370,7 +376,6 @@ def test_dask_chunked_population_equals_an_unchunked_local_run(cluster, tmp_path
         (result,) = run_experiment(path, executor=executor, out=tmp_path / "dask")
     assert calls and max(calls) >= 6  # populations of 64 went out in chunks of <= 10
     assert result.state.evaluator.runner is None  # detached after the run
-    assert dill.loads(dill.dumps(result.state)).evaluator.runner is None
 
     local = run_seeds(path, out=tmp_path / "local")[0]
     for name in RESULT_FILES:  # the cost model is chunk-invariant (row-wise totals)

@@ -49,6 +49,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def print_json(data: Any) -> None:
     """One JSON object on stdout (NaN/inf are not JSON: they are errors here)."""
     json.dump(data, sys.stdout, indent=2, allow_nan=False, default=_jsonable)

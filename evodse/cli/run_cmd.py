@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from evodse.cli.common import _nonnegative_int
 from evodse.experiment.config import load_experiment
 from evodse.experiment.executors import EXECUTORS, executor_from_cli
 from evodse.experiment.runner import run_seeds
@@ -16,7 +17,7 @@ def register_run(sub) -> None:
     p.add_argument("--out", default=None, help="run directory (default: runs/<name>)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
-    p.add_argument("--seed", type=int, default=None, help="run only this seed")
+    p.add_argument("--seed", type=_nonnegative_int, default=None, help="run only this seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--executor", choices=EXECUTORS, default=None, help="where runs execute (default: local)"

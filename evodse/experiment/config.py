@@ -364,7 +364,7 @@ def _problem_class(spec: Any, *, source: str, base_dir: Path) -> type[Accelerato
             if module_spec is None or not path.exists():
                 raise FileNotFoundError(module_text)
             module = importlib.util.module_from_spec(module_spec)
-            sys.modules[module_spec.name] = module  # so checkpoints can pickle its classes
+            sys.modules[module_spec.name] = module  # its classes pickle by reference (executors)
             module_spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_text)

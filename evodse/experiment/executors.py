@@ -15,10 +15,10 @@ The experiment key (and a grid file's) is a name or a mapping::
     executor: {name: processes, workers: 8}
     executor: {name: dask, scheduler: tcp://10.0.0.5:8786, chunk_size: 4096, retries: 3}
 
-Tasks receive plain data and return plain data (pickled bytes); they never write files, only
-the client (the process that called :func:`make_executor`) writes run directories. A task that
-fails is retried ``retries`` times; a task whose worker dies is rescheduled (Dask) or resubmitted
-to a fresh pool (``processes``), so a lost worker loses no finished run.
+Tasks receive plain data and return plain data (a run's checkpoint as bytes); they never write
+files, only the client (the process that called :func:`make_executor`) writes run directories.
+A task that fails is retried ``retries`` times; a task whose worker dies is rescheduled (Dask)
+or resubmitted to a fresh pool (``processes``), so a lost worker loses no finished run.
 """
 
 from __future__ import annotations

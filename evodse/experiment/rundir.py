@@ -2,9 +2,11 @@
 
 ``config.yaml`` (resolved config), ``evaluations.csv`` (every evaluated design),
 ``pareto.csv`` (the non-dominated feasible designs of ``evaluations.csv``), ``history.csv``
-(``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json`` and
-``checkpoint.pkl`` (for ``--resume``). A file is written to a temporary name in the same folder
-and renamed over the old one, so a crash never leaves a half-written file.
+(``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
+``checkpoint.json`` with ``checkpoint.npz`` (for ``--resume``: the run's state as data, never
+code; :mod:`evodse.experiment.checkpoint`). A file is written to a temporary name in the same
+folder and renamed over the old one, so a crash never leaves a half-written file. A
+``checkpoint.pkl`` (the pickle checkpoint of older evodse versions) is never loaded.
 """
 
 from __future__ import annotations
@@ -13,41 +15,56 @@ import csv
 import io
 import json
 import os
-import platform
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dill
 import numpy as np
 import yaml
 
+from evodse.errors import InputError
+from evodse.experiment import checkpoint
 from evodse.search.archive import Archive
-from evodse.search.driver import SearchState
+from evodse.search.driver import HISTORY_COLUMNS, SearchState
+from evodse.search.problem import AcceleratorProblem
+
+if TYPE_CHECKING:
+    from evodse.experiment.config import Experiment
 
 CONFIG = "config.yaml"
 EVALUATIONS = "evaluations.csv"
 PARETO = "pareto.csv"
 HISTORY = "history.csv"
 SUMMARY = "summary.json"
-CHECKPOINT = "checkpoint.pkl"
-HISTORY_COLUMNS = ("generation", "evaluations", "hypervolume", "front_size", "wall_time_s")
+CHECKPOINT = checkpoint.JSON_FILE  # checkpoint.json, with CHECKPOINT_ARRAYS beside it
+CHECKPOINT_ARRAYS = checkpoint.ARRAYS_FILE  # checkpoint.npz
+LEGACY_CHECKPOINT = checkpoint.LEGACY_FILE  # checkpoint.pkl of older versions: never loaded
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    write_atomic_many({Path(path): data})
+
+
+def write_atomic_many(files: dict[Path, bytes | str]) -> None:
+    """Write several files through temporary files, renamed only once all are on disk, one
+    right after the other (in order)."""
+    temps: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            raw = data.encode("utf-8") if isinstance(data, str) else data
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in temps:
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -142,19 +159,6 @@ def knee_point(F: np.ndarray) -> int | None:
     return int(PseudoWeights(np.full(F.shape[1], 1.0 / F.shape[1])).do(Z))
 
 
-def _versions() -> dict[str, str]:
-    import pymoo
-
-    from evodse import __version__
-
-    return {
-        "evodse": __version__,
-        "pymoo": pymoo.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
-
-
 def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
     """The content of summary.json."""
     problem = state.problem
@@ -201,7 +205,7 @@ def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
         "best": best,
         "knee": None if knee is None else design(int(rows[knee])),
         "wall_time_s": state.elapsed_s,
-        "versions": _versions(),
+        "versions": checkpoint.software_versions(),
     }
 
 
@@ -223,14 +227,78 @@ def write_config(out: Path, resolved: dict[str, Any]) -> None:
     write_atomic(Path(out) / CONFIG, yaml.safe_dump(resolved, sort_keys=False))
 
 
-def save_checkpoint(out: Path, state: SearchState) -> None:
-    """Pickle the whole search state (dill: some pymoo operators are closures)."""
-    write_atomic(Path(out) / CHECKPOINT, dill.dumps(state))
+def save_checkpoint(out: Path, state: SearchState, resolved: dict[str, Any]) -> None:
+    """Write the checkpoint of ``state`` (a run of the configuration ``resolved``)."""
+    write_checkpoint(out, checkpoint.encode(state, resolved))
 
 
-def load_checkpoint(out: Path) -> SearchState | None:
-    path = Path(out) / CHECKPOINT
-    if not path.exists():
+def write_checkpoint(out: Path, data: checkpoint.Checkpoint) -> None:
+    """Write a checkpoint's two files, both on disk before either is renamed into place, the
+    arrays first (a crash between the two renames leaves a pair the JSON's SHA-256 of the
+    arrays detects as torn). A legacy ``checkpoint.pkl`` goes."""
+    out = Path(out)
+    write_atomic_many({out / CHECKPOINT_ARRAYS: data.arrays, out / CHECKPOINT: data.json})
+    (out / LEGACY_CHECKPOINT).unlink(missing_ok=True)
+
+
+def has_checkpoint(out: Path) -> bool:
+    """Whether ``out`` holds a checkpoint (of any format, loadable or not)."""
+    return any((Path(out) / name).exists() for name in (CHECKPOINT, LEGACY_CHECKPOINT))
+
+
+def read_checkpoint(out: Path) -> checkpoint.Checkpoint:
+    """A checkpoint's two files as bytes (unchecked: for sending to a worker, which checks)."""
+    check_legacy(out)
+    return checkpoint.Checkpoint(json=_read(out, CHECKPOINT), arrays=_read(out, CHECKPOINT_ARRAYS))
+
+
+def check_legacy(out: Path) -> None:
+    """InputError for a run directory whose only checkpoint is a legacy pickle."""
+    out = Path(out)
+    if not (out / CHECKPOINT).exists() and (out / LEGACY_CHECKPOINT).exists():
+        raise InputError(
+            "checkpoint in the pickle format of older evodse versions: not loaded, for safety "
+            "(a pickle can run code); rerun with --overwrite",
+            source=str(out / LEGACY_CHECKPOINT),
+        )
+
+
+def _read(out: Path, name: str) -> bytes:
+    path = Path(out) / name
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(
+            f"missing (the checkpoint is {CHECKPOINT} with {CHECKPOINT_ARRAYS}); rerun with "
+            "--overwrite",
+            source=str(path),
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", source=str(path)) from None
+
+
+def load_checkpoint(
+    out: Path,
+    experiment: Experiment,
+    seed: int,
+    problem: AcceleratorProblem | None = None,
+    *,
+    replay: bool = True,
+) -> SearchState | None:
+    """The checkpointed state of run ``seed`` of ``experiment`` in ``out`` (None when there is
+    no checkpoint). Checks come first, each an InputError naming the file: a legacy pickle is
+    refused unread; the JSON's seed and configuration hash must be this run's before the arrays
+    are read. ``replay``: rebuild the algorithm of an unfinished run now (see
+    :func:`evodse.experiment.checkpoint.load`)."""
+    out = Path(out)
+    check_legacy(out)
+    if not (out / CHECKPOINT).exists():
         return None
-    with path.open("rb") as fh:
-        return dill.load(fh)
+    return checkpoint.load_run(
+        lambda name: _read(out, name),
+        where=out,
+        experiment=experiment,
+        seed=seed,
+        problem=problem,
+        replay=replay,
+    )

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from evodse.errors import InputError
 from evodse.experiment import rundir
-from evodse.experiment.config import Experiment, load_experiment
+from evodse.experiment.config import Experiment, load_experiment, parse_seeds
 from evodse.experiment.progress import Progress
 from evodse.hardware.template import Accelerator
-from evodse.search.driver import SearchState, new_state, run_search
+from evodse.search.driver import SearchState, finished, new_state, run_search
 
 CHECKPOINT_EVERY_S = 2.0
 
@@ -75,11 +74,11 @@ def run(
 ) -> RunResult:
     """Run one seed of an experiment (``seed``, or the config's first) and write its run dir."""
     experiment = config if isinstance(config, Experiment) else load_experiment(config)
-    seed = experiment.seeds[0] if seed is None else seed
-    out_dir = Path(out) if out is not None else default_out(experiment.name, resume or overwrite)
-    return _run_one(
-        experiment, seed, out_dir, resume=resume, overwrite=overwrite, progress=progress
+    seeds = None if seed is None else [seed]
+    (result,) = run_seeds(
+        experiment, out=out, seeds=seeds, resume=resume, overwrite=overwrite, progress=progress
     )
+    return result
 
 
 def run_seeds(
@@ -93,25 +92,23 @@ def run_seeds(
 ) -> list[RunResult]:
     """Run every seed (of the config, or ``seeds``); see the module docstring for the layout."""
     experiment = config if isinstance(config, Experiment) else load_experiment(config)
-    seeds = list(experiment.seeds if seeds is None else seeds)
+    check_flags(resume=resume, overwrite=overwrite)
+    seeds = (
+        experiment.seeds if seeds is None else parse_seeds(list(seeds), source=None, key="seeds")
+    )
     out_dir = Path(out) if out is not None else default_out(experiment.name, resume or overwrite)
-    if len(seeds) == 1:
-        return [
-            _run_one(
-                experiment, seeds[0], out_dir, resume=resume, overwrite=overwrite, progress=progress
-            )
-        ]
+    dirs = {s: out_dir if len(seeds) == 1 else out_dir / f"seed_{s}" for s in seeds}
+    check_out_dir(out_dir)
+    if resume:
+        check_resumable(out_dir, list(dirs.values()))
+    for s, run_dir in dirs.items():  # every run directory is checked before anything runs
+        _check_run_dir(experiment, s, run_dir, resume=resume, overwrite=overwrite)
     results = [
-        _run_one(
-            experiment,
-            s,
-            out_dir / f"seed_{s}",
-            resume=resume,
-            overwrite=overwrite,
-            progress=progress,
-        )
-        for s in seeds
+        _run_one(experiment, s, run_dir, resume=resume, progress=progress)
+        for s, run_dir in dirs.items()
     ]
+    if len(seeds) == 1:
+        return results
     columns = ["seed", "evaluations", "front_size", "hypervolume", "wall_time_s", "run_dir"]
     rows = [
         [
@@ -128,36 +125,67 @@ def run_seeds(
     return results
 
 
+def check_flags(*, resume: bool, overwrite: bool) -> None:
+    """``--resume`` and ``--overwrite`` exclude each other."""
+    if resume and overwrite:
+        raise InputError(
+            "cannot be combined with --overwrite (--resume continues a run, --overwrite "
+            "replaces it)",
+            key="--resume",
+        )
+
+
+def check_out_dir(out: Path) -> None:
+    """``out`` (or the first of its parents that exists) must be a folder."""
+    for path in (Path(out), *Path(out).parents):
+        if path.exists():
+            if not path.is_dir():
+                what = "is a file" if path == Path(out) else f"is inside the file {path}"
+                raise InputError(
+                    f"{what}; expected a folder (the run directory)", source=str(out), key="--out"
+                )
+            return
+
+
+def check_resumable(out: Path, run_dirs: list[Path]) -> None:
+    """``--resume`` needs a checkpoint in at least one of the run directories (those without
+    one start anew)."""
+    if not any(rundir.has_checkpoint(d) for d in run_dirs):
+        where = rundir.CHECKPOINT if run_dirs == [Path(out)] else f"seed_<N>/{rundir.CHECKPOINT}"
+        raise InputError(
+            f"no checkpoint to resume (expected {where}); run without --resume",
+            source=str(out),
+            key="--resume",
+        )
+
+
+def _check_run_dir(
+    experiment: Experiment, seed: int, out_dir: Path, *, resume: bool, overwrite: bool
+) -> None:
+    """Refuse an existing run without --resume or --overwrite; check the checkpoint to resume
+    (legacy format, seed, configuration, every array) without replaying it."""
+    if resume and rundir.has_checkpoint(out_dir):
+        rundir.load_checkpoint(out_dir, experiment, seed, replay=False)
+        return
+    existing = (out_dir / rundir.SUMMARY).exists() or rundir.has_checkpoint(out_dir)
+    if resume and existing:
+        check_resumable(out_dir, [out_dir])
+    if existing and not overwrite:
+        raise InputError(
+            "already holds a run; pass --resume to continue it, --overwrite to replace "
+            "it, or choose another --out",
+            source=str(out_dir),
+            key="--out",
+        )
+
+
 def _run_one(
-    experiment: Experiment,
-    seed: int,
-    out_dir: Path,
-    *,
-    resume: bool,
-    overwrite: bool,
-    progress: bool,
+    experiment: Experiment, seed: int, out_dir: Path, *, resume: bool, progress: bool
 ) -> RunResult:
     problem = experiment.build_problem()
     resolved = experiment.resolved(problem, seed)
-    state = rundir.load_checkpoint(out_dir) if resume else None
-    if state is not None:
-        recorded = yaml.safe_load((out_dir / rundir.CONFIG).read_text("utf-8"))
-        if recorded != resolved:
-            raise InputError(
-                "the checkpoint was written by a different configuration or seed; run without "
-                "--resume into another --out",
-                source=str(out_dir),
-                key="--resume",
-            )
-    else:
-        existing = (out_dir / rundir.SUMMARY).exists() or (out_dir / rundir.CHECKPOINT).exists()
-        if existing and not overwrite:
-            raise InputError(
-                "already holds a run; pass --resume to continue it, --overwrite to replace "
-                "it, or choose another --out",
-                source=str(out_dir),
-                key="--out",
-            )
+    state = rundir.load_checkpoint(out_dir, experiment, seed, problem) if resume else None
+    if state is None:
         state = new_state(problem, experiment.algorithm, experiment.options, seed)
         rundir.write_config(out_dir, resolved)
     bar = Progress(f"{experiment.name}[seed {seed}]", experiment.termination) if progress else None
@@ -167,20 +195,21 @@ def _run_one(
         if bar is not None:
             bar(s)
         if time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
-            rundir.save_checkpoint(out_dir, s)
+            rundir.save_checkpoint(out_dir, s, resolved)
             last_save[0] = time.monotonic()
 
     try:
-        run_search(state, experiment.termination, on_generation=on_generation)
+        if not finished(state, experiment.termination):  # else: rewrite the results
+            run_search(state, experiment.termination, on_generation=on_generation)
     except KeyboardInterrupt:
-        rundir.save_checkpoint(out_dir, state)
+        rundir.save_checkpoint(out_dir, state, resolved)
         rundir.write_results(out_dir, state, resolved)
         raise
     finally:
         if bar is not None:
             bar(state, force=True)
             bar.close()
-    rundir.save_checkpoint(out_dir, state)
+    rundir.save_checkpoint(out_dir, state, resolved)
     data = rundir.write_results(out_dir, state, resolved)
     if experiment.refine is not None:  # two-fidelity last step: validation*.{csv,json,png}
         from evodse.validation.run import refine_run

@@ -36,9 +36,10 @@ directory that holds another configuration unless ``overwrite``. A run's result 
 its configuration and seed, never on the executor: runs on a cluster equal local runs.
 
 Runs execute as tasks on the executor (:mod:`evodse.experiment.executors`): a task gets the run's
-experiment as plain data and returns the finished search state; only this process (the client)
-writes files. When only one run is left to do, it runs here and a large population is evaluated
-in chunks on the executor's workers instead.
+experiment as plain data (and the checkpoint to continue from, as data:
+:mod:`evodse.experiment.checkpoint`) and returns the finished search state's checkpoint; only
+this process (the client) writes files. When only one run is left to do, it runs here and a
+large population is evaluated in chunks on the executor's workers instead.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import importlib.util
 import itertools
 import json
 import os
+import pickle
 import re
 import sys
 import time
@@ -58,10 +60,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import dill
 import yaml
 
 from evodse.errors import InputError
+from evodse.experiment import checkpoint as ckpt
 from evodse.experiment import rundir
 from evodse.experiment.config import Experiment, experiment_from_dict, parse_seeds
 from evodse.experiment.executors import (
@@ -74,11 +76,14 @@ from evodse.experiment.progress import Progress
 from evodse.experiment.runner import (
     CHECKPOINT_EVERY_S,
     RunResult,
+    check_flags,
+    check_out_dir,
+    check_resumable,
     default_out,
     result_from_state,
 )
 from evodse.search.algorithms import default_options
-from evodse.search.driver import SearchState, new_state, run_search
+from evodse.search.driver import SearchState, finished, new_state, run_search
 from evodse.yamlio import check_keys, load_yaml
 
 SWEEP_CSV = "sweep.csv"
@@ -379,19 +384,32 @@ def _unique(labels: list[str]) -> list[str]:
 # --- running ------------------------------------------------------------------------------------
 
 
-def run_task(payload: Mapping[str, Any]) -> bytes:
-    """One run, on a worker: validate the experiment, search (from the checkpoint if given), and
-    return the final state pickled with dill. Writes nothing."""
+def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
+    """One run, on a worker: validate the experiment, search (from the checkpoint if given:
+    ``{"json", "arrays", "where"}``, checked as a run directory's), and return the final
+    state's checkpoint ``{"json", "arrays"}`` (:mod:`evodse.experiment.checkpoint`). Writes
+    nothing."""
     experiment = experiment_from_dict(
         payload["data"], source=payload["source"], base_dir=Path(payload["base_dir"])
     )
-    if payload.get("checkpoint") is not None:
-        state = dill.loads(payload["checkpoint"])
+    seed = payload["seed"]
+    problem = experiment.build_problem()
+    given = payload.get("checkpoint")
+    if given is not None:
+        files = {ckpt.JSON_FILE: given["json"], ckpt.ARRAYS_FILE: given["arrays"]}
+        state = ckpt.load_run(
+            files.__getitem__,
+            where=given["where"],
+            experiment=experiment,
+            seed=seed,
+            problem=problem,
+        )
     else:
-        problem = experiment.build_problem()
-        state = new_state(problem, experiment.algorithm, experiment.options, payload["seed"])
-    run_search(state, experiment.termination)
-    return dill.dumps(state)  # like checkpoints: some pymoo operators are closures
+        state = new_state(problem, experiment.algorithm, experiment.options, seed)
+    if not finished(state, experiment.termination):
+        run_search(state, experiment.termination)
+    data = ckpt.encode(state, experiment.resolved(problem, seed))
+    return {"json": data.json, "arrays": data.arrays}
 
 
 def plan_run(
@@ -400,8 +418,8 @@ def plan_run(
     """("done", summary) | ("resume", None) | ("new", None) for a run directory (``need_state``:
     a finished run counts as done only with its checkpoint)."""
     out = point.out_dir
-    summary_path, checkpoint = out / rundir.SUMMARY, out / rundir.CHECKPOINT
-    if overwrite or not (summary_path.exists() or checkpoint.exists()):
+    summary_path, checkpoint = out / rundir.SUMMARY, rundir.has_checkpoint(out)
+    if overwrite or not (summary_path.exists() or checkpoint):
         return "new", None
     if not resume:
         raise InputError(
@@ -411,7 +429,10 @@ def plan_run(
             key="--out",
         )
     config = out / rundir.CONFIG
-    recorded = yaml.safe_load(config.read_text("utf-8")) if config.exists() else None
+    try:
+        recorded = yaml.safe_load(config.read_text("utf-8")) if config.exists() else None
+    except (yaml.YAMLError, UnicodeDecodeError):  # unreadable: another configuration
+        recorded = None
     if recorded != yaml.safe_load(yaml.safe_dump(point.resolved(), sort_keys=False)):
         raise InputError(
             f"holds a run of a different configuration or seed; {hint}",
@@ -419,25 +440,43 @@ def plan_run(
             key=rundir.CONFIG,
         )
     if summary_path.exists():
-        summary = json.loads(summary_path.read_text("utf-8"))
-        if summary.get("stopped_by") is not None and (checkpoint.exists() or not need_state):
+        try:
+            summary = json.loads(summary_path.read_text("utf-8"))
+        except ValueError:
+            summary = None
+        if not isinstance(summary, dict):
+            raise InputError(
+                f"not a JSON object (corrupt or truncated); {hint}",
+                source=str(summary_path),
+            )
+        if summary.get("stopped_by") is not None and (checkpoint or not need_state):
+            if need_state:  # the caller loads the checkpoint: check it now
+                rundir.load_checkpoint(out, point.experiment, point.seed, replay=False)
             return "done", summary
-    return ("resume", None) if checkpoint.exists() else ("new", None)
+    if not checkpoint:
+        return "new", None
+    # checked before anything runs: legacy pickle, seed, configuration, arrays (not replayed)
+    rundir.load_checkpoint(out, point.experiment, point.seed, replay=False)
+    return "resume", None
 
 
 def _finish(
-    point: RunPoint, state: SearchState, *, progress: bool, pickled: bytes | None = None
+    point: RunPoint,
+    state: SearchState,
+    *,
+    progress: bool,
+    encoded: ckpt.Checkpoint | None = None,
 ) -> dict[str, Any]:
-    """Write a finished run's directory (the client's job; ``pickled``: the state as a task
-    returned it, written as the checkpoint), then the experiment's ``refine`` step as a local
-    run does (here, it writes files too); returns the summary (``summary.json``, written
-    last, marks the run done)."""
+    """Write a finished run's directory (the client's job; ``encoded``: the state's checkpoint
+    as a task returned it), then the experiment's ``refine`` step as a local run does (here,
+    it writes files too); returns the summary (``summary.json``, written last, marks the run
+    done)."""
     resolved = point.resolved(state)
     rundir.write_config(point.out_dir, resolved)
-    if pickled is not None:
-        rundir.write_atomic(point.out_dir / rundir.CHECKPOINT, pickled)
+    if encoded is not None:
+        rundir.write_checkpoint(point.out_dir, encoded)
     else:
-        rundir.save_checkpoint(point.out_dir, state)
+        rundir.save_checkpoint(point.out_dir, state, resolved)
     summary = rundir.write_results(point.out_dir, state, resolved)
     if point.experiment.refine is not None:
         from evodse.validation.run import refine_run
@@ -461,6 +500,7 @@ def _run_here(
             experiment.build_problem(), experiment.algorithm, experiment.options, point.seed
         )
         rundir.write_config(point.out_dir, point.resolved(state))
+    resolved = point.resolved(state)
     runner = executor.chunk_runner()
     if runner is not None:
         modules = _user_modules(type(state.problem))
@@ -474,14 +514,15 @@ def _run_here(
         if bar is not None:
             bar(s)
         if time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
-            rundir.save_checkpoint(point.out_dir, s)
+            rundir.save_checkpoint(point.out_dir, s, resolved)
             last_save[0] = time.monotonic()
 
     try:
-        run_search(state, experiment.termination, on_generation=on_generation)
+        if not finished(state, experiment.termination):  # else: rewrite the results
+            run_search(state, experiment.termination, on_generation=on_generation)
     except KeyboardInterrupt:
-        rundir.save_checkpoint(point.out_dir, state)
-        rundir.write_results(point.out_dir, state, point.resolved(state))
+        rundir.save_checkpoint(point.out_dir, state, resolved)
+        rundir.write_results(point.out_dir, state, resolved)
         raise
     finally:
         if bar is not None:
@@ -523,20 +564,19 @@ def execute(
                 on_run(i, points[i], summary, None)
     pending = [i for i, (kind, _) in enumerate(plans) if kind != "done"]
 
-    def checkpoint(i: int) -> bytes | None:
+    def checkpoint(i: int) -> dict[str, Any] | None:
         if plans[i][0] != "resume":
             return None
-        return (points[i].out_dir / rundir.CHECKPOINT).read_bytes()
+        data = rundir.read_checkpoint(points[i].out_dir)
+        return {"json": data.json, "arrays": data.arrays, "where": str(points[i].out_dir)}
 
     if not executor.parallel or len(pending) == 1:
         for i in pending:
-            data = checkpoint(i)
-            state = _run_here(
-                points[i],
-                None if data is None else dill.loads(data),
-                executor,
-                progress=progress,
-            )
+            point = points[i]
+            state = None
+            if plans[i][0] == "resume":
+                state = rundir.load_checkpoint(point.out_dir, point.experiment, point.seed)
+            state = _run_here(point, state, executor, progress=progress)
             summaries[i] = _finish(points[i], state, progress=progress)
             if on_run is not None:
                 on_run(i, points[i], summaries[i], state)
@@ -558,8 +598,16 @@ def execute(
         if error is not None:
             failures.append((points[i], error))
             continue
-        state = dill.loads(result)
-        summaries[i] = _finish(points[i], state, progress=progress, pickled=result)
+        encoded = ckpt.Checkpoint(json=result["json"], arrays=result["arrays"])
+        files = {ckpt.JSON_FILE: encoded.json, ckpt.ARRAYS_FILE: encoded.arrays}
+        state = ckpt.load_run(  # checked like a file read from the run directory
+            files.__getitem__,
+            where=points[i].out_dir,
+            experiment=points[i].experiment,
+            seed=points[i].seed,
+            replay=False,
+        )
+        summaries[i] = _finish(points[i], state, progress=progress, encoded=encoded)
         if on_run is not None:
             on_run(i, points[i], summaries[i], state)
     if failures:
@@ -598,6 +646,7 @@ def run_sweep(
     or None starts and closes its executor here).
     """
     grid = grid if isinstance(grid, Grid) else load_grid(grid)
+    check_out_dir(grid.out)
     columns = [*grid.columns, *RESULT_COLUMNS]
     rows: dict[int, list[Any]] = {}
     counts = {"ran": 0, "skipped": 0}
@@ -656,9 +705,13 @@ def run_experiment(
         path = Path(config)
         data, source, base_dir = load_yaml(path), str(path), path.parent
     experiment = experiment_from_dict(data, source=source, base_dir=base_dir)
+    check_flags(resume=resume, overwrite=overwrite)
     data = {k: v for k, v in data.items() if k != "executor"}
-    seeds = list(experiment.seeds if seeds is None else seeds)
+    seeds = (
+        experiment.seeds if seeds is None else parse_seeds(list(seeds), source=None, key="seeds")
+    )
     out_dir = Path(out) if out is not None else default_out(experiment.name, resume or overwrite)
+    check_out_dir(out_dir)
     points = [
         RunPoint(
             label=f"seed {s}",
@@ -671,6 +724,8 @@ def run_experiment(
         )
         for s in seeds
     ]
+    if resume:
+        check_resumable(out_dir, [p.out_dir for p in points])
     states: dict[int, SearchState | None] = {}
 
     def keep(i: int, point: RunPoint, summary: dict[str, Any], state: SearchState | None) -> None:
@@ -696,7 +751,9 @@ def run_experiment(
             executor.close()
     results = []
     for i, point in enumerate(points):
-        state = states.get(i) or rundir.load_checkpoint(point.out_dir)
+        state = states.get(i) or rundir.load_checkpoint(
+            point.out_dir, point.experiment, point.seed, replay=False
+        )
         results.append(result_from_state(point.out_dir, state, summaries[i]))
     if len(seeds) > 1:
         columns = ["seed", *RESULT_COLUMNS]
@@ -732,12 +789,15 @@ def _import_modules(modules: Mapping[str, str]) -> None:
 def call_chunk(modules: Mapping[str, str], function: bytes, chunk: Any) -> Any:
     """On a worker: import the user problem modules, then ``function(chunk)``."""
     _import_modules(modules)
-    return dill.loads(function)(chunk)
+    # process transport within the user's own executor (the client pickled it just now), like
+    # the executor's own task transport; nothing read from a run directory is ever unpickled
+    return pickle.loads(function)(chunk)
 
 
 class _PortableChunkRunner:
     """Wraps a chunk runner so the evaluated function unpickles on workers that have not
-    imported the experiment's problem file (its class pickles by reference)."""
+    imported the experiment's problem file (its class pickles by reference): the function
+    travels as bytes, unpickled only after :func:`call_chunk` imported that file."""
 
     def __init__(self, runner, modules: dict[str, str]):
         self.runner = runner
@@ -746,7 +806,7 @@ class _PortableChunkRunner:
     def __call__(self, function, chunks):
         if not self.modules:
             return self.runner(function, chunks)
-        blob = dill.dumps(function)
+        blob = pickle.dumps(function)
         return self.runner(partial(call_chunk, self.modules, blob), chunks)
 
     def __getstate__(self):

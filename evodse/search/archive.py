@@ -31,13 +31,17 @@ def non_dominated(F: np.ndarray) -> np.ndarray:
     return np.asarray(_NDS.do(F, only_non_dominated_front=True), dtype=np.int64)
 
 
+class ReplayError(ValueError):
+    """A replayed run proposed designs other than the ones its checkpoint recorded."""
+
+
 class Archive:
     """All evaluations of a run, in order, with an incrementally maintained feasible front."""
 
     def __init__(self, n_var: int, n_obj: int, n_constr: int):
         self.n_var, self.n_obj, self.n_constr = n_var, n_obj, n_constr
         self._index: dict[bytes, int] = {}
-        self._chunks: list[tuple[Evaluation, int]] = []  # (evaluation, generation)
+        self._chunks: list[tuple[Evaluation, np.ndarray]] = []  # (evaluation, generation per row)
         self._front = np.zeros(0, dtype=np.int64)  # row ids into the concatenated archive
         self._cache: dict[str, np.ndarray] | None = None
 
@@ -58,7 +62,7 @@ class Archive:
             if key in self._index:
                 raise ValueError("design already in the archive")
             self._index[key] = start + i
-        self._chunks.append((ev, generation))
+        self._chunks.append((ev, np.full(len(ev.X), generation, dtype=np.int64)))
         self._cache = None
         feasible = np.flatnonzero(ev.feasible) + start
         if len(feasible):
@@ -66,13 +70,47 @@ class Archive:
             F = self.column("F")[candidates]
             self._front = np.sort(candidates[non_dominated(F)])
 
+    @classmethod
+    def restore(cls, ev: Evaluation, generation: np.ndarray, front: np.ndarray) -> Archive:
+        """An archive holding the rows of ``ev`` (added in ``generation``, per row) with the
+        front ``front`` (row ids), as a checkpoint recorded them; ValueError if inconsistent."""
+        archive = cls(ev.X.shape[1], ev.F.shape[1], ev.G.shape[1])
+        generation = np.asarray(generation, dtype=np.int64)
+        if len(generation) != len(ev.X) or (np.diff(generation) < 0).any():
+            raise ValueError("the generation column is not one non-decreasing value per design")
+        archive._index = {key: i for i, key in enumerate(_keys(ev.X))}
+        if len(archive._index) != len(ev.X):
+            raise ValueError("a design appears twice")
+        front = np.asarray(front, dtype=np.int64)
+        if len(front) and (
+            (np.diff(front) <= 0).any()
+            or front[0] < 0
+            or front[-1] >= len(ev.X)
+            or not ev.feasible[front].all()
+        ):
+            raise ValueError("the front is not a sorted set of feasible designs")
+        if len(ev.X):
+            archive._chunks.append((ev, generation))
+        archive._front = front
+        return archive
+
+    def evaluation(self, rows: slice | np.ndarray) -> Evaluation:
+        """The archived evaluations of ``rows``."""
+        return Evaluation(
+            X=self.column("X")[rows],
+            objectives=self.column("objectives")[rows],
+            F=self.column("F")[rows],
+            G=self.column("G")[rows],
+            metrics={name: self.column(name)[rows] for name in self.metric_names()},
+        )
+
     def column(self, name: str) -> np.ndarray:
         """A stacked array over all evaluations: X, F, G, objectives, generation, cv, feasible."""
         if self._cache is None:
             self._cache = {}
         if name not in self._cache:
             if name == "generation":
-                parts = [np.full(len(ev.X), g) for ev, g in self._chunks]
+                parts = [g for _, g in self._chunks]
             elif name in ("cv", "feasible") or name in ("X", "F", "G", "objectives"):
                 parts = [getattr(ev, name) for ev, _ in self._chunks]
             else:
@@ -149,6 +187,7 @@ class ArchiveEvaluator(Evaluator):
         self.runner = runner
         self.chunk_size = chunk_size
         self.generation = 0
+        self.recorded: Archive | None = None  # replay: new designs come from here, in order
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -161,13 +200,27 @@ class ArchiveEvaluator(Evaluator):
         new = ~self.archive.contains_rows(X)
         if new.any():
             X_new = np.unique(X[new], axis=0)
-            if self.runner is None or len(X_new) <= self.chunk_size:
+            if self.recorded is not None:
+                ev = self._recorded(X_new)
+            elif self.runner is None or len(X_new) <= self.chunk_size:
                 ev = self.problem.evaluate_designs(X_new)
             else:
                 chunks = np.array_split(X_new, -(-len(X_new) // self.chunk_size))
                 ev = Evaluation.concat(self.runner(self.problem.evaluate_designs, chunks))
             self.archive.add(ev, self.generation)
         return self.archive.rows(X)
+
+    def _recorded(self, X_new: np.ndarray) -> Evaluation:
+        """The next rows of the recorded archive, which must be the designs ``X_new``."""
+        start = len(self.archive)
+        stop = start + len(X_new)
+        recorded = self.recorded.column("X")
+        if stop > len(recorded) or not np.array_equal(recorded[start:stop], X_new):
+            raise ReplayError(
+                f"the replayed run proposes other designs than the checkpoint holds from row "
+                f"{start} on"
+            )
+        return self.recorded.evaluation(slice(start, stop))
 
     def _eval(self, problem, pop, evaluate_values_of, **kwargs):
         X = np.rint(pop.get("X")).astype(np.int64)
