@@ -242,8 +242,9 @@ def test_dram_traffic_linear_partial_last_band():
 def test_memory_cycles_and_layer_cycles():
     # 12.8 GB/s at 800 MHz = 12.8e9 / 800e6 = 16 bytes per cycle.
     # Elementwise add of 100 elements, 2 inputs, int8: DRAM 200 + 100 = 300 bytes -> 18.75 cycles;
-    # compute ceil(100 ops / 32 lanes) = 4 cycles; exposed prologue/epilogue
-    # (min(200, 32) + min(100, 32)) bytes / 16 = 4 cycles; cycles = max(4, 18.75) + 4 = 22.75.
+    # compute ceil(100 ops / 32 lanes) = 4 cycles; a vector op streams, so only one lane-wide
+    # block in and one out are exposed: (min(200, 32) + min(100, 32)) bytes / 16 = 4 cycles;
+    # cycles = max(4, 18.75) + 4 = 22.75.
     op = Elementwise(name="add", elements=100, inputs=2)
     cost = evaluate(load_hardware("edge"), net(op))
     assert cost.layer("dram_bytes")[0, 0] == pytest.approx(300, rel=EXACT)

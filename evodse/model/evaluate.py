@@ -164,9 +164,13 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
         width = acc if operand == "output" else b
         counts[("register", operand, "read")] = work.register_reads[operand] * width
         counts[("register", operand, "write")] = work.register_writes[operand] * width
+    # prologue: the first input tile (a buffer's usable half, or all of it) and the first
+    # fold's weights before the array starts; epilogue: the last fold's outputs drained
     block = c.rows * c.cols
-    exposed = np.where(in_on_chip, 0.0, np.minimum(t.a_elems, block)) + np.minimum(t.b_elems, block)
-    exposed = (exposed + np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))) * b
+    first_a = np.where(in_on_chip, 0.0, np.minimum(t.a_elems * t.count, c.ifmap_elems))
+    first_b = np.minimum(t.b_elems, block)
+    last_o = np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))
+    exposed = (first_a + first_b + last_o) * b
     macs = np.broadcast_to(t.macs[:g], work.compute_cycles.shape)
     return _Flow(
         counts=AccessCounts(bytes=counts, macs=macs, vector_ops=0.0 * macs),
@@ -195,6 +199,7 @@ def _vector_flow(t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
         ("sram", "output", "read"): out_sram * b,
     }
     compute = np.ceil(t.vector_ops / c.lanes)
+    # a vector op streams: one lane-wide block in before it starts, one out after it ends
     exposed = np.minimum(in_dram, c.lanes) + np.minimum(out_dram, c.lanes)
     ops = np.broadcast_to(t.vector_ops, compute.shape)
     return _Flow(
