@@ -18,8 +18,8 @@ from evodse.experiment.runner import RunResult, run
 from evodse.search.driver import Termination
 
 #: --quick: population and generations of every search (a smoke run of the whole study)
-QUICK_POP = 12
-QUICK_GENERATIONS = 3
+QUICK_POP = 20
+QUICK_GENERATIONS = 10
 
 Log = Callable[[str], None]
 
