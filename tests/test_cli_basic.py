@@ -138,6 +138,7 @@ def test_list_json(capsys):
     assert data["workloads"] == zoo_names()
     assert data["hardware"] == shipped_designs()
     assert data["dataflows"] == list(DATAFLOW_CHOICES)
+    assert "hbm2" in data["dram_types"] and data["fusion"] == ["none", "ops", "on_chip"]
 
 
 # ------------------------------------------------------------------------------------------------

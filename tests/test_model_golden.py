@@ -198,45 +198,54 @@ def test_dram_traffic_of_a_padded_conv_that_fits_excludes_padding():
     assert cost.layer("dram_bytes")[0, 0] == pytest.approx(192 + 108 + 256, rel=EXACT)
 
 
-# Linear 512 -> 6 over 8 tokens, int8, ws on 4x4: A = 8*512 = 4096 elements, B = 512*6 = 3072,
-# outputs 8*6 = 48. Usable (half) capacities in elements: ifmap/weight kib*1024/2 (1 byte each),
-# ofmap holds ws partial sums at the 32-bit accumulator width: kib*1024/2/4.
-BIG_FC = Linear(name="fc", in_features=512, out_features=6, tokens=8, bias=False)
+# Linear 512 -> 6 over 16 tokens, int8, ws on 4x4: A = 16*512 = 8192 elements, B = 512*6 = 3072,
+# outputs 16*6 = 96. Tiles use the usable half of each SRAM, in elements: ifmap/weight
+# kib*1024/2 (1 byte each), ofmap ws partial sums at the 32-bit accumulator width kib*1024/2/4;
+# an operand that fits whole in its SRAM (twice the half) stays resident. Here none does:
+# A 8192 > 4 KiB, B 3072 > 2 KiB, outputs 96 > 0.25 KiB / 4 bytes = 64.
+BIG_FC = Linear(name="fc", in_features=512, out_features=6, tokens=16, bias=False)
 
 
 def test_dram_traffic_when_nothing_fits_inputs_resident():
-    # ifmap 4 KiB -> 2048 elems (4 rows of 512), weight 4 KiB -> 2048, ofmap 0.25 KiB -> 32 psums.
-    # weights resident: Tn = min(N=6, floor(2048/512)=4, 32) = 4 -> A read ceil(6/4) = 2 times:
-    #     2*4096 + 3072 = 11264
-    # inputs resident:  4 input rows -> Tm = 4 tokens, bands of 4 rows (no halo): A once 4096,
-    #     B ceil(8/4) = 2 times 6144 -> 10240
-    # outputs resident: Tn = round(sqrt(32 * 4096 * 6 / (3072 * 8))) = round(5.66) = 6,
-    #     Tm = floor(32/6) = 5: A ceil(6/6) = 1 time 4096, B ceil(8/5) = 2 times -> 10240
-    # best 10240, + 48 outputs = 10288 bytes
-    cost = evaluate(design(ifmap_sram_kib=4, weight_sram_kib=4, ofmap_sram_kib=0.25), net(BIG_FC))
-    assert cost.layer("dram_bytes")[0, 0] == pytest.approx(10288, rel=EXACT)
+    # ifmap 4 KiB -> 2048 elems (4 rows of 512), weight 2 KiB -> 1024, ofmap 0.25 KiB -> 32 psums.
+    # weights resident: Tn = min(N=6, floor(1024/512)=2, 32) = 2 -> A read ceil(6/2) = 3 times:
+    #     3*8192 + 3072 = 27648
+    # inputs resident:  4 input rows -> Tm = 4 tokens, bands of 4 rows (no halo): A once 8192,
+    #     B ceil(16/4) = 4 times 12288 -> 20480
+    # outputs resident: Tn = round(sqrt(32 * 8192 * 6 / (3072 * 16))) = round(5.66) = 6,
+    #     Tm = floor(32/6) = 5: A ceil(6/6) = 1 time 8192, B ceil(16/5) = 4 times -> 20480
+    # best 20480, + 96 outputs = 20576 bytes
+    cost = evaluate(design(ifmap_sram_kib=4, weight_sram_kib=2, ofmap_sram_kib=0.25), net(BIG_FC))
+    assert cost.layer("dram_bytes")[0, 0] == pytest.approx(20576, rel=EXACT)
 
 
 def test_dram_traffic_when_nothing_fits_weights_resident():
     # ifmap 0.5 KiB -> 256 elems: less than one 512-element input row, inputs resident infeasible.
     # ofmap 0.1875 KiB -> 24 psums.
-    # weights resident: Tn = min(6, 4, 24) = 4 -> 2*4096 + 3072 = 11264
-    # outputs resident: Tn = round(sqrt(24 * 4096 * 6 / (3072 * 8))) = round(4.90) = 5,
-    #     Tm = floor(24/5) = 4: A ceil(6/5) = 2 times (bands of 4 rows, no halo) 8192,
-    #     B ceil(8/4) = 2 times 6144 -> 14336
-    # best 11264, + 48 outputs = 11312 bytes
-    hw = design(ifmap_sram_kib=0.5, weight_sram_kib=4, ofmap_sram_kib=0.1875)
+    # weights resident: Tn = min(6, 2, 24) = 2 -> 3*8192 + 3072 = 27648
+    # outputs resident: Tn = round(sqrt(24 * 8192 * 6 / (3072 * 16))) = round(4.90) = 5,
+    #     Tm = floor(24/5) = 4: A ceil(6/5) = 2 times (bands of 4 rows, no halo) 16384,
+    #     B ceil(16/4) = 4 times 12288 -> 28672
+    # best 27648, + 96 outputs = 27744 bytes
+    hw = design(ifmap_sram_kib=0.5, weight_sram_kib=2, ofmap_sram_kib=0.1875)
     cost = evaluate(hw, net(BIG_FC))
-    assert cost.layer("dram_bytes")[0, 0] == pytest.approx(11312, rel=EXACT)
+    assert cost.layer("dram_bytes")[0, 0] == pytest.approx(27744, rel=EXACT)
 
 
 def test_dram_traffic_linear_partial_last_band():
     # As test_dram_traffic_when_nothing_fits_inputs_resident with a 5 KiB ifmap SRAM (5 rows):
-    # inputs resident: Tm = 5 tokens, bands of 5 + 3 rows: A once 4096, B ceil(8/5) = 2 times
-    #     6144 -> 10240 (weights resident 11264, outputs resident 10240 as before)
-    # best 10240, + 48 outputs = 10288 bytes: a bigger SRAM must not cost more.
-    cost = evaluate(design(ifmap_sram_kib=5, weight_sram_kib=4, ofmap_sram_kib=0.25), net(BIG_FC))
-    assert cost.layer("dram_bytes")[0, 0] == pytest.approx(10288, rel=EXACT)
+    # inputs resident: Tm = 5 tokens, bands of 5 + 5 + 5 + 1 rows: A once 8192, B ceil(16/5) = 4
+    #     times 12288 -> 20480 (weights resident 27648, outputs resident 20480 as before)
+    # best 20480, + 96 outputs = 20576 bytes: a bigger SRAM must not cost more.
+    cost = evaluate(design(ifmap_sram_kib=5, weight_sram_kib=2, ofmap_sram_kib=0.25), net(BIG_FC))
+    assert cost.layer("dram_bytes")[0, 0] == pytest.approx(20576, rel=EXACT)
+
+
+def test_an_operand_that_fits_whole_stays_resident():
+    # ifmap 8 KiB holds A (8192 elements) whole: it is read once and B streams once:
+    # 8192 + 3072 + 96 = 11360 bytes; the prologue loads the input whole (8192 bytes).
+    cost = evaluate(design(ifmap_sram_kib=8, weight_sram_kib=2, ofmap_sram_kib=0.25), net(BIG_FC))
+    assert cost.layer("dram_bytes")[0, 0] == pytest.approx(11360, rel=EXACT)
 
 
 def test_memory_cycles_and_layer_cycles():

@@ -6,6 +6,7 @@ import argparse
 
 from evodse.cli.common import add_workload_arguments, print_json, print_table, resolve_workload
 from evodse.hardware import DATAFLOW_CHOICES, load_hardware, shipped_designs
+from evodse.hardware.template import categorical_choices
 from evodse.model import evaluate
 from evodse.model.report import evaluation_dict
 
@@ -102,7 +103,9 @@ def _workload_show(args: argparse.Namespace) -> int:
 
 
 def register_list(sub) -> None:
-    p = sub.add_parser("list", help="zoo workloads, shipped hardware, dataflows")
+    p = sub.add_parser(
+        "list", help="zoo workloads, shipped hardware, dataflows, DRAM types, fusion modes"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.set_defaults(handler=_list)
 
@@ -114,6 +117,8 @@ def _list(args: argparse.Namespace) -> int:
         "workloads": zoo_names(),
         "hardware": shipped_designs(),
         "dataflows": list(DATAFLOW_CHOICES),
+        "dram_types": list(categorical_choices()["dram_type"]),
+        "fusion": list(categorical_choices()["fusion"]),
     }
     if args.json:
         print_json(data)

@@ -65,11 +65,12 @@ class AccessCounts:
 def select(choice: np.ndarray, options: Mapping[int, AccessCounts]) -> AccessCounts:
     """Per (design, entry), the counts of option ``choice[i, j]`` (a dataflow code)."""
     keys = sorted({k for counts in options.values() for k in counts.bytes})
+    masks = {code: choice == code for code in options}
 
     def pick(get) -> np.ndarray:
         value = np.zeros(choice.shape)
         for code, counts in options.items():
-            value = np.where(choice == code, np.broadcast_to(get(counts), choice.shape), value)
+            np.copyto(value, np.broadcast_to(get(counts), choice.shape), where=masks[code])
         return value
 
     return AccessCounts(

@@ -26,8 +26,9 @@ For every distinct layer entry and design (arrays (N, U)):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 import numpy as np
@@ -164,10 +165,13 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
         width = acc if operand == "output" else b
         counts[("register", operand, "read")] = work.register_reads[operand] * width
         counts[("register", operand, "write")] = work.register_writes[operand] * width
-    # prologue: the first input tile (a buffer's usable half, or all of it) and the first
-    # fold's weights before the array starts; epilogue: the last fold's outputs drained
+    # prologue: the first input tile (the input whole when it fits the ifmap SRAM, else the
+    # buffer's usable half) and the first fold's weights before the array starts; epilogue:
+    # the last fold's outputs drained
     block = c.rows * c.cols
-    first_a = np.where(in_on_chip, 0.0, np.minimum(t.a_elems * t.count, c.ifmap_elems))
+    a_whole = t.a_elems * t.count
+    first_a = np.where(a_whole <= 2 * c.ifmap_elems, a_whole, np.minimum(a_whole, c.ifmap_elems))
+    first_a = np.where(in_on_chip, 0.0, first_a)
     first_b = np.minimum(t.b_elems, block)
     last_o = np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))
     exposed = (first_a + first_b + last_o) * b
@@ -334,35 +338,92 @@ def as_designs(hardware: Designs | Accelerator | Sequence[Accelerator]) -> Desig
     return hardware if isinstance(hardware, Designs) else Designs.from_accelerators(hardware)
 
 
-def _gemm_choice(d: Designs, t: LayerTable, c: _Capacities, on: _OnChip, p: Prices):
-    """Per (design, GEMM entry): the chosen dataflow's flow, cycles and code."""
-    codes = d.dataflow.astype(np.int64)
-    auto = codes == AUTO
-    needed = range(len(DATAFLOWS)) if auto.any() else sorted(set(codes.tolist()))
-    flows = {code: _gemm_flow(DATAFLOWS[code], t, c, on) for code in needed}
-    shape = (len(d), t.n_gemm)
-    choice = np.broadcast_to(codes[:, None], shape).copy()
-    cycles = {code: _cycles(flow, c) for code, flow in flows.items()}
-    if auto.any():
-        total = np.stack([cycles[f][1] for f in range(len(DATAFLOWS))])
-        energy = np.stack(
-            [sum(_dynamic_energy(flows[f].counts, p).values()) for f in range(len(DATAFLOWS))]
-        )
-        energy = np.where(total == total.min(axis=0), energy, np.inf)
-        best = np.argmin(energy, axis=0)  # fastest, ties broken by energy
-        choice[auto] = best[auto]
+def _take(value, rows: np.ndarray):
+    """Rows ``rows`` of a per-design array (designs first), dict of them, or a scalar."""
+    if isinstance(value, dict):
+        return {k: _take(v, rows) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value[rows]
+    return value
+
+
+def _subset(obj, rows: np.ndarray):
+    """A per-design dataclass (capacities, on-chip flags, prices) restricted to ``rows``."""
+    return dataclasses.replace(
+        obj, **{f.name: _take(getattr(obj, f.name), rows) for f in fields(obj)}
+    )
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """Per (design, GEMM entry) of some designs: the chosen mapping's counts and cycles."""
+
+    counts: AccessCounts
+    compute: np.ndarray
+    memory: np.ndarray
+    cycles: np.ndarray
+    choice: np.ndarray
+
+
+def _fixed(code: int, t: LayerTable, c: _Capacities, on: _OnChip) -> _Chosen:
+    flow = _gemm_flow(DATAFLOWS[code], t, c, on)
+    memory, cycles = _cycles(flow, c)
+    choice = np.full(cycles.shape, code)
+    return _Chosen(flow.counts, flow.compute_cycles, memory, cycles, choice)
+
+
+def _auto(t: LayerTable, c: _Capacities, on: _OnChip, p: Prices) -> _Chosen:
+    """Every mapping, then per layer the fastest, ties broken by dynamic energy."""
+    options = [_fixed(code, t, c, on) for code in range(len(DATAFLOWS))]
+    total = np.stack([o.cycles for o in options])
+    energy = np.stack([sum(_dynamic_energy(o.counts, p).values()) for o in options])
+    energy = np.where(total == total.min(axis=0), energy, np.inf)
+    choice = np.argmin(energy, axis=0)
+    masks = [choice == code for code in range(len(options))]
 
     def pick(get) -> np.ndarray:
-        value = np.zeros(shape)
-        for code in flows:
-            value = np.where(choice == code, np.broadcast_to(get(code), shape), value)
-        return value
+        out = np.empty(choice.shape)
+        for mask, option in zip(masks, options, strict=True):
+            np.copyto(out, np.broadcast_to(get(option), choice.shape), where=mask)
+        return out
 
-    counts = select(choice, {code: flow.counts for code, flow in flows.items()})
-    compute = pick(lambda f: flows[f].compute_cycles)
-    memory = pick(lambda f: cycles[f][0])
-    total = pick(lambda f: cycles[f][1])
-    return counts, compute, memory, total, choice
+    counts = select(choice, {code: o.counts for code, o in enumerate(options)})
+    return _Chosen(
+        counts=counts,
+        compute=pick(lambda o: o.compute),
+        memory=pick(lambda o: o.memory),
+        cycles=pick(lambda o: o.cycles),
+        choice=choice,
+    )
+
+
+def _gemm_choice(d: Designs, t: LayerTable, c: _Capacities, on: _OnChip, p: Prices) -> _Chosen:
+    """Per (design, GEMM entry): the design's mapping (best per layer for auto). Each mapping
+    is evaluated only on the designs that use it."""
+    codes = d.dataflow.astype(np.int64)
+    shape = (len(d), t.n_gemm)
+    groups = {int(code): np.flatnonzero(codes == code) for code in np.unique(codes)}
+    if len(groups) == 1:  # one mapping for all: no gather, no scatter
+        code = next(iter(groups))
+        return _auto(t, c, on, p) if code == AUTO else _fixed(code, t, c, on)
+    out = {"compute": np.empty(shape), "memory": np.empty(shape), "cycles": np.empty(shape)}
+    choice = np.empty(shape, dtype=np.int64)
+    bytes_: dict[Key, np.ndarray] = {}
+    macs = np.empty(shape)
+    for code, rows in groups.items():
+        c_rows, on_rows = _subset(c, rows), _subset(on, rows)
+        if code == AUTO:
+            part = _auto(t, c_rows, on_rows, _subset(p, rows))
+        else:
+            part = _fixed(code, t, c_rows, on_rows)
+        for name in out:
+            out[name][rows] = getattr(part, name)
+        choice[rows] = part.choice
+        macs[rows] = part.counts.macs
+        for key, value in part.counts.bytes.items():
+            bytes_.setdefault(key, np.zeros(shape))[rows] = value
+    counts = AccessCounts(bytes=bytes_, macs=macs, vector_ops=np.zeros(shape))
+    return _Chosen(counts=counts, choice=choice, **out)
 
 
 def evaluate(hardware: Designs | Accelerator | Sequence[Accelerator], network: Network):
@@ -373,29 +434,29 @@ def evaluate(hardware: Designs | Accelerator | Sequence[Accelerator], network: N
     p = prices(d)
     on = _on_chip(d, t, c)
     n = len(d)
-    g_counts, g_compute, g_memory, g_cycles, choice = _gemm_choice(d, t, c, on, p)
+    gemm = _gemm_choice(d, t, c, on, p)
     vec = _vector_flow(t, c, on)
     v_memory, v_cycles = _cycles(vec, c)
-    keys = sorted(set(g_counts.bytes) | set(vec.counts.bytes))
+    keys = sorted(set(gemm.counts.bytes) | set(vec.counts.bytes))
     zero_g, zero_v = np.zeros((n, t.n_gemm)), np.zeros((n, t.n_shapes - t.n_gemm))
     counts = AccessCounts(
         bytes={
-            k: _concat(g_counts.bytes.get(k, zero_g), vec.counts.bytes.get(k, zero_v), n)
+            k: _concat(gemm.counts.bytes.get(k, zero_g), vec.counts.bytes.get(k, zero_v), n)
             for k in keys
         },
-        macs=_concat(g_counts.macs, vec.counts.macs, n),
-        vector_ops=_concat(g_counts.vector_ops, vec.counts.vector_ops, n),
+        macs=_concat(gemm.counts.macs, vec.counts.macs, n),
+        vector_ops=_concat(gemm.counts.vector_ops, vec.counts.vector_ops, n),
     )
     metrics = {
-        "compute_cycles": _concat(g_compute, vec.compute_cycles, n),
-        "memory_cycles": _concat(g_memory, v_memory, n),
-        "cycles": _concat(g_cycles, v_cycles, n),
+        "compute_cycles": _concat(gemm.compute, vec.compute_cycles, n),
+        "memory_cycles": _concat(gemm.memory, v_memory, n),
+        "cycles": _concat(gemm.cycles, v_cycles, n),
     }
     metrics["dram_bytes"] = sum(counts[k] for k in _DRAM_KEYS)
     metrics.update(_dynamic_energy(counts, p))
     latency = metrics["cycles"] / (d.frequency_mhz[:, None] * 1e6)
     metrics["leakage"] = p.leakage_mw * latency * _PJ_PER_MW_S
-    dataflow = np.concatenate([choice, np.full((n, t.n_shapes - t.n_gemm), -1)], axis=1)
+    dataflow = np.concatenate([gemm.choice, np.full((n, t.n_shapes - t.n_gemm), -1)], axis=1)
     return NetworkCost(
         network=network,
         designs=d,

@@ -16,9 +16,10 @@ orders are costed in closed form and the cheapest feasible one is kept:
   ``ceil(N / Tn)`` and B ``ceil(M / Tm)`` times; ``Tn = sqrt(Ob * |A| * N / (|B| * M))``
   minimizes ``|A| N / Tn + |B| M / Tm`` under ``Tm * Tn = Ob``. Always feasible.
 
-All capacities are in elements of the *usable* half of each double-buffered SRAM (ping-pong:
-one half computes while the other fills or drains), so transfers overlap compute. Units:
-elements per GEMM; the caller multiplies by bytes per element and by the GEMM count.
+Capacities are in elements of the *usable* half of each double-buffered SRAM (ping-pong: one
+half computes while the other fills or drains), so transfers overlap compute; an operand that
+fits whole in its SRAM stays resident in all of it (loaded once, before compute: the prologue).
+Units: elements per GEMM; the caller multiplies by bytes per element and by the GEMM count.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def dram_traffic(t: LayerTable, *, ifmap_elems, weight_elems, ofmap_elems) -> Tr
     """Minimum DRAM traffic over the three loop orders; capacities broadcast as (N, 1)."""
     m, n, k = t.m, t.n, t.k
     a, b = t.a_elems, t.b_elems
+    # an operand that fits whole in its buffer stays resident (loaded once, no second half
+    # needed); otherwise its tiles use the usable half
+    ifmap_elems = np.where(a <= 2 * ifmap_elems, 2 * ifmap_elems, ifmap_elems)
+    weight_elems = np.where(b <= 2 * weight_elems, 2 * weight_elems, weight_elems)
+    ofmap_elems = np.where(m * n <= 2 * ofmap_elems, 2 * ofmap_elems, ofmap_elems)
     a_fits = a <= ifmap_elems
     b_fits = b <= weight_elems
 
