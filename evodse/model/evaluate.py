@@ -13,10 +13,13 @@ For every distinct layer entry and design (arrays (N, U)):
    the usable half of both the ofmap and the ifmap SRAM.
 2. **Cycles**: ``compute_cycles`` on the unit that runs the layer (the array, or
    ``ceil(ops / vector_lanes)`` on the vector unit); ``memory_cycles = dram_bytes /
-   (dram_bandwidth_gbps * 1e9 / (frequency_mhz * 1e6))``; ``cycles = max(compute, memory) +
-   exposed``: double buffering overlaps transfers with compute except the prologue and epilogue,
-   one array-sized block (``R * C`` elements; ``vector_lanes`` for vector ops) of every operand
-   that crosses DRAM, at DRAM bandwidth.
+   (dram_bandwidth_gbps * 1e9 / (frequency_mhz * 1e6))``; ``cycles = exposed + max(compute,
+   memory - exposed)``: double buffering overlaps the DRAM traffic with compute except the
+   prologue and epilogue transfers (``exposed``), which are part of that traffic.
+   A GEMM's prologue is its first input tile (the input whole when it fits the ifmap SRAM, else
+   the SRAM's usable half) and the first fold's weights (``R * C``), its epilogue the last
+   fold's outputs (``R * C``); a vector op streams (one lane-wide block in, one out). All at
+   DRAM bandwidth; nothing is exposed for data that stays on chip.
 3. **Energy** (pJ) = counts x prices (:mod:`evodse.model.prices`): ``mac``, ``registers``,
    ``ifmap_sram``, ``weight_sram``, ``ofmap_sram``, ``dram``, ``vector`` and ``leakage``
    (leakage power x latency). **Area** (mm^2) per design by component.
@@ -227,9 +230,12 @@ def _dynamic_energy(counts: AccessCounts, p: Prices) -> dict[str, np.ndarray]:
 
 
 def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
+    """Memory cycles and total cycles: the prologue and epilogue transfers, and between them
+    compute overlapped with the rest of the DRAM traffic."""
     dram = sum(flow.counts.bytes.get(k, 0.0) for k in _DRAM_KEYS)
     memory = dram / c.dram_bytes_per_cycle
-    cycles = np.maximum(flow.compute_cycles, memory) + flow.exposed_bytes / c.dram_bytes_per_cycle
+    exposed = flow.exposed_bytes / c.dram_bytes_per_cycle
+    cycles = exposed + np.maximum(flow.compute_cycles, memory - exposed)
     return memory, cycles
 
 
