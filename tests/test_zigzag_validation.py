@@ -16,6 +16,7 @@ docs/cost_model.md; ``--write`` replaces it in place.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 import sys
@@ -271,6 +272,33 @@ def test_median_latency_ratio_within_10_percent():
 def test_docs_block_is_generated_from_the_golden_data():
     text = DOC.read_text()
     assert text.split(BEGIN, 1)[1].split(END, 1)[0] == "\n" + block() + "\n"
+
+
+@pytest.mark.slow
+def test_live_zigzag_reproduces_the_golden_case():
+    """A small live comparison: ZigZag itself (the ``test`` extra installs zigzag-dse 3.9.1), run
+    now on the sweep's attention layer on one design, gives the stored result."""
+    spec = importlib.util.spec_from_file_location("regen_zigzag", GOLDEN.parent / "regen_zigzag.py")
+    regen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(regen)
+    name, design, prices, layer, opt = next(
+        case
+        for case in regen.planned_cases()
+        if case[0] == "ws32_s64_d64"
+        and case[3].name.startswith("attention")
+        and case[4] == "energy"
+    )
+    live = regen.run_case(name, design, prices, layer, opt)
+    stored = next(
+        c
+        for c in json.loads(GOLDEN.read_text())["cases"]
+        if c["key"] == f"{name}/{layer.name}/{opt}"
+    )
+    assert live["latency"]["total_cycles"] == stored["latency"]["total_cycles"]
+    assert live["energy"]["total_pj"] == pytest.approx(stored["energy"]["total_pj"], rel=1e-9)
+    assert live["dram_bytes"] == stored["dram_bytes"]
+    row = next(r for r in comparison() if (r.design, r.layer) == (name, layer.name))
+    assert row.evodse_energy_pj == pytest.approx(row.zigzag_energy_at_evodse_prices_pj, rel=0.1)
 
 
 # ------------------------------------------------------------------------------------------------
