@@ -412,3 +412,11 @@ def test_report_html_and_markdown(runs, tmp_path):
     for line in linked:
         target = md.parent / line.split("(")[1].rstrip(")")
         _check_file(target)
+
+
+def test_every_hardware_key_and_energy_part_has_a_label_with_its_unit():
+    from evodse.hardware import HARDWARE_KEYS
+
+    assert set(HARDWARE_KEYS) - {"name"} == set(units.HARDWARE_LABELS)
+    assert units.label("resnet50.dram_energy_pj", [1e9, 2e9]) == "DRAM energy, resnet50 (mJ)"
+    assert units.label("onchip_energy_pj", [5e6]) == "on-chip energy (µJ)"

@@ -27,6 +27,8 @@ _JOULES = ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"), (1e-12, "pJ"))
 METRICS: dict[str, tuple[str, float, tuple[tuple[float, str], ...]]] = {
     "latency_s": ("latency", 1.0, _SECONDS),
     "energy_pj": ("energy", 1e-12, _JOULES),
+    "dram_energy_pj": ("DRAM energy", 1e-12, _JOULES),
+    "onchip_energy_pj": ("on-chip energy", 1e-12, _JOULES),
     "area_mm2": ("area", 1.0, ((1.0, "mm²"),)),
     "power_w": ("power", 1.0, ((1.0, "W"), (1e-3, "mW"), (1e-6, "µW"))),
     "edp_js": ("EDP", 1.0, tuple((s, f"{u}·s") for s, u in _JOULES)),
@@ -59,6 +61,9 @@ HARDWARE_LABELS: dict[str, tuple[str, str]] = {
     "precision_bits": ("precision", "bits"),
     "vector_lanes": ("vector lanes", ""),
     "technology_nm": ("technology", "nm"),
+    "pe_stationary_regs": ("stationary registers per PE", ""),
+    "dram_type": ("DRAM type", ""),
+    "fusion": ("fusion", ""),
 }
 
 
