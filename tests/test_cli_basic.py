@@ -77,6 +77,9 @@ def test_evaluate_json_contract(capsys, data_dir, hardware, workload):
     assert total["energy_pj"] == pytest.approx(sum(la["energy_pj"] for la in layers), rel=1e-9)
     assert total["latency_s"] == pytest.approx(sum(la["latency_s"] for la in layers), rel=1e-9)
     assert total["area_mm2"] > 0 and 0 < total["utilization"] <= 1
+    dram = total["access_bytes"]["dram"]
+    moved = sum(v for operand in dram.values() for v in operand.values())
+    assert moved == pytest.approx(total["dram_bytes"], rel=1e-12)
     for layer in layers:
         assert layer["cycles"] >= max(layer["compute_cycles"], layer["memory_cycles"])
         assert 0 <= layer["utilization"] <= 1

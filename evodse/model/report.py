@@ -18,7 +18,8 @@ def evaluation_dict(cost: NetworkCost, design: int = 0, *, name: str = "custom")
     energy_pj dram_bytes utilization``. ``compute_cycles`` is compute-bound cycles on the unit
     that runs the layer (``array`` or ``vector``); ``utilization`` is the array's.
     Total: ``macs cycles latency_s energy_pj area_mm2 utilization`` plus ``dram_bytes``,
-    ``power_w`` and the energy and area breakdowns.
+    ``power_w``, the energy and area breakdowns and ``access_bytes`` (bytes moved per level,
+    operand and direction: ``access_bytes[level][operand][direction]``).
     """
     net = cost.network
     per_layer = {k: cost.layer(k)[design] for k in (*_LAYER_KEYS, *_LAYER_KEYS_2, "dataflow")}
@@ -47,6 +48,7 @@ def evaluation_dict(cost: NetworkCost, design: int = 0, *, name: str = "custom")
         "dram_bytes": float(cost.dram_bytes[design]),
         "power_w": float(cost.power_w[design]),
         "energy_breakdown_pj": {k: float(v[design]) for k, v in cost.energy_breakdown_pj.items()},
+        "access_bytes": _access_bytes(cost, design),
         "area_breakdown_mm2": {k: float(v[design]) for k, v in cost.area_breakdown_mm2.items()},
     }
     return {
@@ -56,3 +58,11 @@ def evaluation_dict(cost: NetworkCost, design: int = 0, *, name: str = "custom")
         "layers": layers,
         "total": total,
     }
+
+
+def _access_bytes(cost: NetworkCost, design: int) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for (level, operand, direction), _ in cost.counts.items():
+        value = float(cost.total_bytes((level, operand, direction))[design])
+        out.setdefault(level, {}).setdefault(operand, {})[direction] = value
+    return out
