@@ -18,6 +18,7 @@ import numpy as np
 from pymoo.core.termination import NoTermination
 from pymoo.indicators.hv import HV
 
+from evodse.model.evaluate import layer_table
 from evodse.search.algorithms import make_algorithm, make_surrogate
 from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner
 from evodse.search.problem import AcceleratorProblem
@@ -26,7 +27,7 @@ from evodse.search.surrogate import SurrogateSearch
 
 HV_MARGIN = 1.1  # reference point: 1.1 in objectives normalized to [0, 1] on the first front
 MC_SAMPLES = 20_000  # Monte-Carlo hypervolume samples beyond EXACT_HV_MAX_OBJ objectives
-EXHAUSTIVE_CHUNK = 8192  # designs per "generation" of the exhaustive baseline
+CHUNK_PAIRS = 250_000  # design x layer-shape pairs per vectorized call of the exhaustive baseline
 EXACT_HV_MAX_OBJ = 4
 
 
@@ -159,17 +160,17 @@ def new_state(
     return state
 
 
-def _baseline_batch(state: SearchState) -> np.ndarray:
-    """Next designs of the random or exhaustive baseline (none left: empty)."""
-    problem = state.problem
-    sizes = np.asarray(problem.xu, dtype=np.int64) + 1
-    if state.algorithm_name == "exhaustive":
-        chunk = int(state.options.get("pop_size", EXHAUSTIVE_CHUNK))
-        stop = min(state.cursor + chunk, problem.space_size)
-        flat = np.arange(state.cursor, stop)
-        state.cursor = stop
-        return index_rows(flat, sizes)
-    want = int(state.options.get("pop_size", 100))
+def exhaustive_chunk(problem: AcceleratorProblem) -> int:
+    """Designs per vectorized call of the exhaustive baseline: about ``CHUNK_PAIRS`` design x
+    layer-shape pairs (the cost model's temporaries take ~340 bytes per pair, so ~85 MB),
+    between 1,024 and 65,536 designs."""
+    shapes = sum(layer_table(n).n_shapes for n in getattr(problem, "networks", ())) or 30
+    return int(np.clip(CHUNK_PAIRS // shapes, 1024, 65_536))
+
+
+def _random_batch(state: SearchState, want: int) -> np.ndarray:
+    """Up to ``want`` uniform random designs not yet archived (fewer near exhaustion)."""
+    sizes = np.asarray(state.problem.xu, dtype=np.int64) + 1
     rows: list[np.ndarray] = []
     seen = set()
     for _ in range(100):  # resample duplicates; a nearly exhausted space ends early
@@ -179,29 +180,71 @@ def _baseline_batch(state: SearchState) -> np.ndarray:
             if key not in seen and len(rows) < want:
                 seen.add(key)
                 rows.append(x)
-        if len(rows) >= want or len(state.archive) + len(rows) >= problem.space_size:
+        if len(rows) >= want or len(state.archive) + len(rows) >= state.problem.space_size:
             break
     return np.asarray(rows, dtype=np.int64).reshape(-1, len(sizes))
 
 
+def _exhaustive_batch(state: SearchState, max_new: int | None) -> np.ndarray:
+    """The next chunk of the enumeration (C order, which is sorted order), cut after
+    ``max_new`` designs new to the archive; empty when the enumeration is done."""
+    problem = state.problem
+    sizes = np.asarray(problem.xu, dtype=np.int64) + 1
+    chunk = int(state.options.get("pop_size") or exhaustive_chunk(problem))
+    stop = min(state.cursor + chunk, problem.space_size)
+    X = index_rows(np.arange(state.cursor, stop), sizes)
+    if max_new is not None:
+        new = np.cumsum(~state.archive.contains_rows(X))
+        if len(new) and new[-1] > max_new:
+            X = X[: int(np.searchsorted(new, max_new, side="left")) + 1]
+    state.cursor += len(X)
+    return X
+
+
 def step(state: SearchState, max_new: int | None = None) -> bool:
-    """Run one generation; False when the algorithm has nothing new to evaluate. ``max_new``
-    caps the designs the surrogate search proposes (the rest of an evaluation budget)."""
+    """Run one generation; False when the algorithm has nothing left to propose. At most
+    ``max_new`` designs new to the archive are evaluated (the rest of an evaluation budget):
+    the last generation of a budget is cut to exactly what is left."""
     start = time.perf_counter()
     before = len(state.archive)
     state.evaluator.generation = state.generation
-    pymoo = state.algorithm is not None and not isinstance(state.algorithm, SurrogateSearch)
-    if not pymoo:
-        if state.algorithm is None:
-            X = _baseline_batch(state)
+    algorithm = state.algorithm
+    if algorithm is None or isinstance(algorithm, SurrogateSearch):
+        if state.algorithm_name == "exhaustive":
+            X = _exhaustive_batch(state, max_new)
+            more = len(X) > 0
         else:
-            X = state.algorithm.ask(state.archive, max_new=max_new)
+            if algorithm is None:
+                X = _random_batch(state, int(state.options.get("pop_size", 100)))
+                if max_new is not None:
+                    X = X[state.archive.within_budget(X, max_new)]
+            else:
+                X = algorithm.ask(state.archive, max_new=max_new)
+            more = None
         if len(X):
             state.evaluator.evaluate_rows(X)
+        progressed = more if more is not None else len(state.archive) > before
     else:
-        pop = state.algorithm.ask()
-        state.algorithm.evaluator.eval(state.problem, pop)
-        state.algorithm.tell(infills=pop)
+        pop = algorithm.ask()
+        if pop is None:  # mating found nothing new: pymoo has terminated the algorithm
+            return _record(state, start, progressed=False)
+        keep = (
+            np.ones(len(pop), dtype=bool)
+            if max_new is None
+            else state.archive.within_budget(np.rint(pop.get("X")), max_new)
+        )
+        algorithm.evaluator.eval(state.problem, pop[keep])
+        if keep.all():
+            algorithm.tell(infills=pop)
+        # else the budget ends with this generation: its evaluated part is archived, and the
+        # algorithm is not told (pymoo's MOEA/D pairs offspring with subproblems, C-TAEA's
+        # first survival needs a full population)
+        progressed = True
+    return _record(state, start, progressed=progressed)
+
+
+def _record(state: SearchState, start: float, *, progressed: bool) -> bool:
+    """Close a generation: count it, and append its history row."""
     state.generation += 1
     front_F = state.archive.column("F")[state.archive.front]
     hv = state.hypervolume(front_F) if len(front_F) else 0.0
@@ -215,7 +258,7 @@ def step(state: SearchState, max_new: int | None = None) -> bool:
             "wall_time_s": state.elapsed_s,
         }
     )
-    return len(state.archive) > before or pymoo
+    return progressed
 
 
 def run_search(
