@@ -321,13 +321,14 @@ def test_neighbour_mutation_stays_in_the_space(upper, seed, data):
         assert (out != X).any(axis=1).all()
 
 
-def test_default_algorithm_is_the_surrogate():
+def test_default_algorithm_is_auto():
     from evodse.experiment.config import load_experiment
 
     for objectives in (["edp"], ["latency", "area"], ["latency", "energy", "area", "power"]):
         config = tiny_config(objectives=objectives)
         del config["algorithm"]
-        assert load_experiment(config).algorithm == "surrogate"
+        experiment = load_experiment(config)
+        assert experiment.algorithm == "auto" and experiment.options == {}
     config = tiny_config(algorithm={"pop_size": 30, "crossover_prob": 0.5})
-    with pytest.raises(evodse.InputError, match="crossover_prob"):
+    with pytest.raises(evodse.InputError, match=r"pop_size.*name one to set its options"):
         load_experiment(config)

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pymoo.core.population import Population
 from pymoo.core.termination import NoTermination
 from pymoo.indicators.hv import HV
 
 from evodse.model.evaluate import layer_table
 from evodse.search.algorithms import make_algorithm, make_surrogate
 from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner
+from evodse.search.choice import AUTO, AUTO_OPTIONS, PROBE_DESIGNS, Choice, choose, small_budget
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.space import index_rows
 from evodse.search.surrogate import SurrogateSearch
@@ -42,14 +44,18 @@ class Termination:
     hv_tol: float = 1e-4
 
     def reached(self, state: SearchState) -> str | None:
-        """The name of the limit reached, or None."""
-        if self.generations is not None and state.generation >= self.generations:
+        """The name of the limit reached, or None. An exhaustive evaluation that ``auto``
+        chose ignores ``generations`` and ``hv_stagnation`` (they count and judge the steps of
+        a search; the whole space was chosen because it fits the time budget)."""
+        choice = getattr(state, "choice", None)  # None in checkpoints of earlier versions
+        searching = choice is None or choice.chosen != "exhaustive"
+        if searching and self.generations is not None and state.generation >= self.generations:
             return "generations"
         if self.evaluations is not None and len(state.archive) >= self.evaluations:
             return "evaluations"
         if self.time_s is not None and state.elapsed_s >= self.time_s:
             return "time_s"
-        if self.hv_window and len(state.history) > self.hv_window:
+        if searching and self.hv_window and len(state.history) > self.hv_window:
             old = state.history[-1 - self.hv_window]["hypervolume"]
             new = state.history[-1]["hypervolume"]
             if old > 0 and (new - old) / old <= self.hv_tol:
@@ -119,7 +125,7 @@ class SearchState:
     """Everything a run needs to continue (pickled for --resume)."""
 
     problem: AcceleratorProblem
-    algorithm_name: str
+    algorithm_name: str  # "auto" until its first generation has chosen the algorithm
     options: dict[str, Any]
     seed: int
     archive: Archive
@@ -132,6 +138,7 @@ class SearchState:
     hypervolume: Hypervolume = field(default_factory=Hypervolume)
     stopped_by: str | None = None
     evaluator: ArchiveEvaluator | None = None
+    choice: Choice | None = None  # what "auto" chose and why (None: the algorithm was named)
 
     def attach_runner(self, runner: ChunkRunner | None, chunk_size: int = 1024) -> None:
         """Evaluate large populations in chunks through ``runner`` (None: in process)."""
@@ -142,22 +149,82 @@ class SearchState:
 def new_state(
     problem: AcceleratorProblem, algorithm: str, options: Mapping[str, Any], seed: int
 ) -> SearchState:
-    """A fresh search state (nothing evaluated yet)."""
+    """A fresh search state (nothing evaluated yet). ``auto`` chooses the algorithm in its
+    first generation (:mod:`evodse.search.choice`)."""
     archive = Archive(problem.n_var, problem.n_obj, problem.n_ieq_constr)
     state = SearchState(
         problem=problem, algorithm_name=algorithm, options=dict(options), seed=seed, archive=archive
     )
     state.evaluator = ArchiveEvaluator(archive, problem)
-    if algorithm in ("random", "exhaustive"):
-        state.rng = np.random.default_rng(seed)
-    elif algorithm == "surrogate":
-        state.algorithm = make_surrogate(options, problem, seed)
+    if algorithm == AUTO:
+        state.rng = np.random.default_rng(seed)  # draws the first generation
     else:
-        algo = make_algorithm(algorithm, options, problem, archive)
-        algo.evaluator = state.evaluator
-        algo.setup(problem, termination=NoTermination(), seed=seed, verbose=False)
-        state.algorithm = algo
+        _start(state, algorithm, options)
     return state
+
+
+def _start(
+    state: SearchState,
+    algorithm: str,
+    options: Mapping[str, Any],
+    first: np.ndarray | None = None,
+) -> None:
+    """Set ``state`` up to run ``algorithm``; a pymoo algorithm takes the archived designs
+    ``first`` as its initial population (instead of sampling one)."""
+    problem = state.problem
+    state.algorithm_name = algorithm
+    if algorithm in ("random", "exhaustive"):
+        if state.rng is None:
+            state.rng = np.random.default_rng(state.seed)
+    elif algorithm == "surrogate":
+        state.algorithm = make_surrogate(options, problem, state.seed)
+    else:
+        algo = make_algorithm(algorithm, options, problem, state.archive)
+        algo.evaluator = state.evaluator
+        algo.setup(problem, termination=NoTermination(), seed=state.seed, verbose=False)
+        if first is not None and len(first):
+            algo.ask()  # initializes the algorithm; its own sample is replaced, not evaluated
+            pop = Population.new(X=np.asarray(first))
+            algo.evaluator.eval(problem, pop)  # all archived: nothing is evaluated again
+            algo.tell(infills=pop)
+        state.algorithm = algo
+
+
+def _choose(state: SearchState, max_new: int | None, termination: Termination | None) -> bool:
+    """The first generation of ``auto``: evaluate and time a first batch (kept in the
+    archive), choose the algorithm (:func:`evodse.search.choice.choose`) and set it up."""
+    problem = state.problem
+    evaluations = None if termination is None else termination.evaluations
+    time_s = None if termination is None else termination.time_s
+    budget_s = float(state.options.get("exhaustive_budget_s", AUTO_OPTIONS["exhaustive_budget_s"]))
+    if small_budget(problem.space_size, evaluations):  # decided now: exactly a surrogate run
+        _start(state, "surrogate", {})
+        X = state.algorithm.ask(state.archive, max_new=max_new)
+    else:
+        X = _random_batch(state, PROBE_DESIGNS)
+        if max_new is not None:
+            X = X[state.archive.within_budget(X, max_new)]
+    before = len(state.archive)
+    start = time.perf_counter()
+    if len(X):
+        state.evaluator.evaluate_rows(X)
+    seconds = time.perf_counter() - start
+    evaluated = len(state.archive) - before
+    declared = problem.seconds_per_evaluation
+    state.choice = choose(
+        space_size=problem.space_size,
+        n_obj=problem.n_obj,
+        seconds_per_evaluation=seconds / max(evaluated, 1) if declared is None else declared,
+        cost_source="measured" if declared is None else "declared",
+        first_generation=evaluated,
+        evaluations=evaluations,
+        time_s=time_s,
+        exhaustive_budget_s=budget_s,
+    )
+    if state.algorithm_name == AUTO:
+        state.options = {}  # the chosen algorithm runs with its defaults
+        _start(state, state.choice.chosen, {}, first=X)
+    return evaluated > 0
 
 
 def exhaustive_chunk(problem: AcceleratorProblem) -> int:
@@ -201,15 +268,20 @@ def _exhaustive_batch(state: SearchState, max_new: int | None) -> np.ndarray:
     return X
 
 
-def step(state: SearchState, max_new: int | None = None) -> bool:
+def step(
+    state: SearchState, max_new: int | None = None, *, termination: Termination | None = None
+) -> bool:
     """Run one generation; False when the algorithm has nothing left to propose. At most
     ``max_new`` designs new to the archive are evaluated (the rest of an evaluation budget):
-    the last generation of a budget is cut to exactly what is left."""
+    the last generation of a budget is cut to exactly what is left. ``auto``'s first
+    generation chooses the algorithm, knowing the run's ``termination``."""
     start = time.perf_counter()
     before = len(state.archive)
     state.evaluator.generation = state.generation
     algorithm = state.algorithm
-    if algorithm is None or isinstance(algorithm, SurrogateSearch):
+    if state.algorithm_name == AUTO:
+        progressed = _choose(state, max_new, termination)
+    elif algorithm is None or isinstance(algorithm, SurrogateSearch):
         if state.algorithm_name == "exhaustive":
             X = _exhaustive_batch(state, max_new)
             more = len(X) > 0
@@ -273,7 +345,7 @@ def run_search(
     while (reason := termination.reached(state)) is None:
         before = len(state.archive)
         left = None if termination.evaluations is None else termination.evaluations - before
-        progressed = step(state, max_new=left)
+        progressed = step(state, max_new=left, termination=termination)
         idle = idle + 1 if len(state.archive) == before else 0
         if on_generation is not None:
             on_generation(state)
