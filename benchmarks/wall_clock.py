@@ -170,7 +170,9 @@ def per_second(
 def per_second_table(out: dict[str, Any]) -> str:
     times = out["times"]
     lines = []
-    for name, facts in out["benchmarks"].items():
+    order = list(SPACES)
+    for name in sorted(out["benchmarks"], key=order.index):
+        facts = out["benchmarks"][name]
         lines += [
             "",
             f"**{name}** ({facts['space_size']:,} designs, true front {facts['front']}): "
@@ -270,6 +272,29 @@ def default_table(out: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merge(outs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One result from several ``--json`` files: per-second records of a (benchmark, method,
+    seed) already in an earlier file are dropped, the first file's default table is kept."""
+    merged: dict[str, Any] = {"command": "; ".join(out["command"] for out in outs)}
+    seen: set[tuple] = set()
+    for out in outs:
+        if "default" in out:
+            merged.setdefault("default", out["default"])
+        if "per_second" in out:
+            part = out["per_second"]
+            into = merged.setdefault("per_second", {**part, "benchmarks": {}, "records": []})
+            if (part["seconds"], part["times"]) != (into["seconds"], into["times"]):
+                raise SystemExit("--load: per-second results of different --seconds")
+            for name, facts in part["benchmarks"].items():
+                into["benchmarks"].setdefault(name, facts)
+            for r in part["records"]:
+                key = (r["benchmark"], r["method"], r["seed"])
+                if key not in seen:
+                    seen.add(key)
+                    into["records"].append(r)
+    return merged
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -283,10 +308,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--json", type=Path, default=None, help="save the raw results")
-    parser.add_argument("--load", type=Path, default=None, help="print the tables of --json")
+    parser.add_argument(
+        "--load",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print the tables of saved --json files (merged, first wins; --json saves them)",
+    )
     args = parser.parse_args(argv)
     if args.load:
-        out = json.loads(args.load.read_text())
+        out = merge([json.loads(path.read_text()) for path in args.load])
     else:
         out = {"command": "python benchmarks/wall_clock.py " + " ".join(argv or sys.argv[1:])}
         if args.part in ("per-second", "both"):
@@ -300,9 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.part in ("default", "both"):
             out["default"] = default_vs_exhaustive(args.defaults or list(DEFAULT_SPACES))
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(out, indent=1) + "\n")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
     if "per_second" in out:
         print(per_second_table(out["per_second"]))
     if "default" in out:

@@ -178,10 +178,16 @@ def test_a_big_space_gets_the_evolutionary_algorithm_seeded_with_the_first_gener
     assert (again.archive.column("X") == state.archive.column("X")).all()
 
 
-@pytest.mark.parametrize(("objectives", "expected"), [(["edp"], "nsga2"), (4, "nsga3")])
+@pytest.mark.parametrize(
+    ("objectives", "expected"),
+    [
+        (["edp"], "nsga2"),
+        (["latency", "area"], "nsga2"),
+        (["latency", "energy", "area"], "smsemoa"),
+        (["latency", "energy", "area", "power"], "nsga3"),
+    ],
+)
 def test_the_evolutionary_algorithm_suits_the_objective_count(objectives, expected):
-    if objectives == 4:
-        objectives = ["latency", "energy", "area", "power"]
     problem = tiny_problem(CheapProblem, objectives=objectives)
     state = auto(problem, Termination(generations=2), exhaustive_budget_s=0)
     assert state.algorithm_name == expected == evolutionary(len(objectives))
