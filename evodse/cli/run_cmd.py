@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     for r in results:
         s = r.summary
         print(
-            f"{s['name']} seed {r.seed}: {s['evaluations']} designs evaluated "
+            f"{s['name']} seed {r.seed}: {s['algorithm']}, {s['evaluations']} designs evaluated "
             f"({s['space_size']:,} in the space), front of {s['front_size']}, "
             f"hypervolume {s['hypervolume']:.4f}, {s['wall_time_s']:.1f} s -> {r.out_dir}"
         )

@@ -38,7 +38,7 @@ import platform
 import re
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,7 @@ import yaml
 
 from evodse.errors import InputError
 from evodse.search.archive import Archive, ReplayError
+from evodse.search.choice import AUTO, Choice
 from evodse.search.driver import (
     HISTORY_COLUMNS,
     MC_SAMPLES,
@@ -100,6 +101,9 @@ def config_hash(resolved: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+CHOICE_FIELDS = tuple(f.name for f in fields(Choice))
+
+
 # --- writing ------------------------------------------------------------------------------------
 
 
@@ -133,7 +137,8 @@ def encode(state: SearchState, resolved: Mapping[str, Any]) -> Checkpoint:
         "version": VERSION,
         "config_sha256": config_hash(resolved),
         "seed": state.seed,
-        "algorithm": state.algorithm_name,
+        "algorithm": AUTO if state.choice is not None else state.algorithm_name,
+        "choice": None if state.choice is None else state.choice.as_dict(),
         "generation": state.generation,
         "elapsed_s": state.elapsed_s,
         "stopped_by": state.stopped_by,
@@ -274,6 +279,12 @@ def _check_fields(header: dict[str, Any], algorithm: str, *, source: str) -> Non
             raise InputError(f"malformed checkpoint: expected {what}; {_RERUN}", source=source)
 
     expect(header.get("algorithm") == algorithm, f'"algorithm": "{algorithm}"')
+    choice = header.get("choice")
+    expect(
+        choice is None
+        or (isinstance(choice, dict) and set(choice) == set(CHOICE_FIELDS) and algorithm == AUTO),
+        '"choice": null, or what "auto" chose',
+    )
     generation = header.get("generation")
     expect(_is_int(generation) and generation >= 0, '"generation": an integer >= 0')
     expect(_is_number(header.get("elapsed_s")), '"elapsed_s": a finite number')
@@ -457,6 +468,7 @@ def _state(
         cursor=header["cursor"],
         rng_state=header["rng"],
         surrogate_weights=None if weights is None else (weights, arrays["surrogate_weights"]),
+        choice=None if header.get("choice") is None else Choice(**header["choice"]),
     )
 
 

@@ -1,4 +1,5 @@
-"""Progress of a running search on stderr: generation, evaluations, front size, hypervolume."""
+"""Progress of a running search on stderr: generation, evaluations, front size, hypervolume;
+and, once, which algorithm the default (``auto``) chose and why."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Progress:
         self.tty = self.stream.isatty()
         self.every_s = every_s
         self._last = 0.0
+        self._announced = False
 
     def _fraction(self, state: SearchState) -> float | None:
         t = self.termination
@@ -36,11 +38,17 @@ class Progress:
             parts.append(len(state.archive) / t.evaluations)
         if t.time_s:
             parts.append(state.elapsed_s / t.time_s)
-        if not parts:  # exhaustive: the space is the budget
-            parts.append(len(state.archive) / state.problem.space_size)
+        choice = getattr(state, "choice", None)
+        if not parts or (choice is not None and choice.chosen == "exhaustive"):
+            parts = [len(state.archive) / state.problem.space_size]  # the space is the budget
         return min(1.0, max(parts))
 
     def __call__(self, state: SearchState, *, force: bool = False) -> None:
+        choice = getattr(state, "choice", None)
+        if choice is not None and not self._announced:
+            self._announced = True
+            start = "\r" if self.tty else ""  # a line of its own, above the bar
+            self.stream.write(f"{start}{self.label} auto chose {choice.chosen}: {choice.reason}\n")
         now = time.monotonic()
         if not (self.tty or force) and now - self._last < self.every_s:
             return

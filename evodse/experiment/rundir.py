@@ -188,6 +188,7 @@ def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
         "name": resolved["name"],
         "seed": state.seed,
         "algorithm": state.algorithm_name,
+        "algorithm_choice": None if state.choice is None else state.choice.as_dict(),
         "workloads": problem.workload_names,
         "objectives": [
             {"column": o.column, "name": o.name, "sense": "max" if o.maximize else "min"}

@@ -9,6 +9,8 @@ Das-Dennis directions (Riesz s-energy directions beyond 5 objectives) sized to t
 ``surrogate`` is evodse's surrogate-assisted search (:mod:`evodse.search.surrogate`), the
 best at small evaluation budgets. ``random`` samples the space uniformly and ``exhaustive``
 enumerates it; all use the same archive, so their fronts compare at equal evaluations.
+``auto``, the default, chooses one of them by what an evaluation costs
+(:mod:`evodse.search.choice`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pymoo.util.ref_dirs import get_reference_directions
 
 from evodse.errors import InputError
 from evodse.search.archive import Archive, ArchiveDuplicates
+from evodse.search.choice import AUTO, AUTO_OPTIONS
 from evodse.search.operators import NeighbourMutation
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.surrogate import SURROGATE_OPTIONS, SurrogateSearch
@@ -41,7 +44,7 @@ PYMOO_ALGORITHMS = (
     "ctaea",
 )
 BASELINES = ("random", "exhaustive")
-ALGORITHMS = (*PYMOO_ALGORITHMS, "surrogate", *BASELINES)
+ALGORITHMS = (AUTO, *PYMOO_ALGORITHMS, "surrogate", *BASELINES)
 _NEEDS_REF_DIRS = ("nsga3", "unsga3", "moead", "ctaea")
 
 #: Options every algorithm accepts, with defaults (measured in docs/search_quality.md).
@@ -59,10 +62,10 @@ _EXTRA_OPTIONS = {
 }
 
 
-#: The algorithm of an experiment that names none (docs/search_quality.md): the surrogate-assisted
-#: search was the best method on every benchmark space at 0.1% of the space for two and three
-#: objectives, and on a 21,168-design space for one and four objectives.
-DEFAULT_ALGORITHM = "surrogate"
+#: The algorithm of an experiment that names none: ``auto`` evaluates and times a first
+#: generation, then runs ``exhaustive``, ``surrogate`` or an evolutionary algorithm by what an
+#: evaluation costs and the budget (:mod:`evodse.search.choice`, docs/search.md).
+DEFAULT_ALGORITHM = AUTO
 
 
 def reference_directions(n_obj: int, n_points: int, seed: int = 1) -> np.ndarray:
@@ -80,6 +83,8 @@ def reference_directions(n_obj: int, n_points: int, seed: int = 1) -> np.ndarray
 
 def default_options(name: str) -> dict[str, Any]:
     """The options ``name`` accepts, with their defaults."""
+    if name == AUTO:
+        return dict(AUTO_OPTIONS)
     return dict(SURROGATE_OPTIONS if name == "surrogate" else COMMON_OPTIONS)
 
 
@@ -107,10 +112,21 @@ def check_algorithm(name: Any, options: Mapping[str, Any], *, source: str | None
     allowed = set(default_options(name)) | set(_EXTRA_OPTIONS.get(name, ()))
     for key, value in options.items():
         if key not in allowed:
+            hint = " (auto chooses the algorithm; name one to set its options)" * (name == AUTO)
             raise InputError(
-                f"unknown option {key!r} for {name}; expected one of {sorted(allowed)}",
+                f"unknown option {key!r} for {name}{hint}; expected one of {sorted(allowed)}",
                 source=source,
                 key=f"algorithm.{key}",
+            )
+        if key == "exhaustive_budget_s" and (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not 0 <= value < math.inf
+        ):
+            raise InputError(
+                "expected a finite number of seconds >= 0 (0: never exhaustive)",
+                source=source,
+                key="algorithm.exhaustive_budget_s",
             )
         minimum = _INTEGER_OPTIONS.get(key)
         if minimum is not None and (

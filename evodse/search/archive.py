@@ -55,6 +55,19 @@ class Archive:
         """Boolean mask: which rows of ``X`` are already evaluated."""
         return np.asarray([k in self._index for k in _keys(X)], dtype=bool)
 
+    def within_budget(self, X: np.ndarray, new_designs: int) -> np.ndarray:
+        """Boolean mask of the rows of ``X`` to evaluate so that at most ``new_designs`` of them
+        are new to the archive: rows already archived are kept, and of the new designs those
+        first in the order :meth:`ArchiveEvaluator.evaluate_rows` adds them (sorted index
+        rows), so a budget cut short evaluates a prefix of what a longer one would."""
+        X = np.asarray(X, dtype=np.int64)
+        new = ~self.contains_rows(X)
+        unique = np.unique(X[new], axis=0)
+        if len(unique) <= new_designs:
+            return np.ones(len(X), dtype=bool)
+        keep = set(_keys(unique[: max(new_designs, 0)]))
+        return ~new | np.asarray([k in keep for k in _keys(X)], dtype=bool)
+
     def add(self, ev: Evaluation, generation: int) -> None:
         """Append new (not yet archived, mutually distinct) evaluations."""
         start = len(self._index)

@@ -5,12 +5,13 @@ One generation: the algorithm proposes designs, the archive evaluates only the n
 vectorized call, the algorithm is told the results.
 
 A run is deterministic given its configuration and seed, so its state is stored as data only
-(:mod:`evodse.experiment.checkpoint`): the archive, history, hypervolume normalization and the
-random generators of the baselines and the surrogate search. A pymoo algorithm's state is not
-stored: :func:`restore_algorithm` rebuilds it by replaying the run's generations with every
-design served from the restored archive (no model calls) and checks the replay proposes the
-recorded designs, so a resumed run continues exactly where its checkpoint left it and ends with
-the same front as an uninterrupted run.
+(:mod:`evodse.experiment.checkpoint`): the archive, history, hypervolume normalization, the
+random generators of the baselines and the surrogate search, and what ``auto`` chose. A pymoo
+algorithm's state is not stored: :func:`restore_algorithm` rebuilds it by replaying the run's
+generations with every design served from the restored archive (no model calls; ``auto``
+replays its recorded choice) and checks the replay proposes the recorded designs, so a resumed
+run continues exactly where its checkpoint left it and ends with the same front as an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pymoo.core.population import Population
 from pymoo.core.termination import NoTermination
 from pymoo.indicators.hv import HV
 
+from evodse.model.evaluate import layer_table
 from evodse.search.algorithms import make_algorithm, make_surrogate
 from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner, ReplayError
+from evodse.search.choice import AUTO, AUTO_OPTIONS, PROBE_DESIGNS, Choice, choose, small_budget
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.space import index_rows
 from evodse.search.surrogate import SurrogateSearch
 
 HV_MARGIN = 1.1  # reference point: 1.1 in objectives normalized to [0, 1] on the first front
-MC_SAMPLES = 20_000  # Monte-Carlo hypervolume samples beyond EXACT_HV_MAX_OBJ objectives
-EXHAUSTIVE_CHUNK = 8192  # designs per "generation" of the exhaustive baseline
-EXACT_HV_MAX_OBJ = 4
 HISTORY_COLUMNS = ("generation", "evaluations", "hypervolume", "front_size", "wall_time_s")
+MC_SAMPLES = 20_000  # Monte-Carlo hypervolume samples beyond EXACT_HV_MAX_OBJ objectives
+CHUNK_PAIRS = 250_000  # design x layer-shape pairs per vectorized call of the exhaustive baseline
+EXACT_HV_MAX_OBJ = 4
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,18 @@ class Termination:
     hv_tol: float = 1e-4
 
     def reached(self, state: SearchState) -> str | None:
-        """The name of the limit reached, or None."""
-        if self.generations is not None and state.generation >= self.generations:
+        """The name of the limit reached, or None. An exhaustive evaluation that ``auto``
+        chose ignores ``generations`` and ``hv_stagnation`` (they count and judge the steps of
+        a search; the whole space was chosen because it fits the time budget)."""
+        choice = getattr(state, "choice", None)  # None in checkpoints of earlier versions
+        searching = choice is None or choice.chosen != "exhaustive"
+        if searching and self.generations is not None and state.generation >= self.generations:
             return "generations"
         if self.evaluations is not None and len(state.archive) >= self.evaluations:
             return "evaluations"
         if self.time_s is not None and state.elapsed_s >= self.time_s:
             return "time_s"
-        if self.hv_window and len(state.history) > self.hv_window:
+        if searching and self.hv_window and len(state.history) > self.hv_window:
             old = state.history[-1 - self.hv_window]["hypervolume"]
             new = state.history[-1]["hypervolume"]
             if old > 0 and (new - old) / old <= self.hv_tol:
@@ -153,7 +161,7 @@ class SearchState:
     docstring)."""
 
     problem: AcceleratorProblem
-    algorithm_name: str
+    algorithm_name: str  # "auto" until its first generation has chosen the algorithm
     options: dict[str, Any]
     seed: int
     archive: Archive
@@ -166,8 +174,10 @@ class SearchState:
     hypervolume: Hypervolume = field(default_factory=Hypervolume)
     stopped_by: str | None = None
     evaluator: ArchiveEvaluator | None = None
+    choice: Choice | None = None  # what "auto" chose and why (None: the algorithm was named)
     replay: Archive | None = None  # restored, pymoo algorithm not rebuilt yet: the archive to
     # replay (:func:`restore_algorithm`; ``archive`` is this one meanwhile)
+    forced_choice: Choice | None = None  # replaying "auto": its recorded choice, not a new one
 
     def attach_runner(self, runner: ChunkRunner | None, chunk_size: int = 1024) -> None:
         """Evaluate large populations in chunks through ``runner`` (None: in process)."""
@@ -178,21 +188,17 @@ class SearchState:
 def new_state(
     problem: AcceleratorProblem, algorithm: str, options: Mapping[str, Any], seed: int
 ) -> SearchState:
-    """A fresh search state (nothing evaluated yet)."""
+    """A fresh search state (nothing evaluated yet). ``auto`` chooses the algorithm in its
+    first generation (:mod:`evodse.search.choice`)."""
     archive = Archive(problem.n_var, problem.n_obj, problem.n_ieq_constr)
     state = SearchState(
         problem=problem, algorithm_name=algorithm, options=dict(options), seed=seed, archive=archive
     )
     state.evaluator = ArchiveEvaluator(archive, problem)
-    if algorithm in ("random", "exhaustive"):
-        state.rng = np.random.default_rng(seed)
-    elif algorithm == "surrogate":
-        state.algorithm = make_surrogate(options, problem, seed)
+    if algorithm == AUTO:
+        state.rng = np.random.default_rng(seed)  # draws the first generation
     else:
-        algo = make_algorithm(algorithm, options, problem, archive)
-        algo.evaluator = state.evaluator
-        algo.setup(problem, termination=NoTermination(), seed=seed, verbose=False)
-        state.algorithm = algo
+        _start(state, algorithm, options)
     return state
 
 
@@ -211,12 +217,14 @@ def restore_state(
     cursor: int = 0,
     rng_state: Mapping[str, Any] | None = None,
     surrogate_weights: tuple[int, np.ndarray] | None = None,
+    choice: Choice | None = None,
 ) -> SearchState:
     """A state from checkpointed data (:mod:`evodse.experiment.checkpoint`): the baselines'
     and the surrogate search's random generator state (``rng_state``, a
     ``bit_generator.state``) is restored; a pymoo algorithm is rebuilt by
-    :func:`restore_algorithm` (which :func:`step` calls first). ValueError (or TypeError,
-    KeyError) on a generator state numpy rejects."""
+    :func:`restore_algorithm` (which :func:`step` calls first). ``choice``: what ``auto``
+    chose (then ``algorithm`` is ``auto`` and the chosen one runs with its defaults).
+    ValueError (or TypeError, KeyError) on a generator state numpy rejects."""
     state = SearchState(
         problem=problem,
         algorithm_name=algorithm,
@@ -230,7 +238,11 @@ def restore_state(
         hypervolume=hypervolume,
         stopped_by=stopped_by,
         evaluator=ArchiveEvaluator(archive, problem),
+        choice=choice,
     )
+    if choice is not None:  # an "auto" run: the chosen algorithm, with its defaults
+        algorithm, options = choice.chosen, {}
+        state.algorithm_name, state.options = algorithm, {}
     if algorithm in ("random", "exhaustive", "surrogate"):
         if algorithm == "surrogate":
             state.algorithm = make_surrogate(options, problem, seed)
@@ -246,17 +258,81 @@ def restore_state(
     return state
 
 
-def _baseline_batch(state: SearchState) -> np.ndarray:
-    """Next designs of the random or exhaustive baseline (none left: empty)."""
+def _start(
+    state: SearchState,
+    algorithm: str,
+    options: Mapping[str, Any],
+    first: np.ndarray | None = None,
+) -> None:
+    """Set ``state`` up to run ``algorithm``; a pymoo algorithm takes the archived designs
+    ``first`` as its initial population (instead of sampling one)."""
     problem = state.problem
-    sizes = np.asarray(problem.xu, dtype=np.int64) + 1
-    if state.algorithm_name == "exhaustive":
-        chunk = int(state.options.get("pop_size", EXHAUSTIVE_CHUNK))
-        stop = min(state.cursor + chunk, problem.space_size)
-        flat = np.arange(state.cursor, stop)
-        state.cursor = stop
-        return index_rows(flat, sizes)
-    want = int(state.options.get("pop_size", 100))
+    state.algorithm_name = algorithm
+    if algorithm in ("random", "exhaustive"):
+        if state.rng is None:
+            state.rng = np.random.default_rng(state.seed)
+    elif algorithm == "surrogate":
+        state.algorithm = make_surrogate(options, problem, state.seed)
+    else:
+        algo = make_algorithm(algorithm, options, problem, state.archive)
+        algo.evaluator = state.evaluator
+        algo.setup(problem, termination=NoTermination(), seed=state.seed, verbose=False)
+        if first is not None and len(first):
+            algo.ask()  # initializes the algorithm; its own sample is replaced, not evaluated
+            pop = Population.new(X=np.asarray(first))
+            algo.evaluator.eval(problem, pop)  # all archived: nothing is evaluated again
+            algo.tell(infills=pop)
+        state.algorithm = algo
+
+
+def _choose(state: SearchState, max_new: int | None, termination: Termination | None) -> bool:
+    """The first generation of ``auto``: evaluate and time a first batch (kept in the
+    archive), choose the algorithm (:func:`evodse.search.choice.choose`) and set it up."""
+    problem = state.problem
+    evaluations = None if termination is None else termination.evaluations
+    time_s = None if termination is None else termination.time_s
+    budget_s = float(state.options.get("exhaustive_budget_s", AUTO_OPTIONS["exhaustive_budget_s"]))
+    if small_budget(problem.space_size, evaluations):  # decided now: exactly a surrogate run
+        _start(state, "surrogate", {})
+        X = state.algorithm.ask(state.archive, max_new=max_new)
+    else:
+        X = _random_batch(state, PROBE_DESIGNS)
+        if max_new is not None:
+            X = X[state.archive.within_budget(X, max_new)]
+    before = len(state.archive)
+    start = time.perf_counter()
+    if len(X):
+        state.evaluator.evaluate_rows(X)
+    seconds = time.perf_counter() - start
+    evaluated = len(state.archive) - before
+    declared = problem.seconds_per_evaluation
+    state.choice = state.forced_choice or choose(
+        space_size=problem.space_size,
+        n_obj=problem.n_obj,
+        seconds_per_evaluation=seconds / max(evaluated, 1) if declared is None else declared,
+        cost_source="measured" if declared is None else "declared",
+        first_generation=evaluated,
+        evaluations=evaluations,
+        time_s=time_s,
+        exhaustive_budget_s=budget_s,
+    )
+    if state.algorithm_name == AUTO:
+        state.options = {}  # the chosen algorithm runs with its defaults
+        _start(state, state.choice.chosen, {}, first=X)
+    return evaluated > 0
+
+
+def exhaustive_chunk(problem: AcceleratorProblem) -> int:
+    """Designs per vectorized call of the exhaustive baseline: about ``CHUNK_PAIRS`` design x
+    layer-shape pairs (the cost model's temporaries take ~340 bytes per pair, so ~85 MB),
+    between 1,024 and 65,536 designs."""
+    shapes = sum(layer_table(n).n_shapes for n in getattr(problem, "networks", ())) or 30
+    return int(np.clip(CHUNK_PAIRS // shapes, 1024, 65_536))
+
+
+def _random_batch(state: SearchState, want: int) -> np.ndarray:
+    """Up to ``want`` uniform random designs not yet archived (fewer near exhaustion)."""
+    sizes = np.asarray(state.problem.xu, dtype=np.int64) + 1
     rows: list[np.ndarray] = []
     seen = set()
     for _ in range(100):  # resample duplicates; a nearly exhausted space ends early
@@ -266,9 +342,25 @@ def _baseline_batch(state: SearchState) -> np.ndarray:
             if key not in seen and len(rows) < want:
                 seen.add(key)
                 rows.append(x)
-        if len(rows) >= want or len(state.archive) + len(rows) >= problem.space_size:
+        if len(rows) >= want or len(state.archive) + len(rows) >= state.problem.space_size:
             break
     return np.asarray(rows, dtype=np.int64).reshape(-1, len(sizes))
+
+
+def _exhaustive_batch(state: SearchState, max_new: int | None) -> np.ndarray:
+    """The next chunk of the enumeration (C order, which is sorted order), cut after
+    ``max_new`` designs new to the archive; empty when the enumeration is done."""
+    problem = state.problem
+    sizes = np.asarray(problem.xu, dtype=np.int64) + 1
+    chunk = int(state.options.get("pop_size") or exhaustive_chunk(problem))
+    stop = min(state.cursor + chunk, problem.space_size)
+    X = index_rows(np.arange(state.cursor, stop), sizes)
+    if max_new is not None:
+        new = np.cumsum(~state.archive.contains_rows(X))
+        if len(new) and new[-1] > max_new:
+            X = X[: int(np.searchsorted(new, max_new, side="left")) + 1]
+    state.cursor += len(X)
+    return X
 
 
 def restore_algorithm(state: SearchState) -> None:
@@ -279,11 +371,14 @@ def restore_algorithm(state: SearchState) -> None:
     recorded = state.replay
     if recorded is None:
         return
-    fresh = new_state(state.problem, state.algorithm_name, state.options, state.seed)
+    if state.choice is None:
+        fresh = new_state(state.problem, state.algorithm_name, state.options, state.seed)
+    else:  # "auto": its first generation again, with the recorded choice
+        fresh = new_state(state.problem, AUTO, {}, state.seed)
+        fresh.forced_choice = state.choice
     fresh.evaluator.recorded = recorded
-    for generation in range(state.generation):
-        fresh.evaluator.generation = generation
-        _advance(fresh)
+    for _ in range(state.generation):  # the last generation of a budget may have been cut
+        step(fresh, max_new=len(recorded) - len(fresh.archive))
     fresh.evaluator.recorded = None
     replayed = fresh.archive
     if len(replayed) != len(recorded):
@@ -300,35 +395,60 @@ def restore_algorithm(state: SearchState) -> None:
     fresh.evaluator.runner = state.evaluator.runner
     fresh.evaluator.chunk_size = state.evaluator.chunk_size
     state.algorithm, state.archive, state.evaluator = fresh.algorithm, replayed, fresh.evaluator
+    state.rng = fresh.rng  # "auto" before its choice draws its first generation from it
     state.replay = None
 
 
-def _advance(state: SearchState, max_new: int | None = None) -> bool:
-    """Propose designs and evaluate the new ones (one generation without the bookkeeping);
-    True for a pymoo algorithm."""
-    pymoo = state.algorithm is not None and not isinstance(state.algorithm, SurrogateSearch)
-    if not pymoo:
-        if state.algorithm is None:
-            X = _baseline_batch(state)
-        else:
-            X = state.algorithm.ask(state.archive, max_new=max_new)
-        if len(X):
-            state.evaluator.evaluate_rows(X)
-    else:
-        pop = state.algorithm.ask()
-        state.algorithm.evaluator.eval(state.problem, pop)
-        state.algorithm.tell(infills=pop)
-    return pymoo
-
-
-def step(state: SearchState, max_new: int | None = None) -> bool:
-    """Run one generation; False when the algorithm has nothing new to evaluate. ``max_new``
-    caps the designs the surrogate search proposes (the rest of an evaluation budget)."""
+def step(
+    state: SearchState, max_new: int | None = None, *, termination: Termination | None = None
+) -> bool:
+    """Run one generation; False when the algorithm has nothing left to propose. At most
+    ``max_new`` designs new to the archive are evaluated (the rest of an evaluation budget):
+    the last generation of a budget is cut to exactly what is left. ``auto``'s first
+    generation chooses the algorithm, knowing the run's ``termination``."""
     restore_algorithm(state)
     start = time.perf_counter()
     before = len(state.archive)
     state.evaluator.generation = state.generation
-    pymoo = _advance(state, max_new)
+    algorithm = state.algorithm
+    if state.algorithm_name == AUTO:
+        progressed = _choose(state, max_new, termination)
+    elif algorithm is None or isinstance(algorithm, SurrogateSearch):
+        if state.algorithm_name == "exhaustive":
+            X = _exhaustive_batch(state, max_new)
+            more = len(X) > 0
+        else:
+            if algorithm is None:
+                X = _random_batch(state, int(state.options.get("pop_size", 100)))
+                if max_new is not None:
+                    X = X[state.archive.within_budget(X, max_new)]
+            else:
+                X = algorithm.ask(state.archive, max_new=max_new)
+            more = None
+        if len(X):
+            state.evaluator.evaluate_rows(X)
+        progressed = more if more is not None else len(state.archive) > before
+    else:
+        pop = algorithm.ask()
+        if pop is None:  # mating found nothing new: pymoo has terminated the algorithm
+            return _record(state, start, progressed=False)
+        keep = (
+            np.ones(len(pop), dtype=bool)
+            if max_new is None
+            else state.archive.within_budget(np.rint(pop.get("X")), max_new)
+        )
+        algorithm.evaluator.eval(state.problem, pop[keep])
+        if keep.all():
+            algorithm.tell(infills=pop)
+        # else the budget ends with this generation: its evaluated part is archived, and the
+        # algorithm is not told (pymoo's MOEA/D pairs offspring with subproblems, C-TAEA's
+        # first survival needs a full population)
+        progressed = True
+    return _record(state, start, progressed=progressed)
+
+
+def _record(state: SearchState, start: float, *, progressed: bool) -> bool:
+    """Close a generation: count it, and append its history row."""
     state.generation += 1
     front_F = state.archive.column("F")[state.archive.front]
     hv = state.hypervolume(front_F) if len(front_F) else 0.0
@@ -342,7 +462,7 @@ def step(state: SearchState, max_new: int | None = None) -> bool:
             "wall_time_s": state.elapsed_s,
         }
     )
-    return len(state.archive) > before or pymoo
+    return progressed
 
 
 def finished(state: SearchState, termination: Termination | None = None) -> bool:
@@ -367,7 +487,7 @@ def run_search(
     while (reason := termination.reached(state)) is None:
         before = len(state.archive)
         left = None if termination.evaluations is None else termination.evaluations - before
-        progressed = step(state, max_new=left)
+        progressed = step(state, max_new=left, termination=termination)
         idle = idle + 1 if len(state.archive) == before else 0
         if on_generation is not None:
             on_generation(state)

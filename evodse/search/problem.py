@@ -92,6 +92,10 @@ class AcceleratorProblem(Problem):
     space: ClassVar[Mapping[str, Any]] = {}
     objectives: ClassVar[Sequence[Any]] = ("latency", "energy", "area")
     constraints: ClassVar[Sequence[Any]] = ()
+    #: Seconds to evaluate one design, declared by a problem class whose evaluations are slow
+    #: (a simulator backend): the default algorithm (``auto``) then takes it as the cost
+    #: instead of timing its first generation (:mod:`evodse.search.choice`). None: measured.
+    seconds_per_evaluation: ClassVar[float | None] = None
 
     def __init__(
         self,
