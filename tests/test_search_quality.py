@@ -201,6 +201,9 @@ def test_saved_results_round_trip(sq, tmp_path):
 
 
 DOCS = ROOT / "docs" / "search_quality.md"
+# Benchmarks where the default misses the goal at 0.1% in the committed results (said in the
+# docs): mobile-1e5 under cost model v2, HV ratio 0.9879 at 141 evaluations (0.9942 under v1).
+GOAL_MISSED = {"mobile-1e5"}
 RESULTS = ROOT / "docs" / "data" / "search_quality.json"
 
 
@@ -233,4 +236,12 @@ def test_the_docs_tables_are_the_committed_results(sq):
             if (r["benchmark"], r["budget"], r["method"]) == (name, smallest, method)
         ]
         assert len(default) == 1 and default[0]["seeds"] >= 10
-        assert default[0]["goal"], name
+        if name in GOAL_MISSED:  # still the best method there, and its IGD+ part of the goal
+            best = max(
+                (r for r in rows if (r["benchmark"], r["budget"]) == (name, smallest)),
+                key=lambda r: r["hv_ratio"]["median"],
+            )
+            assert best["method"] == method and default[0]["igd_vs_random"] <= 0.5, name
+            assert not default[0]["goal"], f"{name} meets the goal now: drop it from GOAL_MISSED"
+        else:
+            assert default[0]["goal"], name
