@@ -13,7 +13,7 @@ the level) and ``write`` (data enters it). Units: bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,28 +53,27 @@ class AccessCounts:
         ops = OPERANDS if operand is None else (operand,)
         return sum(self[(level, op, d)] for op in ops for d in DIRECTIONS)
 
-    def stacked(self) -> np.ndarray:
-        """All counts as one array shaped (designs, entries, level, operand, direction)."""
-        shape = (*np.shape(self.macs), len(LEVELS), len(OPERANDS), len(DIRECTIONS))
-        out = np.zeros(shape)
-        for (lv, op, d), value in self.bytes.items():
-            out[..., LEVELS.index(lv), OPERANDS.index(op), DIRECTIONS.index(d)] = value
+
+def picker(choice: np.ndarray, codes: Iterable[int]) -> Callable[[Callable], np.ndarray]:
+    """``pick(get)``: per (design, entry), ``get(code)``'s value for the option ``choice``
+    names there (a dataflow code among ``codes``). The masks are computed once."""
+    masks = {code: choice == code for code in codes}
+
+    def pick(get: Callable[[int], np.ndarray]) -> np.ndarray:
+        out = np.zeros(choice.shape)
+        for code, mask in masks.items():
+            np.copyto(out, np.broadcast_to(get(code), choice.shape), where=mask)
         return out
+
+    return pick
 
 
 def select(choice: np.ndarray, options: Mapping[int, AccessCounts]) -> AccessCounts:
     """Per (design, entry), the counts of option ``choice[i, j]`` (a dataflow code)."""
     keys = sorted({k for counts in options.values() for k in counts.bytes})
-    masks = {code: choice == code for code in options}
-
-    def pick(get) -> np.ndarray:
-        value = np.zeros(choice.shape)
-        for code, counts in options.items():
-            np.copyto(value, np.broadcast_to(get(counts), choice.shape), where=masks[code])
-        return value
-
+    pick = picker(choice, options)
     return AccessCounts(
-        bytes={k: pick(lambda c, k=k: c[k]) for k in keys},
-        macs=pick(lambda c: c.macs),
-        vector_ops=pick(lambda c: c.vector_ops),
+        bytes={k: pick(lambda code, k=k: options[code][k]) for k in keys},
+        macs=pick(lambda code: options[code].macs),
+        vector_ops=pick(lambda code: options[code].vector_ops),
     )

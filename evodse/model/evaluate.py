@@ -39,7 +39,7 @@ import numpy as np
 from evodse.hardware.technology import technology
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.compute import array_work
-from evodse.model.counts import OPERANDS, AccessCounts, Key, select
+from evodse.model.counts import OPERANDS, AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
 from evodse.model.layers import LayerTable, layer_table
 from evodse.model.mappings import MAPPINGS
@@ -232,14 +232,10 @@ def _dynamic_energy(counts: AccessCounts, p: Prices) -> dict[str, np.ndarray]:
 def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
     """Memory cycles and total cycles: the prologue and epilogue transfers, and between them
     compute overlapped with the rest of the DRAM traffic."""
-    dram = sum(flow.counts.bytes.get(k, 0.0) for k in _DRAM_KEYS)
-    memory = dram / c.dram_bytes_per_cycle
+    memory = flow.counts.level("dram") / c.dram_bytes_per_cycle
     exposed = flow.exposed_bytes / c.dram_bytes_per_cycle
     cycles = exposed + np.maximum(flow.compute_cycles, memory - exposed)
     return memory, cycles
-
-
-_DRAM_KEYS = tuple(("dram", op, d) for op in OPERANDS for d in ("read", "write"))
 
 
 def _concat(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
@@ -385,20 +381,12 @@ def _auto(t: LayerTable, c: _Capacities, on: _OnChip, p: Prices) -> _Chosen:
     energy = np.stack([sum(_dynamic_energy(o.counts, p).values()) for o in options])
     energy = np.where(total == total.min(axis=0), energy, np.inf)
     choice = np.argmin(energy, axis=0)
-    masks = [choice == code for code in range(len(options))]
-
-    def pick(get) -> np.ndarray:
-        out = np.empty(choice.shape)
-        for mask, option in zip(masks, options, strict=True):
-            np.copyto(out, np.broadcast_to(get(option), choice.shape), where=mask)
-        return out
-
-    counts = select(choice, {code: o.counts for code, o in enumerate(options)})
+    pick = picker(choice, range(len(options)))
     return _Chosen(
-        counts=counts,
-        compute=pick(lambda o: o.compute),
-        memory=pick(lambda o: o.memory),
-        cycles=pick(lambda o: o.cycles),
+        counts=select(choice, {code: o.counts for code, o in enumerate(options)}),
+        compute=pick(lambda code: options[code].compute),
+        memory=pick(lambda code: options[code].memory),
+        cycles=pick(lambda code: options[code].cycles),
         choice=choice,
     )
 
@@ -458,7 +446,7 @@ def evaluate(hardware: Designs | Accelerator | Sequence[Accelerator], network: N
         "memory_cycles": _concat(gemm.memory, v_memory, n),
         "cycles": _concat(gemm.cycles, v_cycles, n),
     }
-    metrics["dram_bytes"] = sum(counts[k] for k in _DRAM_KEYS)
+    metrics["dram_bytes"] = counts.level("dram")
     metrics.update(_dynamic_energy(counts, p))
     latency = metrics["cycles"] / (d.frequency_mhz[:, None] * 1e6)
     metrics["leakage"] = p.leakage_mw * latency * _PJ_PER_MW_S

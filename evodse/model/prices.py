@@ -51,14 +51,6 @@ class Prices:
     area_mm2: dict[str, np.ndarray]
 
 
-def dram_channels(d: Designs) -> np.ndarray:
-    """DRAM channels (or HBM stacks) each design needs for its bandwidth."""
-    tech = technology()
-    names = categorical_choices()["dram_type"]
-    per_channel = np.asarray([tech.dram[n].channel_gbps for n in names])[d.dram_type.astype(int)]
-    return np.ceil(d.dram_bandwidth_gbps / per_channel - 1e-9)
-
-
 def prices(d: Designs) -> Prices:
     """The prices and areas of every design."""
     tech = technology()
@@ -99,13 +91,16 @@ def prices(d: Designs) -> Prices:
     )
     um2 = 1e-6
     interface = np.asarray([t.interface_area_mm2 for t in dram_types])[type_index]
+    # channels (or HBM stacks) the bandwidth needs
+    per_channel = np.asarray([t.channel_gbps for t in dram_types])[type_index]
+    channels = np.ceil(d.dram_bandwidth_gbps / per_channel - 1e-9)
     area = {
         "array": d.pe_rows * d.pe_cols * pe_um2 * a_scale * um2,
         "ifmap_sram": srams["ifmap"].area_mm2,
         "weight_sram": srams["weight"].area_mm2,
         "ofmap_sram": srams["ofmap"].area_mm2,
         "vector": d.vector_lanes * tech.vector_lane_area_um2 * a_scale * um2,
-        "dram_interface": dram_channels(d) * interface,
+        "dram_interface": channels * interface,
     }
     area["overhead"] = tech.overhead_area_fraction * sum(
         area[k] for k in ("array", "ifmap_sram", "weight_sram", "ofmap_sram", "vector")
