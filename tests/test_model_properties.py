@@ -296,7 +296,10 @@ def test_costs_are_finite_and_positive(net, hw):
         assert (values >= 0).all(), key
     assert (cost.layer("cycles") > 0).all()
     assert (cost.layer("energy_pj") > 0).all()
-    assert (cost.layer("dram_bytes") > 0).all()
+    # with fusion, a layer whose input and output both stay on chip moves no DRAM bytes
+    layer_bytes = cost.layer("dram_bytes")
+    assert (layer_bytes > 0).all() if hw.fusion == "none" else (layer_bytes >= 0).all()
+    assert (cost.dram_bytes > 0).all()  # the network's first input comes from DRAM
     for total in (cost.cycles, cost.latency_s, cost.energy_pj, cost.area_mm2, cost.power_w):
         assert np.isfinite(total).all()
         assert (total > 0).all()

@@ -234,7 +234,8 @@ def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
     compute overlapped with the rest of the DRAM traffic."""
     memory = flow.counts.level("dram") / c.dram_bytes_per_cycle
     exposed = flow.exposed_bytes / c.dram_bytes_per_cycle
-    cycles = exposed + np.maximum(flow.compute_cycles, memory - exposed)
+    # exposed + max(compute, memory - exposed), written so that cycles >= memory exactly
+    cycles = np.maximum(exposed + flow.compute_cycles, memory)
     return memory, cycles
 
 
