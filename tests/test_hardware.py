@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -255,3 +256,16 @@ def test_optional_keys_take_their_default(hw_dict, key, default):
 def test_bad_optional_keys_are_rejected(raises_naming, hw_dict, key, bad):
     with raises_naming(key):
         accelerator_from_dict({**hw_dict, key: bad})
+
+
+def test_every_data_file_of_the_package_is_installed():
+    """A non-editable install (the README's `pip install .`) ships only the declared package
+    data: every YAML file the package reads must match a package-data pattern."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    root = Path(__file__).parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["evodse"]
+    package = root / "evodse"
+    for path in package.rglob("*.yaml"):
+        relative = path.relative_to(package)
+        assert any(relative.match(pattern) for pattern in patterns), relative
