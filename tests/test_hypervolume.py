@@ -127,7 +127,7 @@ def test_cli_report_and_convergence_figure_agree_on_one_run(tmp_path, capsys):
     (line,) = ax.get_lines()
     y = np.asarray(line.get_ydata(), dtype=float)
     drawn = y[np.isfinite(y)][-1]
-    assert ax.get_ylabel() == "hypervolume (the run's own normalization)"
+    assert ax.get_ylabel() == "hypervolume\n(the run's own normalization)"
     assert drawn == pytest.approx(summary["hypervolume"], rel=1e-12)
     assert printed == reported == round(summary["hypervolume"], 4)
 
@@ -180,7 +180,7 @@ def test_sweep_values_share_one_recorded_normalization(sweep):
         last = c.hypervolume[np.isfinite(c.hypervolume)][-1]
         assert last == pytest.approx(float(r["hypervolume"]), rel=1e-9)
     fig = P.convergence(expand_run_dirs([sweep]))
-    assert fig.axes[0].get_ylabel() == "hypervolume (normalized over all 4 runs)"
+    assert fig.axes[0].get_ylabel() == "hypervolume\n(normalized over all 4 runs)"
 
 
 def test_seeds_table_uses_the_seeds_common_normalization(tmp_path, capsys):

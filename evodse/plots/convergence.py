@@ -165,10 +165,10 @@ def hypervolume_curves(
 
 
 def y_label(n_runs: int) -> str:
-    """The y-axis label, naming the normalization."""
+    """The y-axis label, naming the normalization (two lines: it fits a one-column figure)."""
     if n_runs == 1:
-        return "hypervolume (the run's own normalization)"
-    return f"hypervolume (normalized over all {n_runs} runs)"
+        return "hypervolume\n(the run's own normalization)"
+    return f"hypervolume\n(normalized over all {n_runs} runs)"
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, str]:
@@ -216,6 +216,27 @@ def group_curves(curves: Sequence[Curve]) -> list[Group]:
     return [Group(label, groups[k]) for label, k in zip(labels, keys, strict=True)]
 
 
+def _legend_labels(groups: Sequence[Group]) -> tuple[list[str], str | None]:
+    """Entry labels and a legend title: what every group shares (the statistic drawn) goes to
+    the title, so entries stay short."""
+    labels = []
+    for group in groups:
+        if len(group.curves) == 1:
+            seed = group.curves[0].run.seed
+            labels.append(group.label + (f", seed {seed}" if seed is not None else ""))
+        else:
+            labels.append(group.label)
+    several = [g for g in groups if len(g.curves) > 1]
+    stats = {(g.band_kind, len(g.curves)) for g in several}
+    if len(several) == len(groups) and len(stats) == 1:
+        ((kind, n),) = stats
+        return labels, f"median and {kind} of {n} seeds"
+    return [
+        f"{label}: median, {g.band_kind} of {len(g.curves)} seeds" if len(g.curves) > 1 else label
+        for label, g in zip(labels, groups, strict=True)
+    ], None
+
+
 def convergence(
     runs: Iterable[Run | str | Path] | Run | str | Path,
     *,
@@ -223,35 +244,40 @@ def convergence(
     size: str | tuple[float, float] = "single",
     rc: Mapping[str, Any] | None = None,
 ) -> Figure:
-    """Hypervolume against evaluations (see module docstring); several runs on one figure."""
+    """Hypervolume against evaluations (see module docstring); several runs on one figure.
+
+    The legend sits below the axes (never over curves or labels); each group has its own
+    colour, line style and marker, the markers staggered so coinciding curves stay
+    distinguishable."""
     curves, _ = hypervolume_curves(runs, n_points=n_points)
     groups = group_curves(curves)
+    labels, title = _legend_labels(groups)
+    legend_rows = len(groups) + (title is not None)
     with style.paper_rc(rc):
-        fig = style.new_figure(size, 2.5 if size != "double" else 3.0, rc)
+        height = (2.3 if size != "double" else 2.8) + 0.13 * legend_rows
+        fig = style.new_figure(size, height, rc)
         ax = fig.add_subplot()
-        for g, group in enumerate(groups):
+        for g, (group, label) in enumerate(zip(groups, labels, strict=True)):
             colour = style.color(g)
-            ls = style.LINESTYLES[g % len(style.LINESTYLES)]
             x = group.evaluations
-            if len(group.curves) == 1:
-                c = group.curves[0]
-                seed = c.run.seed
-                label = group.label + (f", seed {seed}" if seed is not None else "")
-                ax.plot(x, c.hypervolume, color=colour, ls=ls, label=label)
-                continue
-            lo, hi = group.band
-            ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
+            step = max(1, len(x) // 6)
+            y = group.curves[0].hypervolume if len(group.curves) == 1 else group.median
+            if len(group.curves) > 1:
+                lo, hi = group.band
+                ax.fill_between(x, lo, hi, color=colour, alpha=0.15, lw=0)
             ax.plot(
                 x,
-                group.median,
+                y,
                 color=colour,
-                ls=ls,
-                label=f"{group.label}: median, {group.band_kind} of {len(group.curves)} seeds",
+                ls=style.LINESTYLES[g % len(style.LINESTYLES)],
+                marker=style.MARKERS[g % len(style.MARKERS)],
+                markevery=(g * step // max(len(groups), 1), step),
+                markersize=3.5,
+                label=label,
             )
         ax.set_xlabel("evaluations")
         ax.set_ylabel(y_label(len(curves)))
         ax.set_xlim(0, max(float(np.nanmax(c.evaluations)) for c in curves))
         ax.ticklabel_format(axis="x", style="plain")
-        ncols = 1 if len(groups) > 2 or size == "single" else len(groups)
-        ax.legend(loc="lower right", ncols=ncols)
+        fig.legend(loc="outside lower center", ncols=1, title=title)
     return fig
