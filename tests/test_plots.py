@@ -19,9 +19,11 @@ import evodse.plots as P
 from evodse.cli.main import main
 from evodse.errors import InputError
 from evodse.plots import units
-from evodse.plots.convergence import common_normalization
+from evodse.plots.layers import named_every
 from evodse.plots.roofline import layer_points
+from evodse.search.archive import non_dominated
 from evodse.search.indicators import hypervolume
+from evodse.workload import zoo
 
 matplotlib.use("Agg")
 
@@ -155,14 +157,17 @@ def test_parallel_coordinates(figures, runs):
 def test_convergence_labels_and_groups(figures, runs):
     ax = figures["convergence"].axes[0]
     assert ax.get_xlabel() == "evaluations"
-    assert ax.get_ylabel() == "hypervolume (normalized)"
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == [
-        "nsga2: median, range of 2 seeds",
-        "random: median, range of 2 seeds",
-    ]
-    one = P.convergence(runs["three"]).axes[0]
-    assert [t.get_text() for t in one.get_legend().get_texts()] == ["nsga2, seed 0"]
+    assert ax.get_ylabel() == "hypervolume\n(normalized over all 4 runs)"
+    (legend,) = figures["convergence"].legends
+    assert [t.get_text() for t in legend.get_texts()] == ["nsga2", "random"]
+    assert legend.get_title().get_text() == "median and range of 2 seeds"
+    # one colour, line style and marker per group
+    lines = ax.get_lines()
+    assert len({(ln.get_color(), str(ln.get_linestyle()), ln.get_marker()) for ln in lines}) == 2
+    one_fig = P.convergence(runs["three"])
+    assert [t.get_text() for t in one_fig.legends[0].get_texts()] == ["nsga2, seed 0"]
+    assert one_fig.axes[0].get_legend() is None
+    assert one_fig.legends[0].get_title().get_text() == ""
 
 
 def test_design_figures(figures):
@@ -272,8 +277,11 @@ def test_roofline_points_under_the_roofs(runs):
 def test_convergence_common_normalization(runs):
     paths = [runs["two"] / "seed_0", runs["two"] / "seed_1", runs["two_random"] / "seed_0"]
     curves, norm = P.hypervolume_curves(paths)
-    ref = common_normalization([P.load_run(p) for p in paths])
-    assert np.allclose(norm.ideal, ref.ideal) and np.allclose(norm.nadir, ref.nadir)
+    # the ideal and nadir of the runs' fronts together (log space, throughput negated)
+    fronts = [P.load_run(p).pareto.matrix(["throughput_ips", "energy_pj"]) for p in paths]
+    L = np.log10(np.concatenate(fronts)) * [-1.0, 1.0]
+    L = L[non_dominated(L)]
+    assert np.allclose(norm.ideal, L.min(axis=0)) and np.allclose(norm.nadir, L.max(axis=0))
     for c in curves:
         h = c.hypervolume[np.isfinite(c.hypervolume)]
         assert np.all(np.diff(h) >= -1e-12)  # cumulative front: never decreases
@@ -420,3 +428,72 @@ def test_every_hardware_key_and_energy_part_has_a_label_with_its_unit():
     assert set(HARDWARE_KEYS) - {"name"} == set(units.HARDWARE_LABELS)
     assert units.label("resnet50.dram_energy_pj", [1e9, 2e9]) == "DRAM energy, resnet50 (mJ)"
     assert units.label("onchip_energy_pj", [5e6]) == "on-chip energy (µJ)"
+
+
+# -- figures a reviewer accepts: legends, tick labels, scales, bounds ---------------------------
+
+
+def _renderer(fig: Figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_convergence_legend_sits_below_the_axes_and_their_labels(figures):
+    fig = figures["convergence"]
+    renderer = _renderer(fig)
+    ax = fig.axes[0]
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    axes_box = ax.get_tightbbox(renderer)  # axes, tick labels and axis labels
+    assert box.y1 <= axes_box.y0 + 1.0
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # not clipped
+
+
+def test_parallel_tick_labels_sit_above_every_line(figures):
+    ax = figures["parallel"].axes[0]
+    top = max(a.get_zorder() for a in [*ax.collections, *ax.get_lines()])
+    labels = [t for t in ax.texts if t.get_text()]
+    assert labels
+    for t in labels:
+        assert t.get_zorder() > top
+        patch = t.get_bbox_patch()
+        assert patch is not None and patch.get_alpha() in (None, 1.0)
+
+
+def test_layer_figure_names_the_layers(runs):
+    fig = P.layer_breakdown(runs["three"])
+    ax = fig.axes[-1]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    ops = [op.name for op in zoo.squeezenet1_1().ops]
+    assert names == ops[:: named_every(len(ops), 7.16)]
+    assert len(names) == len(ops)  # squeezenet's names all fit a two-column figure
+    assert ax.get_xlabel() == f"layer (execution order, {len(ops)} layers)"
+
+
+def test_constraint_bound_is_drawn_on_the_front(runs):
+    fig = P.pareto_pairs(runs["three"])  # constraint area_mm2 <= 3.5
+    bounds = [
+        ln
+        for ax in fig.axes
+        if ax.get_visible()
+        for ln in ax.get_lines()
+        if np.allclose(np.asarray(ln.get_ydata(), dtype=float), 3.5)
+    ]
+    assert len(bounds) == 2  # the two panels with area on the y axis
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "constraint: area ≤ 3.5 mm²" in legend
+
+
+def test_an_empty_front_keeps_log_axes_and_says_so(tmp_path):
+    wide = {**SPACE, "pe_rows": {"pow2": [4, 128]}, "pe_cols": {"pow2": [4, 128]}}
+    space = {**wide, "dram_bandwidth_gbps": [0.8, 6.4, 25.6]}  # latency spans ~90x
+    run = tmp_path / "none"
+    evodse.run(config("none", space=space, constraints=["area_mm2 <= 0.01"]), out=run)
+    fig = P.pareto_pairs(run)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert "no feasible design" in [t.get_text() for t in ax.texts]
+    assert "Pareto front (0)" in [t.get_text() for t in fig.legends[0].get_texts()]

@@ -369,3 +369,59 @@ def test_kendall_tau_and_front():
     assert kendall_tau([1], [1]) is None
     F = np.array([[1, 3], [2, 2], [3, 1], [3, 3]])
     assert non_dominated(F).tolist() == [True, True, True, False]
+
+
+# ---------------------------------------------------------------------------------------------
+# the figure
+
+
+def _fake_validation(n: int, cycles: float):
+    """Design rows and summary shaped like a validation of ``n`` designs, cycles within a
+    factor of two of ``cycles`` (less than a decade: log axes with few natural ticks)."""
+    from types import SimpleNamespace
+
+    rows = [
+        {
+            f"{who}_{what}": cycles * (1 + i / n) * (1.1 if who == "simulator" else 1.0)
+            for who in ("model", "simulator")
+            for what in ("compute_cycles", "gemm_cycles", "cycles")
+        }
+        for i in range(n)
+    ]
+    per = [
+        {
+            "id": 100 + i,
+            "model_rank": i + 1,
+            "simulator_rank": n - i,
+            "on_model_front": i == 0,
+            "on_simulator_front": False,
+        }
+        for i in range(n)
+    ]
+    summary = {
+        "per_design": per,
+        "kendall_tau": {"latency": -1.0},
+        "ranking": {"objective": "latency_s"},
+        "front": {"leave_front": [100]},
+    }
+    return SimpleNamespace(design_rows=rows, summary=summary)
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_validation_figure_labels_its_log_axes_and_keeps_rank_ticks_apart(n):
+    from evodse.validation.report import figure
+
+    fig = figure(_fake_validation(n, 2.0e5))
+    fig.canvas.draw()
+    cycles, ranks = fig.axes
+    assert cycles.get_xscale() == cycles.get_yscale() == "log"
+    for labels in (cycles.get_xticklabels(), cycles.get_yticklabels()):
+        texts = [t.get_text() for t in labels if t.get_text()]
+        assert len(texts) >= 3 and all(t.endswith("k") and t[:-1].isdigit() for t in texts)
+    for axis, (lo, hi) in ((ranks.xaxis, ranks.get_xlim()), (ranks.yaxis, ranks.get_ylim())):
+        shown = [v for v in axis.get_majorticklocs() if lo <= v <= hi]
+        assert 2 <= len(shown) <= 8  # a few integer ranks, never one per design
+        assert all(float(v).is_integer() for v in shown)
+    legend = [t.get_text() for t in ranks.get_legend().get_texts()]
+    assert legend == ["design", "on the model's front only"]
+    assert len(ranks.texts) == (n if n <= 20 else 0)  # design ids only where they stay legible

@@ -136,13 +136,12 @@ def _plot(args: argparse.Namespace) -> int:
     written: list[Path] = []
     skipped: dict[str, str] = {}
     if several and "convergence" in kinds:
-        # runs compare only with the same objectives: one figure per such set
+        # runs compare only with the same workloads and objectives: one figure per such set
         parts: dict[tuple, list] = {}
         for run in runs:
             if run.feasible.any():
-                parts.setdefault((tuple(run.objective_columns), tuple(run.maximize)), []).append(
-                    run
-                )
+                key = (tuple(run.workloads), tuple(run.objective_columns), tuple(run.maximize))
+                parts.setdefault(key, []).append(run)
         for i, part in enumerate(parts.values(), start=1):
             stem = "convergence" if len(parts) == 1 else f"convergence_{i}"
             written.append(figs.save_figure(convergence(part), out / f"{stem}.{args.format}"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from evodse.cli.common import _nonnegative_int
+from evodse.experiment.compare import compare_results as compare
 from evodse.experiment.config import load_experiment
 from evodse.experiment.executors import EXECUTORS, executor_from_cli
 from evodse.experiment.runner import run_seeds
@@ -45,12 +46,15 @@ def _run(args: argparse.Namespace) -> int:
         from evodse.experiment.sweep import run_experiment
 
         results = run_experiment(args.experiment, executor=spec, **options)
-    for r in results:
+    # one seed: the run's own hypervolume; several: all under the seeds' common normalization
+    compared = compare(results) if len(results) > 1 else None
+    for i, r in enumerate(results):
         s = r.summary
+        hv = s["hypervolume"] if compared is None else compared.hypervolume[i]
         print(
             f"{s['name']} seed {r.seed}: {s['algorithm']}, {s['evaluations']} designs evaluated "
             f"({s['space_size']:,} in the space), front of {s['front_size']}, "
-            f"hypervolume {s['hypervolume']:.4f}, {s['wall_time_s']:.1f} s -> {r.out_dir}"
+            f"hypervolume {hv:.4f}, {s['wall_time_s']:.1f} s -> {r.out_dir}"
         )
         if s["knee"] is not None:
             hw = s["knee"]["hardware"]
@@ -60,4 +64,6 @@ def _run(args: argparse.Namespace) -> int:
                 f"{hw['ifmap_sram_kib']:g}/{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB, "
                 f"{hw['dram_bandwidth_gbps']:g} GB/s: {objs}"
             )
+    if compared is not None:
+        print(compared.describe())
     return 0

@@ -65,9 +65,9 @@ def _sweep(args: argparse.Namespace) -> int:
         if args.quiet:
             return
         what = "already done" if state is None else f"{summary['wall_time_s']:.1f} s"
-        print(
+        print(  # no hypervolume here: the table compares every run under one normalization
             f"[{done[0]}/{total}] {point.label}: {summary['evaluations']} designs, front of "
-            f"{summary['front_size']}, hypervolume {summary['hypervolume']:.4f} ({what})",
+            f"{summary['front_size']} ({what})",
             file=sys.stderr,
         )
 
@@ -80,6 +80,8 @@ def _sweep(args: argparse.Namespace) -> int:
         return 1
     table = [[*row[:-5], row[-5], row[-4], float(row[-3]), float(row[-2])] for row in result.rows]
     print_table(result.columns[:-1], table)
+    if result.compared is not None:
+        print(result.compared.describe())
     print(
         f"{result.ran} runs computed, {result.skipped} already done, "
         f"{time.monotonic() - start:.1f} s -> {result.out / 'sweep.csv'}"

@@ -50,14 +50,13 @@ from evodse.search.archive import Archive, ReplayError
 from evodse.search.choice import AUTO, Choice
 from evodse.search.driver import (
     HISTORY_COLUMNS,
-    MC_SAMPLES,
-    Hypervolume,
     SearchState,
     Termination,
     finished,
     restore_algorithm,
     restore_state,
 )
+from evodse.search.indicators import MC_SAMPLES, Hypervolume
 from evodse.search.problem import AcceleratorProblem, Evaluation
 from evodse.search.surrogate import SurrogateSearch
 

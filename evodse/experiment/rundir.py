@@ -131,10 +131,14 @@ def design_rows(state: SearchState, rows: np.ndarray) -> list[list[Any]]:
 
 
 def pareto_rows(state: SearchState) -> np.ndarray:
-    """Archive row ids of the front, sorted by the first objective then the others."""
+    """Archive row ids of the front, sorted by the first objective then the others, then by
+    the design vector (so designs of equal objectives keep one order, whatever the order they
+    were evaluated in: the best-per-objective and knee picks of :func:`summary` follow it)."""
     front = state.archive.front
     objectives = state.archive.column("objectives")[front]
-    order = np.lexsort(objectives.T[::-1]) if len(front) else np.zeros(0, dtype=int)
+    X = state.archive.column("X")[front]
+    keys = (*X.T[::-1], *objectives.T[::-1])
+    order = np.lexsort(keys) if len(front) else np.zeros(0, dtype=int)
     return front[order]
 
 

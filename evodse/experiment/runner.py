@@ -1,7 +1,8 @@
 """Run experiments: one search per seed, each into its own run directory.
 
 One seed: the run directory is ``out`` itself. Several seeds: ``out/seed_<N>/`` each, plus
-``out/seeds.csv`` summarizing them.
+``out/seeds.csv`` summarizing them (hypervolume under the seeds' common normalization, recorded
+in ``out/hypervolume.json``: :mod:`evodse.experiment.compare`).
 
 With the experiment key ``refine``, the final front is then re-simulated with a detailed
 simulator (:func:`evodse.validation.refine_run`), adding the ``validation*`` files.
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.experiment import rundir
+from evodse.experiment import compare, rundir
 from evodse.experiment.config import Experiment, load_experiment, parse_seeds
 from evodse.experiment.progress import Progress
 from evodse.hardware.template import Accelerator
@@ -55,6 +56,8 @@ class RunResult:
 
     @property
     def hypervolume(self) -> float:
+        """The run's own hypervolume (normalized by its first feasible front: compare runs
+        with :mod:`evodse.experiment.compare`)."""
         return float(self.summary["hypervolume"])
 
     @property
@@ -109,19 +112,7 @@ def run_seeds(
     ]
     if len(seeds) == 1:
         return results
-    columns = ["seed", "evaluations", "front_size", "hypervolume", "wall_time_s", "run_dir"]
-    rows = [
-        [
-            r.seed,
-            r.summary["evaluations"],
-            r.summary["front_size"],
-            repr(r.hypervolume),
-            repr(r.summary["wall_time_s"]),
-            str(r.out_dir.name),
-        ]
-        for r in results
-    ]
-    rundir.write_atomic(out_dir / "seeds.csv", rundir.csv_text(columns, rows))
+    compare.write_seeds(out_dir, results)
     return results
 
 

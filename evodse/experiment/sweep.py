@@ -28,7 +28,10 @@ Every run is validated before any starts (errors name the file, the run and the 
 directory is ``OUT/<axis>=<value>/.../seed=<N>`` (axes in the order above, seed last), holding
 the usual run files (:mod:`evodse.experiment.rundir`). ``OUT/sweep.csv`` has one row per finished
 run (axis values, ``evaluations, front_size, hypervolume, wall_time_s, run_dir``), rewritten
-atomically after every run.
+atomically after every run. Its hypervolume is each run's under one normalization common to
+the finished runs (of the same workloads and objectives), recorded in ``OUT/hypervolume.json``
+(:mod:`evodse.experiment.compare`): the values change as runs finish, and compare with each
+other, never with a run's own ``summary.json`` value.
 
 Restarting a sweep skips finished runs (``summary.json`` of a completed search with the same
 resolved configuration), continues interrupted ones from their checkpoint, and refuses a run
@@ -64,7 +67,7 @@ import yaml
 
 from evodse.errors import InputError
 from evodse.experiment import checkpoint as ckpt
-from evodse.experiment import rundir
+from evodse.experiment import compare, rundir
 from evodse.experiment.config import Experiment, experiment_from_dict, parse_seeds
 from evodse.experiment.executors import (
     Executor,
@@ -87,7 +90,6 @@ from evodse.search.driver import SearchState, finished, new_state, run_search
 from evodse.yamlio import check_keys, load_yaml
 
 SWEEP_CSV = "sweep.csv"
-SEEDS_CSV = "seeds.csv"
 AXES = (
     "workloads",
     "problem",
@@ -151,6 +153,7 @@ class SweepResult:
     rows: list[list[Any]]
     ran: int  # runs computed now
     skipped: int  # runs already finished before
+    compared: compare.Compared | None = None  # the hypervolume column's normalization
 
 
 # --- grid files ----------------------------------------------------------------------------------
@@ -621,14 +624,14 @@ def execute(
     return summaries
 
 
-def _csv_row(point: RunPoint, summary: Mapping[str, Any], run_dir: str) -> list[Any]:
+def _csv_row(point: RunPoint, summary: Mapping[str, Any], hypervolume: float) -> list[Any]:
     return [
         *point.axes.values(),
         summary["evaluations"],
         summary["front_size"],
-        repr(float(summary["hypervolume"])),
+        repr(float(hypervolume)),
         repr(float(summary["wall_time_s"])),
-        run_dir,
+        point.label,
     ]
 
 
@@ -648,15 +651,28 @@ def run_sweep(
     grid = grid if isinstance(grid, Grid) else load_grid(grid)
     check_out_dir(grid.out)
     columns = [*grid.columns, *RESULT_COLUMNS]
-    rows: dict[int, list[Any]] = {}
+    done: dict[int, tuple[RunPoint, dict[str, Any], Any]] = {}  # point, summary, front
     counts = {"ran": 0, "skipped": 0}
+    table: dict[str, Any] = {"rows": [], "compared": None}
 
     def write() -> None:
-        table = [rows[i] for i in sorted(rows)]
-        rundir.write_atomic(grid.out / SWEEP_CSV, rundir.csv_text(columns, table))
+        """sweep.csv and hypervolume.json, every finished run under one normalization."""
+        order = sorted(done)
+        compared = compare.compare([(done[i][0].label, done[i][1], done[i][2]) for i in order])
+        rows = [
+            _csv_row(done[i][0], done[i][1], hv)
+            for i, hv in zip(order, compared.hypervolume, strict=True)
+        ]
+        rundir.write_atomic_many(
+            {
+                grid.out / compare.HYPERVOLUME_JSON: compared.json_text(),
+                grid.out / SWEEP_CSV: rundir.csv_text(columns, rows),
+            }
+        )
+        table.update(rows=rows, compared=compared)
 
     def record(i: int, point: RunPoint, summary: dict[str, Any], state: SearchState | None) -> None:
-        rows[i] = _csv_row(point, summary, point.label)
+        done[i] = (point, summary, compare.read_front(point.out_dir, summary))
         counts["skipped" if state is None else "ran"] += 1
         if state is not None:
             write()
@@ -670,16 +686,17 @@ def run_sweep(
     try:
         execute(grid.points, executor, overwrite=overwrite, progress=progress, on_run=record)
     finally:
-        if rows:
+        if done:
             write()
         if owned:
             executor.close()
     return SweepResult(
         out=grid.out,
         columns=columns,
-        rows=[rows[i] for i in sorted(rows)],
+        rows=table["rows"],
         ran=counts["ran"],
         skipped=counts["skipped"],
+        compared=table["compared"],
     )
 
 
@@ -756,12 +773,7 @@ def run_experiment(
         )
         results.append(result_from_state(point.out_dir, state, summaries[i]))
     if len(seeds) > 1:
-        columns = ["seed", *RESULT_COLUMNS]
-        rows = [
-            [r.seed, *_csv_row(p, r.summary, r.out_dir.name)[1:]]
-            for p, r in zip(points, results, strict=True)
-        ]
-        rundir.write_atomic(out_dir / SEEDS_CSV, rundir.csv_text(columns, rows))
+        compare.write_seeds(out_dir, results)
     return results
 
 

@@ -376,7 +376,8 @@ def _fixed(code: int, t: LayerTable, c: _Capacities, on: _OnChip) -> _Chosen:
 
 
 def _auto(t: LayerTable, c: _Capacities, on: _OnChip, p: Prices) -> _Chosen:
-    """Every mapping, then per layer the fastest, ties broken by dynamic energy."""
+    """Every mapping, then per layer the fastest, ties broken by dynamic energy, then by the
+    order of ``DATAFLOWS`` (argmin takes the first)."""
     options = [_fixed(code, t, c, on) for code in range(len(DATAFLOWS))]
     total = np.stack([o.cycles for o in options])
     energy = np.stack([sum(_dynamic_energy(o.counts, p).values()) for o in options])

@@ -1,13 +1,14 @@
 """Convergence: hypervolume against evaluations, for one or many runs on one figure.
 
-Hypervolume curves are recomputed from each run's ``evaluations.csv`` (not ``history.csv``,
-whose normalization is per run) with one *common* normalization: ``log10`` of the true objective
-values (maximized ones negated), min-max normalized by the ideal and nadir of the non-dominated
-feasible designs of all the runs together, reference point 1.1 in every objective, pymoo's HV
-indicator. Each curve is the hypervolume of the cumulative feasible front after the first ``e``
-evaluations, on a grid of ``e``. Runs that differ only in their seed form a group, labelled by
-its algorithm (see :func:`group_curves`); a group of several seeds is drawn as its median with a
-band (min-max for fewer than five seeds, interquartile range otherwise).
+Hypervolume is :mod:`evodse.search.indicators`'s normalized hypervolume, recomputed from each
+run's ``evaluations.csv``: each curve is the hypervolume of the cumulative feasible front after
+the first ``e`` evaluations, on a grid of ``e``. One run is drawn under its own normalization
+(``summary.json``'s ``hypervolume_reference``: its first feasible front), so the curve ends at
+the value the CLI and the report give. Several runs are drawn under one *common*
+normalization, the feasible non-dominated designs of all of them together, stated on the
+y axis. Runs that differ only in their seed form a group, labelled by its algorithm (see
+:func:`group_curves`); a group of several seeds is drawn as its median with a band (min-max
+for fewer than five seeds, interquartile range otherwise).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from pymoo.indicators.hv import HV
 
 from evodse.errors import InputError
 from evodse.plots import style
 from evodse.plots.rundata import Run, load_runs
+from evodse.search import indicators
 from evodse.search.archive import non_dominated
-from evodse.search.indicators import REF_POINT, Normalization
+from evodse.search.indicators import Normalization
 
 
 @dataclass(frozen=True)
@@ -77,18 +78,22 @@ class Group:
 
 
 def common_normalization(runs: Sequence[Run]) -> Normalization:
-    """Ideal and nadir of the feasible non-dominated designs of all runs (log space)."""
+    """The normalization of these runs' curves: one run's own (``hypervolume_reference``, its
+    first feasible front), several runs' common one (their feasible non-dominated designs
+    together: :func:`evodse.search.indicators.common_normalization`)."""
     _check_compatible(runs)
     maximize = runs[0].maximize
-    values = [_valid_rows(r)[1] for r in runs]
-    union = np.concatenate(values) if values else np.zeros((0, len(maximize)))
-    if not len(union):
+    if len(runs) == 1:
+        reference = runs[0].summary.get("hypervolume_reference") or {}
+        own = Normalization.from_reference(reference, maximize)
+        if own is not None:
+            return own
+    norm = indicators.common_normalization([_valid_rows(r)[1] for r in runs], maximize)
+    if norm is None:
         raise InputError(
             "no feasible evaluation in any run", source=str(runs[0].path), key="feasible"
         )
-    norm0 = Normalization.of(union, maximize)
-    front = union[non_dominated(norm0(union))]
-    return Normalization.of(front, maximize)
+    return norm
 
 
 def _check_compatible(runs: Sequence[Run]) -> None:
@@ -100,6 +105,13 @@ def _check_compatible(runs: Sequence[Run]) -> None:
                 f"({first.path}); only runs with the same objectives compare",
                 source=str(r.path),
                 key="objectives",
+            )
+        if list(r.workloads) != list(first.workloads):
+            raise InputError(
+                f"workloads {list(r.workloads)} differ from {list(first.workloads)} "
+                f"({first.path}); only runs of the same workloads compare",
+                source=str(r.path),
+                key="workloads",
             )
 
 
@@ -119,7 +131,8 @@ def hypervolume_curves(
     n_points: int = 60,
     norm: Normalization | None = None,
 ) -> tuple[list[Curve], Normalization]:
-    """Hypervolume-versus-evaluations curves of every run with one common normalization."""
+    """Hypervolume-versus-evaluations curves of every run under one normalization (``norm``,
+    default :func:`common_normalization` of the runs)."""
     if isinstance(runs, (Run, str, Path)):
         runs = [runs]
     runs = load_runs(runs)
@@ -130,12 +143,12 @@ def hypervolume_curves(
         np.concatenate([np.round(np.linspace(0, top, n_points + 1)[1:]), sizes]).astype(np.int64)
     )
     grid = grid[grid > 0]
-    indicator = HV(ref_point=np.full(len(runs[0].objective_columns), REF_POINT))
     curves = []
     for run, n in zip(runs, sizes, strict=True):
         index, E = _valid_rows(run)
-        Z = norm(E)
-        front = np.zeros((0, Z.shape[1]))
+        L = indicators.log_objectives(E, norm.maximize)
+        tracker = indicators.Hypervolume(norm)  # incremental: the cumulative front only improves
+        front = np.zeros((0, L.shape[1]))
         hv = np.full(len(grid), np.nan)
         start = 0
         for g, e in enumerate(grid):
@@ -143,13 +156,19 @@ def hypervolume_curves(
                 break
             stop = int(np.searchsorted(index, e))  # feasible rows among the first e
             if stop > start:
-                cand = np.vstack([front, Z[start:stop]])
+                cand = np.vstack([front, L[start:stop]])
                 front = cand[non_dominated(cand)]
                 start = stop
-            inside = front[(front < REF_POINT).all(axis=1)]
-            hv[g] = float(indicator(inside)) if len(inside) else 0.0
+            hv[g] = tracker(front)
         curves.append(Curve(run, grid.astype(float), hv))
     return curves, norm
+
+
+def y_label(n_runs: int) -> str:
+    """The y-axis label, naming the normalization (two lines: it fits a one-column figure)."""
+    if n_runs == 1:
+        return "hypervolume\n(the run's own normalization)"
+    return f"hypervolume\n(normalized over all {n_runs} runs)"
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, str]:
@@ -197,6 +216,27 @@ def group_curves(curves: Sequence[Curve]) -> list[Group]:
     return [Group(label, groups[k]) for label, k in zip(labels, keys, strict=True)]
 
 
+def _legend_labels(groups: Sequence[Group]) -> tuple[list[str], str | None]:
+    """Entry labels and a legend title: what every group shares (the statistic drawn) goes to
+    the title, so entries stay short."""
+    labels = []
+    for group in groups:
+        if len(group.curves) == 1:
+            seed = group.curves[0].run.seed
+            labels.append(group.label + (f", seed {seed}" if seed is not None else ""))
+        else:
+            labels.append(group.label)
+    several = [g for g in groups if len(g.curves) > 1]
+    stats = {(g.band_kind, len(g.curves)) for g in several}
+    if len(several) == len(groups) and len(stats) == 1:
+        ((kind, n),) = stats
+        return labels, f"median and {kind} of {n} seeds"
+    return [
+        f"{label}: median, {g.band_kind} of {len(g.curves)} seeds" if len(g.curves) > 1 else label
+        for label, g in zip(labels, groups, strict=True)
+    ], None
+
+
 def convergence(
     runs: Iterable[Run | str | Path] | Run | str | Path,
     *,
@@ -204,35 +244,40 @@ def convergence(
     size: str | tuple[float, float] = "single",
     rc: Mapping[str, Any] | None = None,
 ) -> Figure:
-    """Hypervolume against evaluations (see module docstring); several runs on one figure."""
+    """Hypervolume against evaluations (see module docstring); several runs on one figure.
+
+    The legend sits below the axes (never over curves or labels); each group has its own
+    colour, line style and marker, the markers staggered so coinciding curves stay
+    distinguishable."""
     curves, _ = hypervolume_curves(runs, n_points=n_points)
     groups = group_curves(curves)
+    labels, title = _legend_labels(groups)
+    legend_rows = len(groups) + (title is not None)
     with style.paper_rc(rc):
-        fig = style.new_figure(size, 2.5 if size != "double" else 3.0, rc)
+        height = (2.3 if size != "double" else 2.8) + 0.13 * legend_rows
+        fig = style.new_figure(size, height, rc)
         ax = fig.add_subplot()
-        for g, group in enumerate(groups):
+        for g, (group, label) in enumerate(zip(groups, labels, strict=True)):
             colour = style.color(g)
-            ls = style.LINESTYLES[g % len(style.LINESTYLES)]
             x = group.evaluations
-            if len(group.curves) == 1:
-                c = group.curves[0]
-                seed = c.run.seed
-                label = group.label + (f", seed {seed}" if seed is not None else "")
-                ax.plot(x, c.hypervolume, color=colour, ls=ls, label=label)
-                continue
-            lo, hi = group.band
-            ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
+            step = max(1, len(x) // 6)
+            y = group.curves[0].hypervolume if len(group.curves) == 1 else group.median
+            if len(group.curves) > 1:
+                lo, hi = group.band
+                ax.fill_between(x, lo, hi, color=colour, alpha=0.15, lw=0)
             ax.plot(
                 x,
-                group.median,
+                y,
                 color=colour,
-                ls=ls,
-                label=f"{group.label}: median, {group.band_kind} of {len(group.curves)} seeds",
+                ls=style.LINESTYLES[g % len(style.LINESTYLES)],
+                marker=style.MARKERS[g % len(style.MARKERS)],
+                markevery=(g * step // max(len(groups), 1), step),
+                markersize=3.5,
+                label=label,
             )
         ax.set_xlabel("evaluations")
-        ax.set_ylabel("hypervolume (normalized)")
+        ax.set_ylabel(y_label(len(curves)))
         ax.set_xlim(0, max(float(np.nanmax(c.evaluations)) for c in curves))
         ax.ticklabel_format(axis="x", style="plain")
-        ncols = 1 if len(groups) > 2 or size == "single" else len(groups)
-        ax.legend(loc="lower right", ncols=ncols)
+        fig.legend(loc="outside lower center", ncols=1, title=title)
     return fig

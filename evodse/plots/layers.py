@@ -1,4 +1,5 @@
-"""Per-layer latency and energy of one design on one workload, layers in execution order."""
+"""Per-layer latency and energy of one design on one workload, layers in execution order and
+named under the bars (every layer when the names fit, else every k-th)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,22 @@ BOUND_CLASSES = (
     ("array, memory-bound", style.ORANGE),
     ("vector unit", style.GREEN),
 )
+
+
+NAME_PT = 5.0  # font size of the layer names (rotated under the bars)
+NAME_HEIGHT_IN = 0.035  # height of one character of a rotated name, inches
+NAME_PITCH_IN = 0.075  # horizontal room one rotated name needs, inches
+
+
+def named_every(n_layers: int, width_in: float) -> int:
+    """Name every k-th layer: every layer when the names fit side by side under the bars of
+    a figure ``width_in`` wide (about 85% of it is the axes)."""
+    fit = max(1, int(0.85 * width_in / NAME_PITCH_IN))
+    return max(1, -(-n_layers // fit))
+
+
+def _ordinal(k: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
 
 
 def layer_classes(cost: NetworkCost) -> np.ndarray:
@@ -64,7 +81,9 @@ def layer_breakdown(
     en_unit = units.unit_for("energy_pj", energy_total[energy_total > 0])
     x = np.arange(n)
     with style.paper_rc(rc):
-        height = (3.4 if size != "single" else 3.2) + (0.6 if n <= 40 else 0.0)  # names
+        every = named_every(n, style.figure_size(size, 0)[0])
+        longest = max((len(op.name) for op in net.ops), default=0)
+        height = (3.4 if size != "single" else 3.2) + NAME_HEIGHT_IN * longest  # names below
         fig = style.new_figure(size, height, rc)
         ax_l, ax_e = fig.subplots(2, 1, sharex=True)
         width = 0.8 if n < 80 else 0.9
@@ -84,9 +103,11 @@ def layer_breakdown(
             ax.grid(axis="x", visible=False)
             ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
             ax.margins(x=0.005)
-        if n <= 40:  # few layers: their names
-            ax_e.set_xticks(x, [op.name for op in net.ops], rotation=90, fontsize=5.5)
-        ax_e.set_xlabel(f"layer (execution order, {n} layers)")
+        shown = x[::every]
+        ax_e.set_xticks(shown, [net.ops[i].name for i in shown], rotation=90, fontsize=NAME_PT)
+        ax_e.tick_params(axis="x", length=1.5, pad=1)
+        named = "" if every == 1 else f", every {_ordinal(every)} named"
+        ax_e.set_xlabel(f"layer (execution order, {n} layers{named})")
         ax_l.set_title(
             f"{net.name} (batch {net.batch}): {quantity_text('latency_s', latency.sum())} in total",
             loc="left",

@@ -3,7 +3,7 @@
 One vertical axis per varying hardware parameter (its allowed values evenly spaced, in the
 design space's order) followed by one per objective (min to max over the front, log-spaced where
 it spans decades). Each Pareto design is a line coloured by the first objective; the knee is
-drawn black.
+drawn black. Tick labels sit in opaque boxes above the lines.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from matplotlib.ticker import MaxNLocator
 from evodse.errors import InputError
 from evodse.plots import style, units
 from evodse.plots.rundata import Parameter, Run, load_run
+
+TICK_LABEL_ZORDER = 6  # above the design lines (2) and the knee (4)
 
 
 def _positions(values: np.ndarray, p: Parameter) -> np.ndarray:
@@ -171,15 +173,15 @@ def parallel_coordinates(
             ax.axvline(x, color="#444444", lw=0.7, zorder=1)
             for y, text in ticks:
                 ax.plot([x - 0.04, x], [y, y], color="#444444", lw=0.6, zorder=1)
-                ax.text(
+                ax.text(  # an opaque box above every line: labels are never covered
                     x - 0.06,
                     y,
                     text,
                     ha="right",
                     va="center",
                     fontsize=6,
-                    zorder=5,
-                    bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.8},
+                    zorder=TICK_LABEL_ZORDER,
+                    bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "#BBBBBB", "lw": 0.3},
                 )
         n_params = len(params)
         if n_params and n_params < k:  # separate parameters from objectives

@@ -2,12 +2,15 @@
 
 Every evaluation of the run is drawn faded (infeasible ones as light crosses), the front
 (``pareto.csv``) on top, the knee point as a star. Axes carry units and switch to log scale where
-the data spans decades. 2-D fronts also get their attainment boundary (a staircase).
+the data spans decades (whatever the front holds: an empty front keeps the scale of the other
+points). 2-D fronts also get their attainment boundary (a staircase); a constraint bound on a
+plotted objective is a dashed line; an empty front says so.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,39 @@ _KNEE = {
 }
 
 
+_CONSTRAINT = re.compile(
+    r"^(?P<metric>\w+)(?:\[(?P<workload>[^\]]+)\])?\s*(?P<op><=|>=)\s*(?P<bound>\S+)$"
+)
+_BOUND = {"color": style.VERMILLION, "ls": (0, (4, 2)), "lw": 0.8, "zorder": 4}
+
+
+def objective_bounds(run: Run) -> dict[str, tuple[float, str]]:
+    """Constraint bounds on objective columns: {column: (bound, "<=" or ">=")} from the run's
+    constraint labels (``area_mm2 <= 8`` bounds ``area_mm2``; ``latency_s[resnet50] <= 0.03``
+    bounds ``latency_s@resnet50``, or ``latency_s`` in a one-workload run)."""
+    out: dict[str, tuple[float, str]] = {}
+    columns = set(run.objective_columns)
+    for label in run.summary.get("constraints") or []:
+        m = _CONSTRAINT.match(str(label).strip())
+        if m is None:
+            continue
+        try:
+            bound = float(m["bound"])
+        except ValueError:
+            continue
+        metric, workload = m["metric"], m["workload"]
+        names = [metric] if workload is None else [f"{metric}@{workload}"]
+        if workload is not None and list(run.workloads) == [workload]:
+            names.append(metric)
+        for name in names:
+            if name in columns:
+                old = out.get(name)
+                tighter = old is None or (bound < old[0] if m["op"] == "<=" else bound > old[0])
+                if old is None or (old[1] == m["op"] and tighter):
+                    out[name] = (bound, m["op"])
+    return out
+
+
 class _Points:
     """Objective values of a run split into infeasible, dominated, front and knee."""
 
@@ -61,6 +97,7 @@ class _Points:
             except InputError:
                 self.knee = None
         self.all = E
+        self.bounds = objective_bounds(run)
         self.columns = run.objective_columns
         self.maximize = run.maximize
         self.units = [units.unit_for(c, E[:, j]) for j, c in enumerate(self.columns)]
@@ -98,6 +135,21 @@ def _panel(ax: Axes, pts: _Points, j: int, i: int, *, staircase: bool) -> None:
     shown = pts.all[np.all(np.isfinite(pts.all), axis=1)]
     units.set_scale(ax, "x", ux(shown[:, j]))
     units.set_scale(ax, "y", uy(shown[:, i]))
+    for col, unit, line in ((j, ux, ax.axvline), (i, uy, ax.axhline)):
+        bound = pts.bounds.get(pts.columns[col])
+        if bound is not None:
+            line(float(unit(bound[0])), **_BOUND)
+    if not len(pts.front):
+        ax.text(
+            0.5,
+            0.97,
+            "no feasible design",
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=7,
+            color=style.VERMILLION,
+        )
 
 
 def _staircase(F: np.ndarray, maximize: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +174,13 @@ def _legend_handles(pts: _Points) -> list[Line2D]:
         handles.append(marker("dominated", marker="o", ms=2.5, color=style.GREY, alpha=0.6))
     if len(pts.infeasible):
         handles.append(marker("infeasible", marker="x", ms=3, color=style.GREY, mew=0.6))
+    if pts.bounds:
+        parts = []
+        for column, (bound, op) in pts.bounds.items():
+            u = pts.units[pts.columns.index(column)]
+            value = units.format_number(float(u(bound)))
+            parts.append(f"{u.quantity} {'≤' if op == '<=' else '≥'} {value} {u.unit}".rstrip())
+        handles.append(Line2D([], [], label=f"constraint: {', '.join(parts)}", **_BOUND))
     if pts.knee is not None:
         handles.append(
             marker(

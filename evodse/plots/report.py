@@ -117,7 +117,11 @@ def summary_items(run: Run) -> list[tuple[str, str]]:
             f"{s.get('generations', 0)} generations, stopped by {s.get('stopped_by', '?')}",
         ),
         ("Pareto front", f"{s.get('front_size', 0)} designs"),
-        ("hypervolume", f"{float(s.get('hypervolume', 0.0)):.4f} (run's own normalization)"),
+        (
+            "hypervolume",
+            f"{float(s.get('hypervolume', 0.0)):.4f} (the run's own normalization, its first "
+            "feasible front, as in its convergence figure; not comparable across runs)",
+        ),
         ("wall time", f"{float(s.get('wall_time_s', 0.0)):.1f} s"),
     ]
     knee = s.get("knee")

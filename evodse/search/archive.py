@@ -31,6 +31,28 @@ def non_dominated(F: np.ndarray) -> np.ndarray:
     return np.asarray(_NDS.do(F, only_non_dominated_front=True), dtype=np.int64)
 
 
+def best_row(
+    values: np.ndarray,
+    X: np.ndarray,
+    *,
+    maximize: bool = False,
+    rtol: float = 0.0,
+    then: tuple[np.ndarray, ...] = (),
+) -> int | None:
+    """The row with the best finite value (None when there is none), independent of row
+    order: rows within ``rtol`` of the best tie; ties go to the smallest of each array in
+    ``then`` in turn, then to the lexicographically smallest design vector ``X``."""
+    v = np.asarray(values, dtype=float)
+    v = -v if maximize else v
+    ok = np.isfinite(v)
+    if not ok.any():
+        return None
+    best = v[ok].min()
+    tie = np.flatnonzero(ok & (v <= best + rtol * abs(best)))
+    keys = [np.asarray(k)[tie] for k in then] + list(np.asarray(X)[tie].T)
+    return int(tie[np.lexsort(keys[::-1])[0]])
+
+
 class ReplayError(ValueError):
     """A replayed run proposed designs other than the ones its checkpoint recorded."""
 

@@ -24,21 +24,18 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 from pymoo.core.termination import NoTermination
-from pymoo.indicators.hv import HV
 
 from evodse.model.evaluate import layer_table
 from evodse.search.algorithms import make_algorithm, make_surrogate
 from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner, ReplayError
 from evodse.search.choice import AUTO, AUTO_OPTIONS, PROBE_DESIGNS, Choice, choose, small_budget
+from evodse.search.indicators import Hypervolume
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.space import index_rows
 from evodse.search.surrogate import SurrogateSearch
 
-HV_MARGIN = 1.1  # reference point: 1.1 in objectives normalized to [0, 1] on the first front
 HISTORY_COLUMNS = ("generation", "evaluations", "hypervolume", "front_size", "wall_time_s")
-MC_SAMPLES = 20_000  # Monte-Carlo hypervolume samples beyond EXACT_HV_MAX_OBJ objectives
 CHUNK_PAIRS = 250_000  # design x layer-shape pairs per vectorized call of the exhaustive baseline
-EXACT_HV_MAX_OBJ = 4
 
 
 @dataclass(frozen=True)
@@ -69,90 +66,6 @@ class Termination:
             if old > 0 and (new - old) / old <= self.hv_tol:
                 return "hv_stagnation"
         return None
-
-
-class Hypervolume:
-    """Hypervolume of fronts in the optimizer's space (+-log10 objectives), normalized by the
-    ideal and nadir of the first feasible front seen, reference point 1.1 in every objective.
-    Fixed after the first call, so values of one run compare across generations."""
-
-    def __init__(self) -> None:
-        self.ideal: np.ndarray | None = None
-        self.nadir: np.ndarray | None = None
-        self._samples: np.ndarray | None = None
-
-    def _init_samples(self, n_obj: int) -> None:
-        self._samples = np.random.default_rng(0).uniform(0.0, HV_MARGIN, (MC_SAMPLES, n_obj))
-        self._dominated = np.zeros(MC_SAMPLES, dtype=bool)
-        self._tested: set[bytes] = set()
-
-    def __call__(self, F: np.ndarray) -> float:
-        if len(F) == 0:
-            return 0.0
-        if self.ideal is None:
-            self.ideal, self.nadir = F.min(axis=0), F.max(axis=0)
-            flat = self.nadir - self.ideal <= 1e-12
-            self.nadir = np.where(flat, self.ideal + 1.0, self.nadir)
-        Z = (F - self.ideal) / (self.nadir - self.ideal)
-        n_obj = F.shape[1]
-        ref = np.full(n_obj, HV_MARGIN)
-        Z = Z[(ref > Z).all(axis=1)]
-        if len(Z) == 0:
-            return 0.0
-        if n_obj <= EXACT_HV_MAX_OBJ:
-            return float(HV(ref_point=ref)(Z))
-        return self._monte_carlo(Z, ref)
-
-    def _monte_carlo(self, Z: np.ndarray, ref: np.ndarray) -> float:
-        """Monte-Carlo estimate over fixed samples of the box [0, ref]: deterministic, ~0.5%
-        standard error. The archive front only improves, so a sample once dominated stays
-        dominated and each front point is tested once."""
-        if self._samples is None:
-            self._init_samples(len(ref))
-        new = [z for z in Z if z.tobytes() not in self._tested]
-        self._tested.update(z.tobytes() for z in new)
-        open_ = np.flatnonzero(~self._dominated)
-        for z in new:
-            hit = (self._samples[open_] >= z).all(axis=1)
-            self._dominated[open_[hit]] = True
-            open_ = open_[~hit]
-        return float(self._dominated.mean() * np.prod(ref))
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The state as arrays (for checkpoints): ``ideal`` and ``nadir`` once set, and the
-        Monte-Carlo estimate's ``dominated`` samples and ``tested`` points once used."""
-        if self.ideal is None:
-            return {}
-        out = {"ideal": self.ideal, "nadir": self.nadir}
-        if self._samples is not None:
-            tested = [np.frombuffer(key, dtype=np.float64) for key in sorted(self._tested)]
-            out["dominated"] = self._dominated
-            out["tested"] = np.asarray(tested, dtype=np.float64).reshape(-1, len(self.ideal))
-        return out
-
-    @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Hypervolume:
-        """The inverse of :meth:`arrays`."""
-        hv = cls()
-        if "ideal" in arrays:
-            hv.ideal, hv.nadir = arrays["ideal"], arrays["nadir"]
-        if "dominated" in arrays:
-            hv._init_samples(len(hv.ideal))
-            hv._dominated = arrays["dominated"].copy()
-            hv._tested = {row.tobytes() for row in np.ascontiguousarray(arrays["tested"])}
-        return hv
-
-    def reference(self) -> dict[str, Any]:
-        """How the hypervolume was normalized (for summary.json)."""
-        return {
-            "space": "optimizer objectives (+-log10 of true values), min-max normalized",
-            "ideal": None if self.ideal is None else self.ideal.tolist(),
-            "nadir": None if self.nadir is None else self.nadir.tolist(),
-            "ref_point": HV_MARGIN,
-            "method": "exact (pymoo HV)"
-            if self.ideal is None or len(self.ideal) <= EXACT_HV_MAX_OBJ
-            else f"Monte-Carlo, {MC_SAMPLES} fixed samples",
-        }
 
 
 @dataclass

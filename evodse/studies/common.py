@@ -68,7 +68,7 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]])
 
 
 def write_json(path: Path, data: Any) -> None:
-    rundir.write_atomic(path, json.dumps(_plain(data), indent=2, allow_nan=False) + "\n")
+    rundir.write_atomic(path, json.dumps(plain(data), indent=2, allow_nan=False) + "\n")
 
 
 def _cell(value: Any) -> Any:
@@ -79,14 +79,14 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """JSON-safe copy: numpy scalars and arrays to Python, tuples to lists."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return plain(value.tolist())
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Path):

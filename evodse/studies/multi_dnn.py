@@ -38,9 +38,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from evodse.experiment.config import Experiment
 from evodse.experiment.runner import RunResult
+from evodse.plots import style
+from evodse.search.archive import best_row
 from evodse.search.objectives import DESIGN_METRICS
 from evodse.search.problem import AcceleratorProblem
 from evodse.studies.common import (
@@ -131,22 +135,19 @@ def pool_from_run(result: RunResult, dnns: list[str], source: str) -> Pool:
     )
 
 
-def _pick(values: np.ndarray, area: np.ndarray, ok: np.ndarray) -> int | None:
+def _pick(values: np.ndarray, area: np.ndarray, ok: np.ndarray, X: np.ndarray) -> int | None:
     """Row with the highest value among ``ok`` rows; ties (within 1e-9) to the smallest area,
-    then to the earliest row."""
-    idx = np.flatnonzero(ok & np.isfinite(values))
-    if len(idx) == 0:
-        return None
-    v = values[idx]
-    tie = idx[v >= v.max() * (1 - TIE_RTOL)]
-    return int(tie[np.argmin(area[tie])])
+    then to the lexicographically smallest design (never to evaluation order)."""
+    values = np.where(ok, values, np.nan)
+    return best_row(values, X, maximize=True, rtol=TIE_RTOL, then=(area,))
 
 
 def select_configurations(problem: AcceleratorProblem, pools: list[Pool]) -> Selection:
     """Per-DNN best configurations and the geometric-mean configuration (module docstring).
 
     Ties in throughput go to the smaller area (the configuration a per-DNN throughput-area
-    search keeps), then to the earlier search.
+    search keeps), then to the lexicographically smallest design; a design several searches
+    found is credited to the first of them.
     """
     dnns = problem.workload_names
     k = len(dnns)
@@ -156,7 +157,7 @@ def select_configurations(problem: AcceleratorProblem, pools: list[Pool]) -> Sel
     src = [p.source for p in pools for _ in range(len(p.X))]
     everywhere = np.concatenate([p.feasible & p.all_dnns for p in pools])
     usable = np.concatenate([p.feasible for p in pools])
-    picks = [_pick(T[:, j], area, usable) for j in range(k)]
+    picks = [_pick(T[:, j], area, usable, X) for j in range(k)]
     if None in picks:
         raise ValueError(f"no feasible design evaluated on {dnns[picks.index(None)]}")
     # evaluate the per-DNN picks on every DNN: each may be another DNN's best
@@ -167,9 +168,9 @@ def select_configurations(problem: AcceleratorProblem, pools: list[Pool]) -> Sel
     src += [src[i] for i in picks]
     everywhere = np.concatenate([everywhere, ev.feasible])
     usable = np.concatenate([usable, ev.feasible])
-    picks = [_pick(T[:, j], area, usable) for j in range(k)]
+    picks = [_pick(T[:, j], area, usable, X) for j in range(k)]
     gmean = np.exp(np.mean(np.log(np.where(np.isfinite(T), T, 1.0)), axis=1))
-    gm = _pick(np.where(np.isfinite(T).all(axis=1), gmean, np.nan), area, everywhere)
+    gm = _pick(np.where(np.isfinite(T).all(axis=1), gmean, np.nan), area, everywhere, X)
     if gm is None:
         raise ValueError("no design satisfies the constraints on every DNN")
     chosen = [*picks, gm]
@@ -225,15 +226,16 @@ def exhaustive_reference(
 ) -> dict[str, Any]:
     """Every design of the space: true optima at the configured area budget and at others."""
     dnns = problem.workload_names
-    T_parts, area_parts, other_parts = [], [], []
+    X_parts, T_parts, area_parts, other_parts = [], [], [], []
     area_cols, budget = _area_constraint_columns(problem)
     for X in problem.design_space.enumerate(chunk):
         ev = problem.evaluate_designs(X)
+        X_parts.append(X)
         T_parts.append(np.stack([ev.metrics[f"{d}.throughput_ips"] for d in dnns], axis=1))
         area_parts.append(ev.metrics["area_mm2"])
         G = np.delete(ev.G, area_cols, axis=1)
         other_parts.append((G <= 0).all(axis=1) if G.size else np.ones(len(X), dtype=bool))
-    T, area = np.concatenate(T_parts), np.concatenate(area_parts)
+    X, T, area = np.concatenate(X_parts), np.concatenate(T_parts), np.concatenate(area_parts)
     other = np.concatenate(other_parts)
     g = np.exp(np.log(T).mean(axis=1))
     out: dict[str, Any] = {"designs": len(T), "budget_mm2": budget, "budgets": []}
@@ -242,9 +244,9 @@ def exhaustive_reference(
         ok = other & (area <= b) if b is not None else other
         if not ok.any():
             continue
-        best_rows = np.asarray([_pick(T[:, j], area, ok) for j in range(len(dnns))])
+        best_rows = np.asarray([_pick(T[:, j], area, ok, X) for j in range(len(dnns))])
         best = T[best_rows, np.arange(len(dnns))]
-        gm_row = _pick(g, area, ok)
+        gm_row = _pick(g, area, ok, X)
         imp = g[gm_row] / g[best_rows] - 1.0
         out["budgets"].append(
             {
@@ -451,28 +453,41 @@ def _improvement_bars(results: dict[str, Any], path: Path) -> None:
     save_figure(fig, path)
 
 
-def _parallel(results: dict[str, Any], path: Path) -> None:
+def _parallel(results: dict[str, Any], path: Path) -> Figure:
+    """The many-objective front (grey), each DNN's best configuration (its own colour and
+    marker, one legend entry each) and the geometric-mean configuration (black)."""
     view = results["many_objective"]
     dnns = results["dnns"]
     fig = new_figure(7.2, 4.0)
     ax = fig.add_subplot()
     xs = np.arange(len(dnns))
     for row in view["front_normalized"]:
-        ax.plot(xs, row, color="0.7", lw=0.6, alpha=0.6)
-    for cfg in results["configurations"][:-1]:
-        ax.plot(xs, [cfg["normalized"][d] for d in dnns], lw=0.9, alpha=0.8, ls="--")
-    ax.plot(xs, view["gm_per_dnn"], color="tab:red", lw=2.2, label="geomean configuration")
-    ax.plot([], [], color="0.7", label=f"NSGA-III front ({view['front_size']} designs)")
-    ax.plot([], [], color="k", ls="--", lw=0.9, label="best for one DNN")
+        ax.plot(xs, row, color=style.LIGHT_GREY, lw=0.6, alpha=0.8)
+    ax.plot([], [], color=style.LIGHT_GREY, label=f"NSGA-III front ({view['front_size']} designs)")
+    for i, cfg in enumerate(results["configurations"][:-1]):
+        ax.plot(
+            xs,
+            [cfg["normalized"][d] for d in dnns],
+            color=style.color(i),
+            ls=style.LINESTYLES[i % len(style.LINESTYLES)],
+            marker=style.MARKERS[i % len(style.MARKERS)],
+            ms=4,
+            lw=0.9,
+            label=cfg["label"],
+        )
+    ax.plot(xs, view["gm_per_dnn"], color="black", lw=2.2, label="geomean configuration")
     ax.set_xticks(xs, dnns, rotation=35, ha="right")
     ax.set_ylabel("throughput / DNN's best")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("One objective per DNN: the front and the geometric-mean choice")
     save_figure(fig, path)
+    return fig
 
 
-def _budgets(results: dict[str, Any], path: Path) -> None:
+def _budgets(results: dict[str, Any], path: Path) -> Figure:
+    """The improvement range against the area budget (exhaustive optima); ticks at the budgets
+    evaluated, the configured one marked."""
     ref = results["exhaustive"]
     b = [e["area_mm2"] for e in ref["budgets"]]
     fig = new_figure(5.6, 3.4)
@@ -481,14 +496,21 @@ def _budgets(results: dict[str, Any], path: Path) -> None:
         b,
         [100 * e["improvement_min"] for e in ref["budgets"]],
         [100 * e["improvement_max"] for e in ref["budgets"]],
+        color=style.BLUE,
         alpha=0.4,
         label="measured range (exhaustive)",
     )
     lo, hi = (100 * v for v in results["paper_range"])
     ax.axhline(lo, color="k", ls=":", lw=1)
     ax.axhline(hi, color="k", ls=":", lw=1, label="paper range")
+    if ref["budget_mm2"] is not None:
+        ax.axvline(ref["budget_mm2"], color=style.VERMILLION, ls="--", lw=1, label="study budget")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("area budget (mm^2)")
+    ax.xaxis.set_major_locator(FixedLocator(b))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(r"area budget (mm$^2$)")
     ax.set_ylabel("improvement (%)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3)  # below
     save_figure(fig, path)
+    return fig

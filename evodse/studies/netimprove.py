@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
+from evodse.plots import style
+from evodse.search.archive import best_row
 from evodse.studies.common import (
     Log,
     feasible_rows,
@@ -83,14 +86,15 @@ def run_study(
     proxy0 = problem.proxy_value(problem.reference)
     # "after": the cheapest network at no capacity loss
     keep = (proxy >= proxy0 * (1 - eps)) & (params >= 1 - eps) & (macs >= 1 - eps)
-    i_after = int(np.flatnonzero(keep)[np.argmin(cost[keep])]) if keep.any() else None
-    x_ref = X[i_after] if i_after is not None else X[int(np.argmin(cost))]
+    # ties (here and below): to more capacity / lower cost, then the smallest design vector
+    i_after = best_row(np.where(keep, cost, np.nan), X, then=(-proxy,))
+    x_ref = X[i_after] if i_after is not None else X[best_row(cost, X, then=(-proxy,))]
     x_orig = original_index(problem, x_ref)
     ev_orig = problem.evaluate_designs(x_orig[None, :])
     c_orig = float(ev_orig.metrics[f"{net_name}.{cost_col}"][0])
     # iso-cost: most capacity no costlier than the original
     no_worse = cost <= c_orig * (1 + eps)
-    i_iso = int(np.flatnonzero(no_worse)[np.argmax(proxy[no_worse])]) if no_worse.any() else None
+    i_iso = best_row(np.where(no_worse, proxy, np.nan), X, maximize=True, then=(cost,))
     if i_iso is not None and proxy[i_iso] <= proxy0:
         i_iso = None  # nothing no costlier has more capacity than the original
 
@@ -243,24 +247,29 @@ def _write(out: Path, results: dict[str, Any], layers: list[list]) -> None:
     _front(results, out / "figures" / "front.png")
 
 
-def _utilization(results: dict[str, Any], layers: list[list], path: Path) -> None:
+def _utilization(results: dict[str, Any], layers: list[list], path: Path) -> Figure:
     fig = new_figure(7.2, 4.2)
     ax, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     xs = np.arange(len(layers))
     ax.step(xs, [r[6] for r in layers], where="mid", lw=1, label="original", color="0.5")
-    ax.step(xs, [r[7] for r in layers], where="mid", lw=1, label="improved", color="tab:red")
+    ax.step(xs, [r[7] for r in layers], where="mid", lw=1, label="improved", color=style.VERMILLION)
     ax.set_ylabel("array utilization")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7, loc="upper right")
     ax.set_title(f"{results['workload']}: per-layer utilization on the same hardware")
-    delta = [1e3 * (r[9] - r[8]) for r in layers]
-    ax2.bar(xs, delta, color=["tab:green" if d < 0 else "tab:orange" for d in delta], width=1)
+    delta = np.asarray([1e3 * (r[9] - r[8]) for r in layers])
+    faster = delta < 0
+    ax2.bar(xs[faster], delta[faster], color=style.GREEN, width=1, label="faster after")
+    ax2.bar(xs[~faster], delta[~faster], color=style.ORANGE, width=1, label="slower after")
+    ax2.axhline(0, color="0.3", lw=0.6)
+    ax2.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2)  # above
     ax2.set_ylabel("latency change (ms)")
     ax2.set_xlabel("array layer (network order)")
     save_figure(fig, path)
+    return fig
 
 
-def _front(results: dict[str, Any], path: Path) -> None:
+def _front(results: dict[str, Any], path: Path) -> Figure:
     col = results["cost_metric"]
     scale, unit = (1e3, "ms") if col == "latency_s" else (1e-9, "mJ")
     fig = new_figure(5.6, 3.8)
@@ -297,7 +306,11 @@ def _front(results: dict[str, Any], path: Path) -> None:
             label="improved (no capacity loss)",
             zorder=5,
         )
+    ax.axhline(  # the constraints keep at least the original's parameters and MACs
+        o["accuracy_proxy"], color=style.VERMILLION, ls="--", lw=0.9, label="original's capacity"
+    )
     ax.set_xlabel(f"{col.split('_')[0]} ({unit})")
     ax.set_ylabel("accuracy proxy (capacity vs original)")
     ax.legend(fontsize=7)
     save_figure(fig, path)
+    return fig

@@ -2,9 +2,15 @@
 [--docs DIR] [--only NAME ...]``.
 
 Runs each study's experiment (``experiments/study_<name>.yaml``) and analysis into
-``runs/studies/<name>/``, then writes ``docs/studies/<name>.md``, ``docs/studies/index.md`` and
-the figures in ``docs/studies/figures/`` from the results: the numbers in the pages are never
-typed by hand. ``--quick`` uses a smoke budget (pages say so).
+``runs/studies/<name>/``, then writes ``docs/studies/<name>.md``, ``docs/studies/index.md``, the
+results they were rendered from (``docs/studies/data/<name>.json``) and the figures in
+``docs/studies/figures/`` from the results: the numbers in the pages are never typed by hand.
+``--quick`` uses a smoke budget (pages say so).
+
+Pages, data and figures depend only on the configs and the code (seeded searches, ties broken
+by design, no timings), so running this twice writes identical files. ``tests/test_studies.py``
+checks it: the quick form must reproduce ``tests/golden/studies_quick/*.md`` exactly, and the
+committed pages must be what the code renders from the committed data.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import numpy as np
 
 from evodse.experiment.runner import RunResult
 from evodse.model.evaluate import evaluate
+from evodse.search.archive import best_row
 from evodse.search.objectives import DESIGN_METRICS
 from evodse.search.problem import AcceleratorProblem
 from evodse.studies.common import (
@@ -181,24 +182,30 @@ def _sequential(
 
 
 def _pick_partitioned(run: RunResult):
-    """Shortest-makespan feasible design of the partitioned run: (x, its evaluation)."""
+    """Shortest-makespan feasible design of the partitioned run: (x, its evaluation); ties to
+    the smaller area, then the lexicographically smallest design."""
     rows = feasible_rows(run)
     if len(rows) == 0:
         return None
-    makespan = run.state.archive.column("makespan_s")[rows]
-    row = rows[int(np.argmin(makespan))]
-    x = run.state.archive.column("X")[row].astype(np.int64)
+    archive = run.state.archive
+    makespan = archive.column("makespan_s")[rows]
+    area = archive.column("area_mm2")[rows]
+    row = rows[best_row(makespan, archive.column("X")[rows], then=(area,))]
+    x = archive.column("X")[row].astype(np.int64)
     return x, run.state.problem.evaluate_designs(x[None, :])
 
 
 def _pick_sequential(run: RunResult):
-    """Shortest-round feasible design of the sequential run: (accelerator, area)."""
+    """Shortest-round feasible design of the sequential run: (accelerator, area); ties as in
+    :func:`_pick_partitioned`."""
     rows = feasible_rows(run)
     if len(rows) == 0:
         return None
     archive = run.state.archive
     j = run.state.problem.objective_columns.index("latency_s_sum")
-    row = rows[int(np.argmin(archive.column("objectives")[rows, j]))]
+    latency = archive.column("objectives")[rows, j]
+    area = archive.column("area_mm2")[rows]
+    row = rows[best_row(latency, archive.column("X")[rows], then=(area,))]
     x = archive.column("X")[row].astype(np.int64)
     hw = run.state.problem.design_space.accelerator(x, name="sequential")
     return hw, float(archive.column("area_mm2")[row])
