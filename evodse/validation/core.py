@@ -77,40 +77,16 @@ def stderr_progress(message: str) -> None:
 
 
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Kendall's tau-b of two samples (scipy's when installed); None for < 2 points or when a
-    sample is constant."""
+    """Kendall's tau-b of two samples (scipy's); None for < 2 points or when a sample is
+    constant."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if len(x) < 2:
         return None
-    try:
-        from scipy.stats import kendalltau
-    except ImportError:  # pragma: no cover - scipy is usually present
-        tau = _kendall_tau_b(x, y)
-    else:
-        tau = float(kendalltau(x, y).statistic)
-    return None if tau is None or not math.isfinite(tau) else float(tau)
+    from scipy.stats import kendalltau  # scipy is a dependency; imported here for CLI start-up
 
-
-def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Exact O(n^2) tau-b (ties in either sample handled as in scipy)."""
-    n = len(x)
-    concordant = discordant = ties_x = ties_y = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
-            if dx == 0 and dy == 0:
-                continue
-            if dx == 0:
-                ties_x += 1
-            elif dy == 0:
-                ties_y += 1
-            elif dx == dy:
-                concordant += 1
-            else:
-                discordant += 1
-    denom = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
-    return None if denom == 0 else (concordant - discordant) / denom
+    tau = float(kendalltau(x, y).statistic)
+    return tau if math.isfinite(tau) else None
 
 
 def non_dominated(F: np.ndarray) -> np.ndarray:
