@@ -24,7 +24,7 @@ from evodse.experiment.config import load_experiment
 from evodse.hardware import load_hardware
 from evodse.model import evaluate
 from evodse.validation import spec as spec_module
-from evodse.validation.core import kendall_tau, non_dominated
+from evodse.validation.core import front_mask, kendall_tau
 from evodse.validation.mapping import demand_rows, map_layer, sim_hardware
 from evodse.validation.spec import EXTRA_MESSAGE, parse_refine
 from evodse.workload import Conv2d, Linear, MatMul, Network, Pool2d
@@ -365,4 +365,8 @@ def test_kendall_tau_and_front():
     assert kendall_tau([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
     assert kendall_tau([1], [1]) is None
     F = np.array([[1, 3], [2, 2], [3, 1], [3, 3]])
-    assert non_dominated(F).tolist() == [True, True, True, False]
+    assert front_mask(F).tolist() == [True, True, True, False]
+    # among the feasible rows only: [2, 2] infeasible, so [3, 3] is still dominated by [1, 3]
+    # ... and [3, 3] joins when the first three are all out
+    assert front_mask(F, among=[True, False, True, True]).tolist() == [True, False, True, False]
+    assert front_mask(F, among=[False, False, False, True]).tolist() == [False] * 3 + [True]
