@@ -350,6 +350,21 @@ def test_heads_pack_two_per_fold_on_an_8x8_array():
     assert cost.layer("compute_cycles")[0, 0] == pytest.approx(2 * 26, rel=EXACT)
 
 
+def test_columns_bound_the_packing_of_a_grouped_conv():
+    # 1x1 conv, 32 groups of 2 -> 4 channels, 5x5 pixels; ws on 32 rows x 8 columns: a group is
+    # K = 2 rows x N = 4 columns, so the rows would take 16 groups but the columns only 2:
+    # ceil(32 / 2) = 16 folds of (T = 25, plus the 32-cycle preload) + (32 + 8 - 2) = 95 cycles.
+    op = Conv2d(
+        name="grouped", in_channels=64, out_channels=128, in_h=5, in_w=5, kernel_h=1,
+        kernel_w=1, groups=32,
+    )  # fmt: skip
+    cost = evaluate(design(pe_rows=32, pe_cols=8), net(op))
+    assert cost.layer("compute_cycles")[0, 0] == pytest.approx(16 * 95, rel=EXACT)
+    # and the rows bound it on the transposed array (8 rows x 32 columns): 4 groups per fold
+    cost = evaluate(design(pe_rows=8, pe_cols=32), net(op))
+    assert cost.layer("compute_cycles")[0, 0] == pytest.approx(8 * (25 + 8 + 38), rel=EXACT)
+
+
 def test_a_strided_1x1_conv_reads_only_the_pixels_it_uses():
     # 1x1, stride 2, 8x8 input, 4 -> 4 channels: outputs 4x4; the used input pixels are every
     # other row and column, 4 x 4 x 4 channels = 64 elements (not 256). Everything fits:

@@ -461,7 +461,13 @@ def test_auto_cycles_are_the_minimum_over_dataflows(net, hw):
             assert cycles[chosen[i], i] == auto[i]
         else:
             assert chosen[i] == -1
-    assert (cost.cycles[-1] <= cost.cycles[:-1] * (1 + REL)).all()
+    # among the dataflows tied at the fastest, auto takes the one with the least dynamic
+    # energy (leakage follows latency, equal among them)
+    dynamic = sum(cost.layer(k) for k in ENERGY_COMPONENTS if k != "leakage")
+    for i, op in enumerate(net.ops):
+        if is_gemm(op):
+            tied = np.flatnonzero(fixed[:, i] == auto[i])
+            assert dynamic[len(DATAFLOWS), i] == pytest.approx(dynamic[tied, i].min(), rel=REL)
 
 
 @FAST

@@ -17,6 +17,8 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from evodse.errors import InputError  # noqa: E402
+from evodse.hardware import load_hardware, shipped_designs  # noqa: E402
+from evodse.model import evaluate  # noqa: E402
 from evodse.workload import load_workload  # noqa: E402
 from evodse.workload.network import Network  # noqa: E402
 from evodse.workload.onnx_export import network_to_onnx, to_onnx  # noqa: E402
@@ -38,6 +40,7 @@ from evodse.workload.ops import (  # noqa: E402
     Pool2d,
     Softmax,
 )
+from evodse.workload.zoo import zoo_names, zoo_network  # noqa: E402
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 LIGHT_MODELS = [
@@ -196,9 +199,8 @@ def test_light_models_match_an_independent_count(model):
 )
 def test_light_models_match_the_zoo_builders(model, zoo_name):
     # the zoo builds these from the papers / torchvision, independently of any ONNX file
-    zoo = pytest.importorskip("evodse.workload.zoo")
     net = _import_quiet(LIGHT / f"light_{model}.onnx").network
-    assert net.macs == zoo.zoo_network(zoo_name).macs
+    assert net.macs == zoo_network(zoo_name).macs
 
 
 def test_light_model_layer_names_trace_back_to_nodes():
@@ -915,21 +917,9 @@ def test_parse_input_shape():
 # round trips through onnx_export
 
 
-def _zoo():
-    return pytest.importorskip("evodse.workload.zoo")
-
-
-def _zoo_names():
-    try:
-        from evodse.workload.zoo import zoo_names
-    except ImportError:  # pragma: no cover - the zoo is optional here
-        return []
-    return zoo_names()
-
-
-@pytest.mark.parametrize("name", _zoo_names())
+@pytest.mark.parametrize("name", zoo_names())
 def test_zoo_round_trip_gives_the_same_network(tmp_path, name):
-    net = _zoo().zoo_network(name)
+    net = zoo_network(name)
     path = to_onnx(net, tmp_path / f"{name}.onnx")
     assert path.stat().st_size < 500_000  # weights are ConstantOfShape, not data
     back = _import_quiet(path, strict=True).network
@@ -940,12 +930,9 @@ def test_zoo_round_trip_gives_the_same_network(tmp_path, name):
 
 
 def test_zoo_round_trip_gives_the_same_cost_model_results(tmp_path):
-    zoo = _zoo()
-    evaluate = pytest.importorskip("evodse.model").evaluate
-    hardware = pytest.importorskip("evodse.hardware")
-    designs = [hardware.load_hardware(name) for name in hardware.shipped_designs()]
+    designs = [load_hardware(name) for name in shipped_designs()]
     for name in ("resnet50", "bert_base", "mobilenet_v2"):
-        net = zoo.zoo_network(name).with_batch(3)
+        net = zoo_network(name).with_batch(3)
         back = from_onnx(to_onnx(net, tmp_path / f"{name}.onnx"))
         assert back.batch == 3
         a, b = evaluate(designs, net), evaluate(designs, back)

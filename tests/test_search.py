@@ -169,11 +169,8 @@ def test_run_directory_contract(tmp_path):
 
 def test_pareto_is_the_non_dominated_feasible_set_of_all_evaluations(tmp_path):
     evodse.run(tiny_config(), out=tmp_path)
+    assert_front_of_archive(tmp_path)
     rows = read_csv(tmp_path / "evaluations.csv")
-    feasible = [r for r in rows if r["feasible"] == "1"]
-    F = np.array([[float(r[c]) for c in ("latency_s", "energy_pj", "area_mm2")] for r in feasible])
-    expected = {feasible[i]["id"] for i in non_dominated(F)}
-    assert {r["id"] for r in read_csv(tmp_path / "pareto.csv")} == expected
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids))
     designs = [tuple(r[k] for k in SMALL_SPACE if k in r) for r in rows]
@@ -271,8 +268,16 @@ def test_every_algorithm_runs_and_checkpoints(tmp_path, algorithm):
     np.testing.assert_array_equal(state.archive.column("X"), whole.archive.column("X"))
 
 
+def assert_front_of_archive(run_dir: Path) -> None:
+    """pareto.csv is the non-dominated feasible set of evaluations.csv."""
+    feasible = [r for r in read_csv(run_dir / "evaluations.csv") if r["feasible"] == "1"]
+    F = np.array([[float(r[c]) for c in ("latency_s", "energy_pj", "area_mm2")] for r in feasible])
+    expected = {feasible[i]["id"] for i in non_dominated(F)}
+    assert {r["id"] for r in read_csv(run_dir / "pareto.csv")} == expected
+
+
 def test_moead_unconstrained_and_rnsga2_with_reference_points(tmp_path):
-    evodse.run(
+    moead = evodse.run(
         tiny_config(
             algorithm={"name": "moead", "pop_size": 16},
             constraints=[],
@@ -280,13 +285,25 @@ def test_moead_unconstrained_and_rnsga2_with_reference_points(tmp_path):
         ),
         out=tmp_path / "m",
     )
-    evodse.run(
+    # 3 objectives: pymoo's reference directions give MOEA/D 15 subproblems; the search went on
+    # past its initial population, within the budget, and its front is the archive's
+    assert moead.state.algorithm.ref_dirs.shape == (15, 3)
+    assert 15 < moead.summary["evaluations"] <= 3 * 15
+    assert moead.summary["algorithm"] == "moead"
+    assert_front_of_archive(tmp_path / "m")
+    rnsga2 = evodse.run(
         tiny_config(
             algorithm={"name": "rnsga2", "pop_size": 16, "ref_points": [[0.01, 1e9, 0.5]]},
             termination={"generations": 3},
         ),
         out=tmp_path / "r",
     )
+    # the reference point reaches R-NSGA-II in the optimizer's space: log10 of each objective
+    np.testing.assert_allclose(
+        rnsga2.state.algorithm.survival.ref_points, [[-2.0, 9.0, np.log10(0.5)]], rtol=1e-12
+    )
+    assert rnsga2.summary["evaluations"] == 3 * 16
+    assert_front_of_archive(tmp_path / "r")
     with pytest.raises(evodse.InputError, match="constraints"):
         evodse.run(tiny_config(algorithm={"name": "moead"}), out=tmp_path / "x")
 

@@ -62,7 +62,6 @@ class ArrayWork:
     output_writes: np.ndarray  # array -> ofmap SRAM, finished outputs at output width (os)
     register_writes: dict[str, np.ndarray]  # per operand; "output" at accumulator width
     register_reads: dict[str, np.ndarray]
-    groups_per_fold: np.ndarray
 
 
 def array_work(
@@ -114,7 +113,6 @@ def array_work(
         output_writes=outputs,
         register_writes=writes,
         register_reads=reads,
-        groups_per_fold=packed + zero,
     )
 
 
@@ -123,6 +121,5 @@ def groups_per_fold(mapping: SpatialMapping, *, rows, cols, m, n, k, count) -> n
     columns do not fit the array; at most ``count``)."""
     dims = {"m": m, "n": n, "k": k}
     sr, sc = dims[mapping.rows], dims[mapping.cols]
-    fits = (sr <= rows) & (sc <= cols)
-    across = np.minimum(np.floor(rows / sr), np.floor(cols / sc))
-    return np.where(fits, np.clip(across, 1, count), 1.0)
+    across = np.minimum(np.floor(rows / sr), np.floor(cols / sc))  # 0 where a GEMM is too big
+    return np.clip(across, 1, count)

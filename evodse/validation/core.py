@@ -37,6 +37,7 @@ import numpy as np
 from evodse.errors import InputError
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.evaluate import evaluate
+from evodse.search.archive import non_dominated
 from evodse.search.objectives import (
     DESIGN_METRICS,
     Constraint,
@@ -77,50 +78,26 @@ def stderr_progress(message: str) -> None:
 
 
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Kendall's tau-b of two samples (scipy's when installed); None for < 2 points or when a
-    sample is constant."""
+    """Kendall's tau-b of two samples (scipy's); None for < 2 points or when a sample is
+    constant."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if len(x) < 2:
         return None
-    try:
-        from scipy.stats import kendalltau
-    except ImportError:  # pragma: no cover - scipy is usually present
-        tau = _kendall_tau_b(x, y)
-    else:
-        tau = float(kendalltau(x, y).statistic)
-    return None if tau is None or not math.isfinite(tau) else float(tau)
+    from scipy.stats import kendalltau  # scipy is a dependency; imported here for CLI start-up
+
+    tau = float(kendalltau(x, y).statistic)
+    return tau if math.isfinite(tau) else None
 
 
-def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Exact O(n^2) tau-b (ties in either sample handled as in scipy)."""
-    n = len(x)
-    concordant = discordant = ties_x = ties_y = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
-            if dx == 0 and dy == 0:
-                continue
-            if dx == 0:
-                ties_x += 1
-            elif dy == 0:
-                ties_y += 1
-            elif dx == dy:
-                concordant += 1
-            else:
-                discordant += 1
-    denom = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
-    return None if denom == 0 else (concordant - discordant) / denom
-
-
-def non_dominated(F: np.ndarray) -> np.ndarray:
-    """Boolean mask of the non-dominated rows of ``F`` (all minimized)."""
-    F = np.asarray(F, dtype=float)
-    keep = np.ones(len(F), dtype=bool)
-    for i in range(len(F)):
-        dominated = np.all(F[i] >= F, axis=1) & np.any(F[i] > F, axis=1)
-        keep[i] = not dominated.any()
-    return keep
+def front_mask(F: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``F`` (all minimized) among the rows
+    ``among`` marks (default: all); rows outside ``among`` are never on the front."""
+    among = np.ones(len(F), dtype=bool) if among is None else np.asarray(among, dtype=bool)
+    rows = np.flatnonzero(among)
+    mask = np.zeros(len(F), dtype=bool)
+    mask[rows[non_dominated(np.asarray(F, dtype=float)[rows])]] = True
+    return mask
 
 
 def _abs_stats(errors: Sequence[float]) -> dict[str, float | None]:
@@ -550,12 +527,13 @@ def _summary(
     model_obj = _objective_matrix(objectives, design, model_w)
     sim_obj = _objective_matrix(objectives, design, sim_w)
     sign = np.asarray([-1.0 if o.maximize else 1.0 for o in objectives])
-    model_front = non_dominated(model_obj * sign)
-    sim_front = non_dominated(sim_obj * sign)
+    model_front = front_mask(model_obj * sign)
     infeasible = np.zeros(len(ids), dtype=bool)
     for c in constraints:
         infeasible |= (c.violations(design, sim_w) > 0).any(axis=0)
-    sim_front &= ~infeasible
+    # the simulated front among the designs the simulation keeps feasible: an infeasible
+    # design must not push a feasible one off it
+    sim_front = front_mask(sim_obj * sign, among=~infeasible)
 
     # latency agreement: per workload, and the geometric mean over workloads
     lat_model = np.stack([model_w[n.name]["latency_s"] for n in networks])

@@ -1,0 +1,158 @@
+"""Hand-derived counts where test_model_golden's int8, one-GEMM cases cannot tell: operand
+widths other than one byte, layers of several GEMMs, capacities at their exact boundary,
+non-square arrays, and the layer links that decide fusion (model/layers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from evodse.hardware import accelerator_from_dict
+from evodse.model import evaluate
+from evodse.model.layers import links
+from evodse.workload import Elementwise, Linear, MatMul, Network, Softmax
+
+EXACT = 1e-12
+
+
+def design(**changes):
+    base = {
+        "name": "counts",
+        "pe_rows": 4,
+        "pe_cols": 8,
+        "dataflow": "ws",
+        "ifmap_sram_kib": 64,
+        "weight_sram_kib": 64,
+        "ofmap_sram_kib": 64,
+        "dram_bandwidth_gbps": 8,  # 8e9 B/s at 500 MHz: 16 bytes per cycle
+        "frequency_mhz": 500,
+        "precision_bits": 16,
+        "vector_lanes": 4,
+        "technology_nm": 45,
+        "fusion": "none",
+    }
+    return accelerator_from_dict({**base, **changes})
+
+
+def net(*ops):
+    return Network(name="counts", ops=tuple(ops))
+
+
+# Two heads of [M = 6, K = 5] @ [K = 5, N = 3] at 16 bits (2 bytes; partial sums 4 bytes) on a
+# 4-row x 8-column array. MACs = 2 * 6 * 3 * 5 = 180. A head does not fit the rows (K = 5 > 4),
+# so nothing packs: each head folds fr = ceil(5 / 4) = 2 times along the rows, fc = 1.
+HEADS = MatMul(name="heads", m=6, n=3, k=5, count=2)
+B = 2  # bytes per element
+ACC = 4  # bytes per partial sum
+HEADS_COUNTS = {
+    # (level, operand, direction): bytes
+    # everything fits in 64 KiB: DRAM reads each operand once and fills its SRAM
+    ("dram", "input", "read"): 2 * 6 * 5 * B,  # 120
+    ("dram", "weight", "read"): 2 * 5 * 3 * B,  # 60 (the second operand of each head)
+    ("dram", "output", "write"): 2 * 6 * 3 * B,  # 72
+    ("sram", "input", "write"): 2 * 6 * 5 * B,
+    ("sram", "weight", "write"): 2 * 5 * 3 * B,
+    # ws: inputs stream once per column group (1), weights are read once
+    ("sram", "input", "read"): 2 * 6 * 5 * B,
+    ("sram", "weight", "read"): 2 * 5 * 3 * B,
+    # partial sums leave the array once per row fold (2) and come back once (fr - 1); the
+    # finished outputs are read out once at the operand width
+    ("sram", "output", "write"): 2 * 6 * 3 * 2 * ACC,  # 288
+    ("sram", "output", "read"): 2 * 6 * 3 * 1 * ACC + 2 * 6 * 3 * B,  # 144 + 72
+    # PE registers: every MAC passes an input, reads its stationary weight, passes a psum
+    ("register", "input", "read"): 180 * B,
+    ("register", "input", "write"): 180 * B,
+    ("register", "weight", "read"): 180 * B,
+    ("register", "weight", "write"): 2 * 5 * 3 * B,  # written once per weight loaded
+    ("register", "output", "read"): 180 * ACC,
+    ("register", "output", "write"): 180 * ACC,
+}
+
+
+def test_counts_of_two_heads_at_two_bytes_per_element():
+    cost = evaluate(design(), net(HEADS))
+    for key, value in HEADS_COUNTS.items():
+        assert cost.counts[key][0, 0] == pytest.approx(value, rel=EXACT), key
+    assert cost.counts.macs[0, 0] == 180
+
+
+def test_cycles_of_two_heads_include_the_prologue_and_epilogue():
+    # compute: 2 heads x 2 row folds x ((T = 6) + (preload 4) + (4 + 8 - 2)) = 80 cycles
+    # exposed: the whole input (60 elements: it fits), the first fold's weights (min(15, 4 * 8))
+    # and the last fold's outputs (min(18, 32)): (60 + 15 + 18) * 2 B = 186 B = 11.625 cycles
+    # memory: 252 B / 16 B per cycle = 15.75 cycles, overlapped
+    cost = evaluate(design(), net(HEADS))
+    assert cost.layer("compute_cycles")[0, 0] == pytest.approx(80, rel=EXACT)
+    assert cost.layer("memory_cycles")[0, 0] == pytest.approx(15.75, rel=EXACT)
+    assert cost.layer("cycles")[0, 0] == pytest.approx(80 + 11.625, rel=EXACT)
+
+
+@pytest.mark.parametrize(("in_features", "fits"), [(1024, True), (1025, False)])
+def test_an_input_fits_whole_up_to_the_exact_sram_size(in_features, fits):
+    # a 1 KiB ifmap SRAM at 8 bits: 1024 elements, a usable half of 512. An input that fits
+    # whole is loaded entirely before compute (exposed); one that does not, half an SRAM.
+    # 1 x in_features @ in_features x 1 on 4 x 8, ws: ceil(in / 4) row folds of 1 + 4 + 10;
+    # the first fold's weights are a whole 4 x 8 block (32), the last output 1 element.
+    op = Linear(name="fc", in_features=in_features, out_features=1, bias=False)
+    hw = design(precision_bits=8, ifmap_sram_kib=1, dram_bandwidth_gbps=0.5)  # 1 B per cycle
+    cost = evaluate(hw, net(op))
+    folds = -(-in_features // 4)
+    exposed = (in_features if fits else 512) + 32 + 1
+    dram = 2 * in_features + 1
+    cycles = max(exposed + folds * 15, dram)
+    assert cost.layer("compute_cycles")[0, 0] == pytest.approx(folds * 15, rel=EXACT)
+    assert cost.layer("cycles")[0, 0] == pytest.approx(cycles, rel=EXACT)
+
+
+@pytest.mark.parametrize(("out_features", "weight_reads"), [(40, 1), (41, 3)])
+def test_weights_stay_resident_up_to_the_exact_sram_size(out_features, weight_reads):
+    # 1 KiB SRAMs at 8 bits: 1024 elements each, usable halves of 512 (ws: 128 partial sums).
+    # 48 tokens x 25 inputs (1200 elements: never whole) @ 25 x out_features weights.
+    # 40 outputs: 1000 weights fit whole, the weights-resident order keeps all 40 columns and
+    # reads both operands once. 41 outputs: 1025 weights do not fit; cheapest is inputs
+    # resident: 20 token rows of 25 fill the usable 512, so the weights stream
+    # ceil(48 / 20) = 3 times (weights resident: 20 columns, inputs read 3 times; outputs
+    # resident: 11 x 11 tiles, inputs 4 times and weights 5 times).
+    op = Linear(name="fc", in_features=25, out_features=out_features, tokens=48, bias=False)
+    hw = design(precision_bits=8, ifmap_sram_kib=1, weight_sram_kib=1, ofmap_sram_kib=1)
+    cost = evaluate(hw, net(op))
+    weights = 25 * out_features
+    assert cost.counts[("dram", "input", "read")][0, 0] == pytest.approx(1200, rel=EXACT)
+    assert cost.counts[("dram", "weight", "read")][0, 0] == pytest.approx(
+        weight_reads * weights, rel=EXACT
+    )
+
+
+def test_links_decide_which_vector_ops_fuse():
+    # attention: q @ k^T (2 heads of 4 x 4), softmax over its 8 rows of 4, then @ v
+    qk = MatMul(name="qk", m=4, n=4, k=8, count=2)
+    soft = Softmax(name="softmax", rows=8, row_length=4)
+    av = MatMul(name="av", m=4, n=8, k=4, count=2)
+    linked, fused = links((qk, soft, av))
+    assert linked == [False, True, True]  # each takes the previous output (32 elements)
+    assert fused == [False, True, False]  # a GEMM is never fused into anything
+    # a chain of vector ops fuses through: fc -> scale -> relu, all 16 elements
+    fc = Linear(name="fc", in_features=4, out_features=16)
+    scale = Elementwise(name="scale", elements=16)
+    relu = Elementwise(name="relu", elements=16)
+    assert links((fc, scale, relu)) == ([False, True, True], [False, True, True])
+    # a vector op that does not take the GEMM's output breaks the chain: other (8 elements)
+    # is not linked, so relu (linked to other) is on the vector unit's own
+    other = Elementwise(name="other", elements=8)
+    relu8 = Elementwise(name="relu8", elements=8)
+    assert links((fc, other, relu8)) == ([False, False, True], [False, False, False])
+    # the first layer has no producer, even when the last layer's output matches its input
+    first = Elementwise(name="first", elements=16)
+    assert links((first, fc))[0][0] is False
+    last = Linear(name="last", in_features=16, out_features=16)
+    assert links((first, last, scale)) == ([False, True, True], [False, False, True])
+
+
+def test_counts_name_what_they_hold():
+    cost = evaluate(design(), net(HEADS))
+    with pytest.raises(KeyError, match=r"expected \(level, operand, direction\)"):
+        cost.counts[("dram", "input", "sideways")]
+    # a level's bytes: one operand's read + write, or every operand's
+    assert cost.counts.level("sram", "input")[0, 0] == pytest.approx(2 * 120, rel=EXACT)
+    assert cost.counts.level("sram")[0, 0] == pytest.approx(
+        sum(v for (lv, _, _), v in HEADS_COUNTS.items() if lv == "sram"), rel=EXACT
+    )
