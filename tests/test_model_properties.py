@@ -539,7 +539,8 @@ def test_energy_is_counts_times_prices(net, hw):
     p, c = cost.prices, cost.counts
     assert all((value >= 0).all() for _, value in c.items())
     by_level = {"register": "registers", "dram": "dram"}
-    sram = {"input": "ifmap_sram", "weight": "weight_sram", "output": "ofmap_sram"}
+    sram = {"input": "ifmap_sram", "weight": "weight_sram", "kv": "weight_sram"}
+    sram["output"] = "ofmap_sram"
     expected = {k: 0.0 for k in ("registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram")}
     for (level, operand, direction), value in c.items():
         name = by_level.get(level) or sram[operand]

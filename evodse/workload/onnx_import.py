@@ -1280,7 +1280,7 @@ class _Importer:
         if kind not in OP_TYPES:
             raise InputError(f"{EVODSE_DOMAIN}.Op has unknown kind {kind!r}")
         for key, value in a.items():
-            if key in ("bias", "ceil_mode"):
+            if key in ("bias", "ceil_mode", "kv_cache"):
                 a[key] = bool(value)
         op = OP_TYPES[kind](name=self._name(node), **a)
         self.emit(op, [node], node.output[0])
