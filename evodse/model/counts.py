@@ -53,7 +53,9 @@ class AccessCounts:
     def level(self, level: str, operand: str | None = None) -> np.ndarray:
         """Bytes read plus written at ``level`` (for one operand, or all)."""
         ops = OPERANDS if operand is None else (operand,)
-        return sum(self[(level, op, d)] for op in ops for d in DIRECTIONS)
+        keys = [(level, op, d) for op in ops for d in DIRECTIONS]
+        present = [self.bytes[k] for k in keys if k in self.bytes]  # the rest are zeros
+        return sum(present) if present else np.zeros_like(self.macs)
 
 
 def picker(choice: np.ndarray, codes: Iterable[int]) -> Callable[[Callable], np.ndarray]:

@@ -116,10 +116,14 @@ def prices(d: Designs) -> Prices:
     area["overhead"] = tech.overhead_area_fraction * sum(
         area[k] for k in ("array", "ifmap_sram", "weight_sram", "ofmap_sram", "vector")
     )
+    weight_mac = col(tech.mac_energy_pj(node, act_bits, w_bits))
+    same = np.array_equal(act_bits, w_bits)  # one width (the default): one price for all
     mac = {
-        "weight": col(tech.mac_energy_pj(node, act_bits, w_bits)),
-        "kv": col(tech.mac_energy_pj(node, act_bits, kv_bits)),
-        "activation": col(tech.mac_energy_pj(node, act_bits)),
+        "weight": weight_mac,
+        "kv": weight_mac
+        if same and np.array_equal(kv_bits, w_bits)
+        else col(tech.mac_energy_pj(node, act_bits, kv_bits)),
+        "activation": weight_mac if same else col(tech.mac_energy_pj(node, act_bits)),
     }
     logic_mm2 = area["array"] + area["vector"] + area["dram_interface"] + area["overhead"]
     sram_leak = sum(s.leakage_mw for s in srams.values())
