@@ -165,3 +165,18 @@ def test_zoo_decoder_export_round_trips(tmp_path, phase):
     net = zoo_network("mixtral_8x7b", phase=phase, seq_len=16, layers=2, batch=2)
     back = from_onnx(str(to_onnx(net, tmp_path / f"{phase}.onnx")))
     assert back.ops == net.ops and back.batch == 2 and back.macs == net.macs
+
+
+def test_rms_normalization_imports_as_an_rms_norm(tmp_path):
+    node = helper.make_node("RMSNormalization", ["x", "g"], ["y"], name="norm", axis=-1)
+    graph = helper.make_graph(
+        [node],
+        "rms",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, SEQ, HIDDEN])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, SEQ, HIDDEN])],
+        initializer=[numpy_helper.from_array(np.ones(HIDDEN, dtype=np.float32), "g")],
+    )
+    path = tmp_path / "rms.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)]), str(path))
+    (op,) = from_onnx(str(path)).ops
+    assert (op.mode, op.channels, op.elements, op.params) == ("rms", HIDDEN, SEQ * HIDDEN, HIDDEN)
