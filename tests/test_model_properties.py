@@ -23,13 +23,14 @@ from evodse.hardware import (
     load_hardware,
 )
 from evodse.hardware.technology import technology
-from evodse.hardware.template import FUSION_MODES
+from evodse.hardware.template import FUSION_MODES, OPERAND_BITS
 from evodse.model import AREA_COMPONENTS, ENERGY_COMPONENTS, Designs, evaluate
 from evodse.model.layers import links
 from evodse.model.report import evaluation_dict
 from evodse.workload import (
     Conv2d,
     Elementwise,
+    ExpertLinear,
     Linear,
     MatMul,
     Network,
@@ -103,6 +104,8 @@ def hw_data(draw, dataflows) -> dict:
         "pe_stationary_regs": draw(st.integers(1, 8)),
         "dram_type": draw(st.sampled_from(DRAM_TYPES)),
         "fusion": draw(st.sampled_from(FUSION_MODES)),
+        # per-operand widths: unset (precision_bits) or any supported width
+        **{key: draw(st.sampled_from([None, *PRECISIONS])) for key in OPERAND_BITS},
     }
 
 
@@ -174,6 +177,18 @@ linear_layers = st.builds(
     out_features=st.integers(1, 2048),
     tokens=st.integers(1, 128),
     bias=st.booleans(),
+    kv_cache=st.booleans(),
+)
+expert_layers = st.integers(1, 8).flatmap(
+    lambda experts: st.builds(
+        ExpertLinear,
+        name=st.just("moe"),
+        in_features=st.integers(1, 1024),
+        out_features=st.integers(1, 1024),
+        experts=st.just(experts),
+        top_k=st.integers(1, experts),
+        tokens=st.integers(1, 64),
+    )
 )
 matmul_layers = st.builds(
     MatMul,
@@ -182,6 +197,7 @@ matmul_layers = st.builds(
     n=st.integers(1, 256),
     k=st.integers(1, 256),
     count=st.integers(1, 16),
+    kv_cache=st.booleans(),
 )
 vector_layers = st.one_of(
     pool_layers(),
@@ -191,19 +207,20 @@ vector_layers = st.one_of(
         elements=st.integers(1, 10**6),
         inputs=st.integers(1, 3),
         ops_per_element=st.integers(1, 8),
+        kv_cache=st.booleans(),
     ),
     st.builds(
         Norm,
         name=st.just("norm"),
         elements=st.integers(1, 10**5),
         channels=st.integers(1, 1024),
-        mode=st.sampled_from(["batch", "layer"]),
+        mode=st.sampled_from(["batch", "layer", "rms"]),
     ),
     st.builds(
         Softmax, name=st.just("sm"), rows=st.integers(1, 1000), row_length=st.integers(1, 1000)
     ),
 )
-gemm_layers = st.one_of(conv_layers(), linear_layers, matmul_layers)
+gemm_layers = st.one_of(conv_layers(), linear_layers, matmul_layers, expert_layers)
 layers = st.one_of(gemm_layers, gemm_layers, vector_layers)
 
 
@@ -238,6 +255,8 @@ def textbook_macs(op: Op) -> int:
         return op.out_channels * op.out_h * op.out_w * window
     if isinstance(op, Linear):
         return op.tokens * op.in_features * op.out_features
+    if isinstance(op, ExpertLinear):  # each token through its top_k experts
+        return op.tokens * op.top_k * op.in_features * op.out_features
     if isinstance(op, MatMul):
         return op.count * op.m * op.n * op.k
     return 0
@@ -545,12 +564,18 @@ def test_energy_is_counts_times_prices(net, hw):
     p, c = cost.prices, cost.counts
     assert all((value >= 0).all() for _, value in c.items())
     by_level = {"register": "registers", "dram": "dram"}
-    sram = {"input": "ifmap_sram", "weight": "weight_sram", "output": "ofmap_sram"}
+    sram = {"input": "ifmap_sram", "weight": "weight_sram", "kv": "weight_sram"}
+    sram["output"] = "ofmap_sram"
     expected = {k: 0.0 for k in ("registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram")}
     for (level, operand, direction), value in c.items():
         name = by_level.get(level) or sram[operand]
         expected[name] = expected[name] + value * p.pj_per_byte[(level, operand, direction)]
-    expected["mac"] = c.macs * p.mac_pj
+    by = p.mac_pj_by_operand  # the MAC's price by the kind of the GEMM's second operand
+    t = cost.table
+    kv = np.concatenate([t.b_kv, np.zeros(t.n_shapes - t.n_gemm)]) > 0
+    act = np.concatenate([t.b_act, np.zeros(t.n_shapes - t.n_gemm)]) > 0
+    mac_pj = np.where(kv, by["kv"], np.where(act, by["activation"], by["weight"]))
+    expected["mac"] = c.macs * mac_pj
     expected["vector"] = c.vector_ops * p.vector_pj_per_op
     for name, value in expected.items():
         np.testing.assert_allclose(cost.shape_metrics[name], value, rtol=1e-12, atol=0)

@@ -29,6 +29,10 @@ EXPECTED_NAMES = {
     "bert_base",
     "gpt2_prefill",
     "gpt2_decode",
+    "llama3_2_1b",
+    "llama3_1_8b",
+    "mistral_7b",
+    "mixtral_8x7b",
 }
 
 
@@ -54,6 +58,31 @@ def _gpt2_decode_macs(kv_len: int) -> int:
     return _encoder_macs(12, 1, kv_len + 1, 768, 12, 3072) + 768 * 50257
 
 
+# Decoders (HF config.json of each model): hidden, layers, heads, kv_heads, ffn, vocab, experts,
+# top_k, sliding window; tied LM head or not.
+DECODERS = {
+    "llama3_2_1b": (2048, 16, 32, 8, 8192, 128256, 1, 1, None, True),
+    "llama3_1_8b": (4096, 32, 32, 8, 14336, 128256, 1, 1, None, False),
+    "mistral_7b": (4096, 32, 32, 8, 14336, 32000, 1, 1, 4096, False),
+    "mixtral_8x7b": (4096, 32, 32, 8, 14336, 32000, 8, 2, None, False),
+}
+
+
+def decoder_macs(name: str, *, tokens: int, keys: int, head_tokens: int = 1) -> int:
+    """Per-sample MACs of a decoder from its config: per layer the Q, K, V, O projections, the
+    gate, up and down projections of ``top_k`` experts (and the router of a mixture), and
+    ``QK^T`` + ``AV`` over every query head; plus the LM head on ``head_tokens`` tokens."""
+    hidden, layers, heads, kv_heads, ffn, vocab, experts, top_k, window, _ = DECODERS[name]
+    head_dim = hidden // heads
+    keys = keys if window is None else min(keys, window)
+    projections = hidden * (heads + 2 * kv_heads) * head_dim + heads * head_dim * hidden
+    mlp = 3 * hidden * ffn * top_k + (hidden * experts if experts > 1 else 0)
+    attention = 2 * heads * head_dim * keys
+    return layers * (tokens * (projections + mlp) + tokens * attention) + (
+        head_tokens * hidden * vocab
+    )
+
+
 # Published MACs at 224x224 (transformers: default sequence), batch 1.
 PUBLISHED_MACS = {
     # torchvision model docs, "GFLOPS" column (actually GMACs), weights *_IMAGENET1K_V1
@@ -73,6 +102,8 @@ PUBLISHED_MACS = {
     "bert_base": _bert_macs(128),
     "gpt2_prefill": _gpt2_prefill_macs(128),
     "gpt2_decode": _gpt2_decode_macs(1024),
+    # decoders at the zoo default: a 1024-token prompt (prefill), computed from the configs
+    **{name: decoder_macs(name, tokens=1024, keys=1024) for name in DECODERS},
 }
 
 # Published parameter counts and what of them is not an operation here (embedding tables,
@@ -97,7 +128,13 @@ PUBLISHED_PARAMS = {
     # position embedding 1024 * 768 (the token embedding is the tied LM head, counted)
     "gpt2_prefill": (124_439_808, 1024 * 768),
     "gpt2_decode": (124_439_808, 1024 * 768),
+    # HF safetensors counts; an untied token embedding (vocab * hidden) is no operation here
+    "llama3_2_1b": (1_235_814_400, 0),
+    "llama3_1_8b": (8_030_261_248, 128256 * 4096),
+    "mistral_7b": (7_241_732_096, 32000 * 4096),
+    "mixtral_8x7b": (46_702_792_704, 32000 * 4096),
 }
+UNTIED = {"llama3_1_8b", "mistral_7b", "mixtral_8x7b"}
 
 # Networks whose convs (apart from squeeze-excite fc1/fc2) carry a folded batch norm.
 FOLDED_BN = {
@@ -180,7 +217,7 @@ def test_loader_resolves_zoo_names():
 def test_builds_and_is_valid(name, nets):
     net = nets[name]
     assert isinstance(net, Network)
-    assert net.name == name and net.batch == 1
+    assert net.name == (f"{name}_prefill" if name in DECODERS else name) and net.batch == 1
     assert net.macs > 0 and net.params > 0
     names = [op.name for op in net.ops]
     assert len(names) == len(set(names)) and all(names)
@@ -206,7 +243,7 @@ def test_params_match_published_count_exactly_after_documented_differences(name,
     published, not_ops = PUBLISHED_PARAMS[name]
     assert net.params + _folded_bn_channels(name, net) + not_ops == published
     # and the raw difference is small: BN shifts and embeddings are a minor share (BERT aside)
-    if name != "bert_base" and not name.startswith("gpt2"):
+    if name != "bert_base" and not name.startswith("gpt2") and name not in UNTIED:
         assert net.params == pytest.approx(published, rel=0.01)
 
 

@@ -67,4 +67,8 @@ def _headline(name: str, r: dict) -> str:
             f"partitioned makespan {1e3 * p['makespan_s']:.2f} ms vs sequential round "
             f"{1e3 * s['round_s']:.2f} ms on the same hardware ({s['round_over_makespan']:.2f}x)"
         )
+    if name == "llm_serving":
+        from evodse.studies.llm_serving import headline
+
+        return headline(r)
     return f"{r['workload']}: {r['cost_metric']} {-100 * r['gain']:+.1f}% at no capacity loss"

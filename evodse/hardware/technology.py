@@ -83,17 +83,36 @@ class Technology:
         """Classical ``area_scale`` or ``energy_scale`` of each node."""
         return _lookup({n: getattr(s, field) for n, s in self.nodes.items()}, node_nm)
 
-    def mac_energy_pj(self, node_nm: np.ndarray, bits: np.ndarray) -> np.ndarray:
-        """Energy of one multiply-accumulate (pJ): multiply at ``bits`` + 32-bit add.
+    def mac_energy_pj(
+        self, node_nm: np.ndarray, bits: np.ndarray, other_bits: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Energy of one multiply-accumulate (pJ): multiply ``bits`` x ``other_bits`` (default
+        ``bits``) + 32-bit add.
 
         45 and 7 nm are tabulated; nodes between interpolate geometrically in the node, nodes
-        above 45 nm scale the 45 nm value by ``energy_scale`` (technology.yaml)."""
-        e45 = _lookup(self.multiply_energy_pj[45], bits) + self.accumulate_energy_pj[45]
-        e7 = _lookup(self.multiply_energy_pj[7], bits) + self.accumulate_energy_pj[7]
+        above 45 nm scale the 45 nm value by ``energy_scale`` (technology.yaml). An ``a x b``
+        multiplier costs the geometric mean of the ``a x a`` and ``b x b`` ones
+        (:meth:`multiply`)."""
+        e45 = self.multiply(self.multiply_energy_pj[45], bits, other_bits)
+        e7 = self.multiply(self.multiply_energy_pj[7], bits, other_bits)
+        e45 = e45 + self.accumulate_energy_pj[45]
+        e7 = e7 + self.accumulate_energy_pj[7]
         node = np.asarray(node_nm, dtype=np.float64)
         w = np.clip(np.log(45.0 / node) / np.log(45.0 / 7.0), 0.0, 1.0)
         between = e45 * (e7 / e45) ** w
         return np.where(node > 45, e45 * self.scale("energy_scale", node), between)
+
+    @staticmethod
+    def multiply(table: dict[int, float], bits, other_bits=None) -> np.ndarray:
+        """A multiplier's cost (energy or area) from a per-width ``table`` of square (``b x b``)
+        multipliers. An ``a x b`` array multiplier has ``a * b`` partial-product cells, so it
+        costs ``sqrt(cost(a) * cost(b))``, exactly ``a * b`` where the table grows as bits^2
+        (technology.yaml, ``mac``); equal widths read the table."""
+        own = _lookup(table, bits)
+        if other_bits is None:
+            return own
+        other = _lookup(table, other_bits)
+        return np.where(np.asarray(bits) == np.asarray(other_bits), own, np.sqrt(own * other))
 
     def sram_cost(
         self, node_nm: np.ndarray, capacity_kib: np.ndarray, port_width_bits: np.ndarray

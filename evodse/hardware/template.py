@@ -17,10 +17,14 @@ Hardware YAML keys (a public contract)::
     pe_stationary_regs: 1     # optional: stationary-operand registers per PE (count; default 1)
     dram_type: lpddr5         # optional: ddr3 ddr4 lpddr4 lpddr5 hbm2 hbm3 (technology.yaml)
     fusion: ops               # optional: none | ops | on_chip (what stays on chip between layers)
+    weight_bits: 4            # optional: weight width (bits); default precision_bits
+    activation_bits: 16       # optional: activation width (bits); default precision_bits
+    kv_bits: 8                # optional: KV-cache width (bits); default precision_bits
 
-The optional keys and their defaults are ``OPTIONAL_DEFAULTS``. Categorical keys (``dataflow``,
-``dram_type``, ``fusion``) take one of the names in ``CATEGORICAL``; the cost model stores each as
-the index of its name in that tuple.
+The optional keys and their defaults are ``OPTIONAL_DEFAULTS``; the three operand widths
+(``OPERAND_BITS``) default to ``None``, which means ``precision_bits``. Categorical keys
+(``dataflow``, ``dram_type``, ``fusion``) take one of the names in ``CATEGORICAL``; the cost
+model stores each as the index of its name in that tuple.
 """
 
 from __future__ import annotations
@@ -44,10 +48,13 @@ DATAFLOW_CHOICES = (*DATAFLOWS, "auto")
 #: out, no DRAM round trip), ``on_chip`` (``ops``, and any activation that fits in both the
 #: ofmap and ifmap buffers stays on chip for its consumer). See docs/cost_model.md.
 FUSION_MODES = ("none", "ops", "on_chip")
+#: Per-operand widths (bits): weights, activations, KV cache; ``None`` follows ``precision_bits``.
+OPERAND_BITS = ("weight_bits", "activation_bits", "kv_bits")
 OPTIONAL_DEFAULTS: dict[str, Any] = {
     "pe_stationary_regs": 1,
     "dram_type": "lpddr5",
     "fusion": "ops",
+    **dict.fromkeys(OPERAND_BITS),
 }
 
 INT_KEYS = (
@@ -85,11 +92,19 @@ class Accelerator:
     pe_stationary_regs: int = OPTIONAL_DEFAULTS["pe_stationary_regs"]
     dram_type: str = OPTIONAL_DEFAULTS["dram_type"]
     fusion: str = OPTIONAL_DEFAULTS["fusion"]
+    weight_bits: int | None = None
+    activation_bits: int | None = None
+    kv_bits: int | None = None
     name: str = "custom"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with the YAML keys."""
         return dataclasses.asdict(self)
+
+    def operand_bits(self, key: str) -> int:
+        """The width (bits) of ``weight_bits``, ``activation_bits`` or ``kv_bits``, resolved."""
+        value = getattr(self, key)
+        return self.precision_bits if value is None else value
 
     def replace(self, **changes: Any) -> Accelerator:
         """A validated copy with some parameters changed."""
@@ -137,12 +152,21 @@ def accelerator_from_dict(data: Mapping[str, Any], *, source: str | None = None)
             )
         values[key] = data[key]
     tech = technology()
-    if values["precision_bits"] not in tech.precisions:
-        raise InputError(
-            f"expected one of {tech.precisions} (technology.yaml), got {values['precision_bits']}",
-            source=source,
-            key="precision_bits",
-        )
+    for key in OPERAND_BITS:
+        value = data[key]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        values[key] = value
+    for key in ("precision_bits", *OPERAND_BITS):
+        value = values[key]
+        if value is None and key != "precision_bits":
+            continue
+        if isinstance(value, bool) or value not in tech.precisions:
+            raise InputError(
+                f"expected one of {tech.precisions} (technology.yaml), got {value!r}",
+                source=source,
+                key=key,
+            )
     if values["technology_nm"] not in tech.nodes:
         raise InputError(
             f"expected one of {sorted(tech.nodes)} (technology.yaml), got "

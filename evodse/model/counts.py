@@ -6,8 +6,10 @@ reads/fills/updates are apart from their energy tables): :class:`AccessCounts` h
 
 Levels: ``register`` (PE-local: stationary values, pipeline registers, partial sums), ``sram``
 (the operand's own buffer: ifmap SRAM for inputs, weight SRAM for weights, ofmap SRAM for outputs
-and partial sums) and ``dram``. Operands: ``input``, ``weight``, ``output`` (partial sums at the
-accumulator width, finished outputs at the operand width). Directions: ``read`` (data leaves
+and partial sums) and ``dram``. Operands: ``input``, ``weight``, ``kv`` (the KV cache of a
+decoder: keys and values read by attention and written by the key and value projections; it
+goes through the weight SRAM), ``output`` (partial sums at the accumulator width, finished
+outputs at the activation width). Directions: ``read`` (data leaves
 the level) and ``write`` (data enters it). Units: bytes.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 LEVELS = ("register", "sram", "dram")
-OPERANDS = ("input", "weight", "output")
+OPERANDS = ("input", "weight", "kv", "output")
 DIRECTIONS = ("read", "write")
 KEYS = tuple((lv, op, d) for lv in LEVELS for op in OPERANDS for d in DIRECTIONS)
 
@@ -51,7 +53,9 @@ class AccessCounts:
     def level(self, level: str, operand: str | None = None) -> np.ndarray:
         """Bytes read plus written at ``level`` (for one operand, or all)."""
         ops = OPERANDS if operand is None else (operand,)
-        return sum(self[(level, op, d)] for op in ops for d in DIRECTIONS)
+        keys = [(level, op, d) for op in ops for d in DIRECTIONS]
+        present = [self.bytes[k] for k in keys if k in self.bytes]  # the rest are zeros
+        return sum(present) if present else np.zeros_like(self.macs)
 
 
 def picker(choice: np.ndarray, codes: Iterable[int]) -> Callable[[Callable], np.ndarray]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from evodse.hardware.template import (
     CATEGORICAL,
     DATAFLOW_CHOICES,
     INT_KEYS,
+    OPERAND_BITS,
     Accelerator,
     accelerator_from_dict,
     categorical_choices,
@@ -36,6 +37,8 @@ class Designs:
     """N designs, each field an array of shape (N,) with the hardware template's units.
 
     Categorical fields (``dataflow``, ``dram_type``, ``fusion``) hold codes: see :func:`encode`.
+    The operand widths (``weight_bits``, ``activation_bits``, ``kv_bits``) hold 0 where the
+    design leaves them to ``precision_bits`` (omitted: all 0); :meth:`bits` resolves them.
     """
 
     pe_rows: np.ndarray
@@ -52,9 +55,22 @@ class Designs:
     pe_stationary_regs: np.ndarray
     dram_type: np.ndarray
     fusion: np.ndarray
+    weight_bits: np.ndarray | None = field(default=None)
+    activation_bits: np.ndarray | None = field(default=None)
+    kv_bits: np.ndarray | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        for key in OPERAND_BITS:
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, np.zeros(len(self.pe_rows)))
 
     def __len__(self) -> int:
         return len(self.pe_rows)
+
+    def bits(self, key: str) -> np.ndarray:
+        """Resolved width (bits) of ``weight_bits``, ``activation_bits`` or ``kv_bits``."""
+        value = getattr(self, key)
+        return np.where(value > 0, value, self.precision_bits)
 
     @classmethod
     def from_accelerators(cls, accelerators: Sequence[Accelerator] | Accelerator) -> Designs:
@@ -66,6 +82,8 @@ class Designs:
             values = [getattr(a, f.name) for a in accelerators]
             if f.name in CATEGORICAL:
                 values = [encode(f.name, v) for v in values]
+            elif f.name in OPERAND_BITS:
+                values = [0 if v is None else v for v in values]
             columns[f.name] = np.asarray(values, dtype=np.float64)
         return cls(**columns)
 
@@ -80,4 +98,6 @@ class Designs:
             data[key] = decode(key, data[key])
         for key in INT_KEYS:
             data[key] = int(data[key])
+        for key in OPERAND_BITS:
+            data[key] = int(data[key]) or None
         return accelerator_from_dict({**data, "name": name})

@@ -39,7 +39,7 @@ import numpy as np
 from evodse.hardware.technology import technology
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.compute import array_work
-from evodse.model.counts import OPERANDS, AccessCounts, Key, picker, select
+from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
 from evodse.model.layers import LayerTable, layer_table
 from evodse.model.mappings import MAPPINGS
@@ -58,19 +58,32 @@ ENERGY_COMPONENTS = (
     "leakage",
 )
 _PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
-_SRAM_COMPONENT = {"input": "ifmap_sram", "weight": "weight_sram", "output": "ofmap_sram"}
+_SRAM_COMPONENT = {
+    "input": "ifmap_sram",
+    "weight": "weight_sram",
+    "kv": "weight_sram",
+    "output": "ofmap_sram",
+}
 __all__ = ["AREA_COMPONENTS", "ENERGY_COMPONENTS", "NetworkCost", "evaluate"]
 
 
 @dataclass(frozen=True)
 class _Capacities:
     """Per-design sizes, each (N, 1): elements of the usable half of each double-buffered SRAM
-    (ping-pong: one half computes while the other fills or drains) and transfer rates."""
+    (ping-pong: one half computes while the other fills or drains) and transfer rates.
+
+    Widths (bytes per element): ``act_bytes`` for inputs and outputs, ``kv_bytes`` for the KV
+    cache, ``b_bytes`` for each GEMM's second operand (its weights, the KV cache or another
+    activation; (N, G) when the widths differ, else (N, 1)); ``weight_elems`` is at
+    ``b_bytes``. ``kv_on_chip``: the network's whole KV cache fits in half the weight SRAM."""
 
     rows: np.ndarray
     cols: np.ndarray
     regs: np.ndarray
-    bytes_per_elem: np.ndarray
+    act_bytes: np.ndarray
+    b_bytes: np.ndarray
+    kv_bytes: np.ndarray
+    kv_on_chip: np.ndarray
     acc_bytes: float
     ifmap_elems: np.ndarray
     weight_elems: np.ndarray
@@ -80,20 +93,28 @@ class _Capacities:
     lanes: np.ndarray
 
 
-def _capacities(d: Designs) -> _Capacities:
+def _capacities(d: Designs, t: LayerTable) -> _Capacities:
     col = lambda x: np.asarray(x, dtype=np.float64)[:, None]  # noqa: E731
-    nbytes = d.precision_bits / 8
+    act, weight, kv = (col(d.bits(k) / 8) for k in ("activation_bits", "weight_bits", "kv_bits"))
     acc_bytes = technology().accumulator_bits / 8
     half = 0.5
+    if np.array_equal(act, weight) and np.array_equal(act, kv):
+        b_bytes = act  # one width for every operand: no per-entry arrays
+    else:
+        b_bytes = np.where(t.b_kv > 0, kv, np.where(t.b_act > 0, act, weight))
+    weight_sram_bytes = col(d.weight_sram_kib * 1024 * half)
     return _Capacities(
         rows=col(d.pe_rows),
         cols=col(d.pe_cols),
         regs=col(d.pe_stationary_regs),
-        bytes_per_elem=col(nbytes),
+        act_bytes=act,
+        b_bytes=b_bytes,
+        kv_bytes=kv,
+        kv_on_chip=t.kv_cache_elems * kv <= weight_sram_bytes,
         acc_bytes=acc_bytes,
-        ifmap_elems=col(d.ifmap_sram_kib * 1024 * half / nbytes),
-        weight_elems=col(d.weight_sram_kib * 1024 * half / nbytes),
-        ofmap_elems=col(d.ofmap_sram_kib * 1024 * half / nbytes),
+        ifmap_elems=col(d.ifmap_sram_kib * 1024 * half) / act,
+        weight_elems=weight_sram_bytes / b_bytes,
+        ofmap_elems=col(d.ofmap_sram_kib * 1024 * half) / act,
         ofmap_psum_elems=col(d.ofmap_sram_kib * 1024 * half / acc_bytes),
         dram_bytes_per_cycle=col(d.dram_bandwidth_gbps * 1e9 / (d.frequency_mhz * 1e6)),
         lanes=col(d.vector_lanes),
@@ -147,7 +168,7 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     traffic = dram_traffic(
         t, ifmap_elems=c.ifmap_elems, weight_elems=c.weight_elems, ofmap_elems=ofmap_cap
     )
-    b, acc = c.bytes_per_elem, c.acc_bytes
+    b, bb, acc = c.act_bytes, c.b_bytes, c.acc_bytes
     in_on_chip, out_on_chip = on.input[:, :g], on.output[:, :g]
     a_dram = np.where(in_on_chip, 0.0, traffic.a_elems * t.count)
     b_dram = traffic.b_elems * t.count
@@ -155,17 +176,16 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     o_dram = np.where(out_on_chip, 0.0, outputs)
     counts: dict[Key, np.ndarray] = {
         ("dram", "input", "read"): a_dram * b,
-        ("dram", "weight", "read"): b_dram * b,
+        ("dram", "weight", "read"): b_dram * bb,
         ("dram", "output", "write"): o_dram * b,
         ("sram", "input", "write"): a_dram * b,
         ("sram", "input", "read"): work.input_reads * b,
-        ("sram", "weight", "write"): b_dram * b,
-        ("sram", "weight", "read"): work.weight_reads * b,
+        ("sram", "weight", "write"): b_dram * bb,
+        ("sram", "weight", "read"): work.weight_reads * bb,
         ("sram", "output", "write"): work.psum_writes * acc + work.output_writes * b,
         ("sram", "output", "read"): work.psum_reads * acc + outputs * b,
     }
-    for operand in OPERANDS:
-        width = acc if operand == "output" else b
+    for operand, width in (("input", b), ("weight", bb), ("output", acc)):
         counts[("register", operand, "read")] = work.register_reads[operand] * width
         counts[("register", operand, "write")] = work.register_writes[operand] * width
     # prologue: the first input tile (the input whole when it fits the ifmap SRAM, else the
@@ -177,7 +197,12 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     first_a = np.where(in_on_chip, 0.0, first_a)
     first_b = np.minimum(t.b_elems, block)
     last_o = np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))
-    exposed = (first_a + first_b + last_o) * b
+    first_b = first_b * bb
+    if t.has_kv:
+        _route_kv(counts, c, b_kv=t.b_kv > 0, out_kv=t.out_kv[:g] > 0)
+        first_b = np.where((t.b_kv > 0) & c.kv_on_chip, 0.0, first_b)
+        last_o = np.where((t.out_kv[:g] > 0) & c.kv_on_chip, 0.0, last_o)
+    exposed = (first_a + last_o) * b + first_b
     macs = np.broadcast_to(t.macs[:g], work.compute_cycles.shape)
     return _Flow(
         counts=AccessCounts(bytes=counts, macs=macs, vector_ops=0.0 * macs),
@@ -189,7 +214,7 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
 def _vector_flow(t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     """Counts and cycles of every vector entry."""
     g = t.n_gemm
-    b = c.bytes_per_elem
+    b = c.act_bytes
     fused_in, in_on_chip = on.fused_in[:, g:], on.input[:, g:]
     fused_out, out_on_chip = on.fused_out[:, g:], on.output[:, g:]
     linked = t.link_in_elems[g:]
@@ -205,6 +230,10 @@ def _vector_flow(t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
         ("sram", "output", "write"): out_sram * b,
         ("sram", "output", "read"): out_sram * b,
     }
+    if t.has_kv:
+        out_kv = t.out_kv[g:] > 0
+        _route_kv(counts, c, b_kv=None, out_kv=out_kv)
+        out_dram = np.where(out_kv & c.kv_on_chip, 0.0, out_dram)
     compute = np.ceil(t.vector_ops / c.lanes)
     # a vector op streams: one lane-wide block in before it starts, one out after it ends
     exposed = np.minimum(in_dram, c.lanes) + np.minimum(out_dram, c.lanes)
@@ -216,9 +245,52 @@ def _vector_flow(t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     )
 
 
-def _dynamic_energy(counts: AccessCounts, p: Prices) -> dict[str, np.ndarray]:
-    """Energy components (pJ) of counts, leakage excluded."""
-    out = {"mac": counts.macs * p.mac_pj, "vector": counts.vector_ops * p.vector_pj_per_op}
+def _route_kv(
+    counts: dict[Key, np.ndarray], c: _Capacities, *, b_kv: np.ndarray | None, out_kv: np.ndarray
+) -> None:
+    """Move the KV cache's traffic to the ``kv`` operand, in place: a B operand that is the
+    cache (``b_kv``, per entry) and an output appended to it (``out_kv``, rewritten at the
+    KV-cache width). A cache that fits on chip (``c.kv_on_chip``) is read from and written to
+    the weight SRAM only: no DRAM traffic, and no DRAM fills of the SRAM."""
+    on = c.kv_on_chip
+    if b_kv is not None and b_kv.any():
+        for level, direction in (
+            ("dram", "read"),
+            ("sram", "write"),
+            ("sram", "read"),
+            ("register", "read"),
+            ("register", "write"),
+        ):
+            key = (level, "weight", direction)
+            counts[(level, "kv", direction)] = np.where(b_kv, counts[key], 0.0)
+            counts[key] = np.where(b_kv, 0.0, counts[key])
+        counts[("dram", "kv", "read")] = np.where(on, 0.0, counts[("dram", "kv", "read")])
+        counts[("sram", "kv", "write")] = np.where(on, 0.0, counts[("sram", "kv", "write")])
+    if out_kv.any():
+        out = counts[("dram", "output", "write")]
+        new = np.where(out_kv, out, 0.0) * (c.kv_bytes / c.act_bytes)
+        counts[("dram", "output", "write")] = np.where(out_kv, 0.0, out)
+        counts[("dram", "kv", "write")] = np.where(on, 0.0, new)
+        stored = np.where(on, new, 0.0)
+        counts[("sram", "kv", "write")] = counts.get(("sram", "kv", "write"), 0.0) + stored
+
+
+def _mac_price(t: LayerTable, p: Prices, entries: int) -> np.ndarray:
+    """Energy of one MAC per (design, entry) of the first ``entries`` entries: the weight,
+    KV-cache or activation price by the kind of each GEMM's second operand."""
+    by = p.mac_pj_by_operand
+    same = np.array_equal(by["weight"], by["kv"]) and np.array_equal(by["weight"], by["activation"])
+    if same or not (t.b_kv.any() or t.b_act.any()):
+        return p.mac_pj
+    pad = np.zeros(max(entries - t.n_gemm, 0))
+    kv = np.concatenate([t.b_kv, pad])[:entries] > 0
+    act = np.concatenate([t.b_act, pad])[:entries] > 0
+    return np.where(kv, by["kv"], np.where(act, by["activation"], by["weight"]))
+
+
+def _dynamic_energy(counts: AccessCounts, p: Prices, mac_pj: np.ndarray) -> dict[str, np.ndarray]:
+    """Energy components (pJ) of counts, leakage excluded (``mac_pj`` per design or entry)."""
+    out = {"mac": counts.macs * mac_pj, "vector": counts.vector_ops * p.vector_pj_per_op}
     zero = 0.0 * counts.macs
     for name in ("registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram"):
         out[name] = zero
@@ -380,7 +452,8 @@ def _auto(t: LayerTable, c: _Capacities, on: _OnChip, p: Prices) -> _Chosen:
     order of ``DATAFLOWS`` (argmin takes the first)."""
     options = [_fixed(code, t, c, on) for code in range(len(DATAFLOWS))]
     total = np.stack([o.cycles for o in options])
-    energy = np.stack([sum(_dynamic_energy(o.counts, p).values()) for o in options])
+    mac_pj = _mac_price(t, p, t.n_gemm)
+    energy = np.stack([sum(_dynamic_energy(o.counts, p, mac_pj).values()) for o in options])
     energy = np.where(total == total.min(axis=0), energy, np.inf)
     choice = np.argmin(energy, axis=0)
     pick = picker(choice, range(len(options)))
@@ -426,7 +499,7 @@ def evaluate(hardware: Designs | Accelerator | Sequence[Accelerator], network: N
     """Cost of ``network`` on every design of ``hardware`` (see module docstring)."""
     d = as_designs(hardware)
     t = layer_table(network)
-    c = _capacities(d)
+    c = _capacities(d, t)
     p = prices(d)
     on = _on_chip(d, t, c)
     n = len(d)
@@ -449,7 +522,7 @@ def evaluate(hardware: Designs | Accelerator | Sequence[Accelerator], network: N
         "cycles": _concat(gemm.cycles, v_cycles, n),
     }
     metrics["dram_bytes"] = counts.level("dram")
-    metrics.update(_dynamic_energy(counts, p))
+    metrics.update(_dynamic_energy(counts, p, _mac_price(t, p, t.n_shapes)))
     latency = metrics["cycles"] / (d.frequency_mhz[:, None] * 1e6)
     metrics["leakage"] = p.leakage_mw * latency * _PJ_PER_MW_S
     dataflow = np.concatenate([gemm.choice, np.full((n, t.n_shapes - t.n_gemm), -1)], axis=1)

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from evodse.workload.network import Network
-from evodse.workload.ops import Elementwise, MatMul, Norm, Op, Softmax
+from evodse.workload.ops import Elementwise, Gemm, MatMul, Norm, Op, Softmax
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +37,18 @@ class LayerTable:
     the next), ``fused_in``/``fused_out`` (the vector op applied on the producer's way out);
     ``link_in_elems`` and ``out_elems`` are the linked input's and the output's elements (whole
     batch). ``slot[l]`` maps layer ``l`` to its entry; ``multiplicity`` counts layers per entry.
+
+    KV cache and operand kinds: ``b_kv`` (G,) marks GEMMs whose B is the KV cache, ``b_act``
+    (G,) those whose B is another activation; ``out_kv`` (U,) entries whose output is appended
+    to the KV cache; ``kv_cache_elems`` is the whole cache the network reads (all layers, the
+    whole batch, elements) and ``has_kv`` whether any entry touches it.
+
+    Mixture of experts (a GEMM with ``experts > 1``): the batch's ``T`` tokens each choose
+    ``top_k`` experts; with routing uniform and independent across tokens, the expected number
+    of distinct experts chosen is ``E * (1 - (1 - top_k / E) ** T)`` (exactly ``top_k`` for one
+    token; every expert once a few dozen tokens are routed). The entry is that many GEMMs
+    (``count``, fractional as an expectation), each with its share ``T * top_k / count`` of the
+    (token, expert) rows: MACs count the chosen experts, weight traffic the experts touched.
     """
 
     m: np.ndarray
@@ -64,6 +76,11 @@ class LayerTable:
     slot: np.ndarray
     multiplicity: np.ndarray
     macs: np.ndarray  # per entry, whole batch (vector entries: 0)
+    b_kv: np.ndarray
+    b_act: np.ndarray
+    out_kv: np.ndarray
+    kv_cache_elems: float
+    has_kv: bool
 
     @property
     def n_gemm(self) -> int:
@@ -133,17 +150,28 @@ def layer_table(network: Network) -> LayerTable:
     images = col([1 if g.b_per_sample else batch for g in gemms])
     slot = position[np.asarray(index, dtype=np.int64)]
     macs = col([g.m * g.n * g.k * g.count * batch for g in gemms] + [0] * len(vectors))
+    routed = col([g.experts > 1 for g in gemms]) > 0
+    touched = col([experts_touched(g, batch) for g in gemms])  # 1 for dense GEMMs
+    rows = col([g.m for g in gemms]) * images / touched  # (token, expert) rows per expert
+    multiplicity = np.bincount(slot, minlength=len(firsts)).astype(np.float64)
+    kv_elems = sum(
+        g.b_elems * g.count * batch * multiplicity[position[j]]
+        for j, g in zip(gemm_ids, gemms, strict=True)
+        if g.b_kv
+    )
+    out_kv = col([(op.gemm() or op.vector()).out_kv for op in entry_ops])
+    b_kv = col([g.b_kv for g in gemms])
     return LayerTable(
-        m=col([g.m for g in gemms]) * images,
+        m=rows,
         n=col([g.n for g in gemms]),
         k=col([g.k for g in gemms]),
-        count=col([g.count * (batch if g.b_per_sample else 1) for g in gemms]),
-        a_elems=col([g.a_elems for g in gemms]) * images,
+        count=col([g.count * (batch if g.b_per_sample else 1) for g in gemms]) * touched,
+        a_elems=col([g.a_elems for g in gemms]) * images / touched,
         b_elems=col([g.b_elems for g in gemms]),
-        images=images,
-        out_rows=col([g.out_rows for g in gemms]),
+        images=np.where(routed, 1.0, images),
+        out_rows=np.where(routed, rows, col([g.out_rows for g in gemms])),
         out_cols=col([g.out_cols for g in gemms]),
-        in_rows=col([g.in_rows for g in gemms]),
+        in_rows=np.where(routed, rows, col([g.in_rows for g in gemms])),
         row_stride=col([g.row_stride for g in gemms]),
         kernel_rows=col([g.kernel_rows for g in gemms]),
         a_row_elems=col([g.a_elems / g.in_rows for g in gemms]),
@@ -157,6 +185,20 @@ def layer_table(network: Network) -> LayerTable:
         link_in_elems=col([primary_input_elems(op) * batch for op in entry_ops]),
         out_elems=col([op.output_elems * batch for op in entry_ops]),
         slot=slot,
-        multiplicity=np.bincount(slot, minlength=len(firsts)).astype(np.float64),
+        multiplicity=multiplicity,
         macs=macs,
+        b_kv=b_kv,
+        b_act=col([g.b_per_sample and not g.b_kv for g in gemms]),
+        out_kv=out_kv,
+        kv_cache_elems=float(kv_elems),
+        has_kv=bool(b_kv.any() or out_kv.any()),
     )
+
+
+def experts_touched(gemm: Gemm, batch: int) -> float:
+    """Expected distinct experts a mixture-of-experts GEMM reads for ``batch`` samples (1 for a
+    dense GEMM): ``E * (1 - (1 - top_k / E) ** tokens)``, routing uniform and independent."""
+    if gemm.experts == 1:
+        return 1.0
+    tokens = gemm.m * batch / gemm.top_k
+    return gemm.experts * (1.0 - (1.0 - gemm.top_k / gemm.experts) ** tokens)

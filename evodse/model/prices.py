@@ -6,13 +6,18 @@ Per design (arrays shaped (N, 1) to broadcast over layer entries), from the tech
 * ``pj_per_byte[(level, operand, direction)]``: register writes at ``register_energy_pj_per_bit
   * 8`` (node-scaled; PE registers are flip-flops, whose energy is spent when a value is
   clocked in, so reads are counted but not priced); each SRAM at CACTI's read or write energy
-  per access of its port divided by the port's bytes (ports: ifmap ``R * bits``, weight
-  ``C * bits``, ofmap ``C * 32`` bits, the widths the array reads and writes per cycle); DRAM
+  per access of its port divided by the port's bytes (ports: ifmap ``R * activation_bits``,
+  weight ``C * max(weight_bits, kv_bits)``, ofmap ``C * 32`` bits, the widths the array reads
+  and writes per cycle; the KV cache goes through the weight SRAM's port); DRAM
   at the ``dram_type``'s pJ/bit * 8.
-* ``mac_pj`` (multiply at the operand width + 32-bit add), ``vector_pj_per_op``.
+* ``mac_pj_by_operand`` per kind of second operand (multiply + 32-bit add): ``weight``
+  (weight x activation bits, also ``mac_pj``), ``kv`` (KV-cache x activation bits),
+  ``activation`` (activation x activation); with one ``precision_bits`` all three are equal.
+  ``vector_pj_per_op``.
 * ``leakage_mw``: logic leakage density times logic area, plus CACTI's SRAM leakage.
-* ``area_mm2`` by component: ``array`` (``R * C`` PEs: multiplier, 32-bit adder, registers:
-  two operands, ``pe_stationary_regs`` stationary values and a 32-bit accumulator), the three
+* ``area_mm2`` by component: ``array`` (``R * C`` PEs: an activation x max(weight, KV) bits
+  multiplier, 32-bit adder, registers: the two moving operands, ``pe_stationary_regs``
+  stationary values of the wider operand and a 32-bit accumulator), the three
   SRAMs (CACTI), ``vector``, ``dram_interface`` (PHY + controller per DRAM channel) and
   ``overhead`` (a fraction of the rest).
 """
@@ -37,15 +42,18 @@ AREA_COMPONENTS = (
     "dram_interface",
     "overhead",
 )
-_SRAM_OF = {"input": "ifmap", "weight": "weight", "output": "ofmap"}
+_SRAM_OF = {"input": "ifmap", "weight": "weight", "kv": "weight", "output": "ofmap"}
 
 
 @dataclass(frozen=True, eq=False)
 class Prices:
-    """Per-design prices (arrays (N, 1)) and area by component (arrays (N,))."""
+    """Per-design prices (arrays (N, 1)) and area by component (arrays (N,)). ``mac_pj`` is
+    a weight GEMM's MAC; ``mac_pj_by_operand`` by the kind of the GEMM's second operand
+    (``weight``, ``kv``, ``activation``)."""
 
     pj_per_byte: dict[Key, np.ndarray]
     mac_pj: np.ndarray
+    mac_pj_by_operand: dict[str, np.ndarray]
     vector_pj_per_op: np.ndarray
     leakage_mw: np.ndarray
     area_mm2: dict[str, np.ndarray]
@@ -55,13 +63,15 @@ def prices(d: Designs) -> Prices:
     """The prices and areas of every design."""
     tech = technology()
     col = lambda x: np.asarray(x, dtype=np.float64)[:, None]  # noqa: E731
-    node, bits = d.technology_nm, d.precision_bits
+    node = d.technology_nm
+    act_bits, w_bits, kv_bits = (d.bits(k) for k in ("activation_bits", "weight_bits", "kv_bits"))
+    b_bits = np.maximum(w_bits, kv_bits)  # the widest operand the weight port carries
     e_scale = tech.scale("energy_scale", node)
     a_scale = tech.scale("area_scale", node)
     acc_bits = tech.accumulator_bits
     ports = {
-        "ifmap": d.pe_rows * bits,
-        "weight": d.pe_cols * bits,
+        "ifmap": d.pe_rows * act_bits,
+        "weight": d.pe_cols * b_bits,
         "ofmap": d.pe_cols * acc_bits,
     }
     srams = {
@@ -84,8 +94,9 @@ def prices(d: Designs) -> Prices:
             value = dram_pj_per_byte
         pj[(level, operand, direction)] = col(value)
 
-    mult_area = np.asarray([tech.multiplier_area_um2[int(b)] for b in bits])
-    register_bits = 2 * bits + d.pe_stationary_regs * bits + acc_bits
+    mult_area = tech.multiply(tech.multiplier_area_um2, act_bits, b_bits)
+    wide = np.maximum(act_bits, b_bits)
+    register_bits = act_bits + b_bits + d.pe_stationary_regs * wide + acc_bits
     pe_um2 = (
         mult_area + tech.accumulator_add_area_um2 + register_bits * tech.register_area_um2_per_bit
     )
@@ -105,11 +116,21 @@ def prices(d: Designs) -> Prices:
     area["overhead"] = tech.overhead_area_fraction * sum(
         area[k] for k in ("array", "ifmap_sram", "weight_sram", "ofmap_sram", "vector")
     )
+    weight_mac = col(tech.mac_energy_pj(node, act_bits, w_bits))
+    same = np.array_equal(act_bits, w_bits)  # one width (the default): one price for all
+    mac = {
+        "weight": weight_mac,
+        "kv": weight_mac
+        if same and np.array_equal(kv_bits, w_bits)
+        else col(tech.mac_energy_pj(node, act_bits, kv_bits)),
+        "activation": weight_mac if same else col(tech.mac_energy_pj(node, act_bits)),
+    }
     logic_mm2 = area["array"] + area["vector"] + area["dram_interface"] + area["overhead"]
     sram_leak = sum(s.leakage_mw for s in srams.values())
     return Prices(
         pj_per_byte=pj,
-        mac_pj=col(tech.mac_energy_pj(node, bits)),
+        mac_pj=mac["weight"],
+        mac_pj_by_operand=mac,
         vector_pj_per_op=col(tech.vector_lane_energy_pj_per_op * e_scale),
         leakage_mw=col(tech.leakage_mw_per_mm2 * logic_mm2 + sram_leak),
         area_mm2={k: area[k] for k in AREA_COMPONENTS},

@@ -22,7 +22,7 @@ import yaml
 
 from evodse.errors import InputError
 from evodse.experiment import rundir
-from evodse.hardware.template import HARDWARE_KEYS
+from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
 
 REQUIRED_FILES = (rundir.SUMMARY, rundir.CONFIG, rundir.EVALUATIONS, rundir.PARETO)
 
@@ -211,8 +211,8 @@ class Run:
         i = self.row_index(design_id)
         out: dict[str, Any] = {}
         for key in HARDWARE_KEYS:
-            if key == "name":
-                continue
+            if key == "name" or (key in OPERAND_BITS and key not in self.evaluations):
+                continue  # run directories written before per-operand widths existed
             value = self.evaluations[key][i]
             out[key] = value.item() if hasattr(value, "item") else value
         out["name"] = f"design_{design_id}"
@@ -272,7 +272,7 @@ def load_run(path: str | Path | Run) -> Run:
     pareto = Table.read(path / rundir.PARETO)
     history = Table.read(path / rundir.HISTORY) if (path / rundir.HISTORY).is_file() else None
     required = ["id", "feasible", *(o["column"] for o in summary["objectives"])]
-    required += [k for k in HARDWARE_KEYS if k != "name"]
+    required += [k for k in HARDWARE_KEYS if k != "name" and k not in OPERAND_BITS]
     for table in (evaluations, pareto):
         for column in required:
             if column not in table:

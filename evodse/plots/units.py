@@ -64,6 +64,9 @@ HARDWARE_LABELS: dict[str, tuple[str, str]] = {
     "pe_stationary_regs": ("stationary registers per PE", ""),
     "dram_type": ("DRAM type", ""),
     "fusion": ("fusion", ""),
+    "weight_bits": ("weight width", "bits"),
+    "activation_bits": ("activation width", "bits"),
+    "kv_bits": ("KV-cache width", "bits"),
 }
 
 

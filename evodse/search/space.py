@@ -27,6 +27,7 @@ from evodse.errors import InputError
 from evodse.hardware.template import (
     CATEGORICAL,
     HARDWARE_KEYS,
+    OPERAND_BITS,
     Accelerator,
     accelerator_from_dict,
     categorical_choices,
@@ -127,6 +128,9 @@ class DesignSpace(ParameterGrid):
                 out[key] = [p.values[i] for i in X[:, by_name[key]]]
             else:
                 out[key] = [base[key]] * len(X)
+        for key in OPERAND_BITS:  # a width left to precision_bits is that row's precision
+            bits = zip(out[key], out["precision_bits"], strict=True)
+            out[key] = [p if v is None else v for v, p in bits]
         return out
 
     def enumerate(self, chunk: int = 65536) -> Iterator[np.ndarray]:

@@ -7,7 +7,9 @@
   several DNNs at the same time on a partitioned accelerator, against running them one after
   another;
 * :mod:`~evodse.studies.netimprove` with :class:`~evodse.studies.network.NetworkProblem`: the
-  network's stage widths as decision variables, to fit the hardware.
+  network's stage widths as decision variables, to fit the hardware;
+* :mod:`~evodse.studies.llm_serving`: one accelerator for an LLM's prefill and decode,
+  time-shared (the geometric-mean configuration) or partitioned between the phases.
 
 Each study is an ordinary experiment YAML (``experiments/study_<name>.yaml``, runnable with
 ``evodse run``) plus an analysis: ``evodse study NAME [--out DIR] [--quick]`` runs both and writes
@@ -29,6 +31,7 @@ STUDIES: dict[str, str] = {
     "multi_dnn": "evodse.studies.multi_dnn",
     "simultaneous": "evodse.studies.simultaneous",
     "network": "evodse.studies.netimprove",
+    "llm_serving": "evodse.studies.llm_serving",
 }
 REPO_EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 

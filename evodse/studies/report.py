@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evodse.experiment.rundir import write_atomic
+from evodse.studies import llm_serving
 from evodse.studies.common import plain, write_json
 
 HEADER = (
@@ -26,6 +27,7 @@ TITLES = {
     "multi_dnn": "Many DNNs, one configuration",
     "simultaneous": "Several DNNs at the same time on a partitioned accelerator",
     "network": "Improving the network to fit the hardware",
+    "llm_serving": llm_serving.TITLE,
 }
 
 
@@ -522,7 +524,16 @@ def network_page(r: Mapping[str, Any], fig: str) -> str:
     return "".join(out)
 
 
-PAGES = {"multi_dnn": multi_dnn_page, "simultaneous": simultaneous_page, "network": network_page}
+def llm_serving_page(r: Mapping[str, Any], fig: str) -> str:
+    return llm_serving.page(r, fig, _setup(r, fig))
+
+
+PAGES = {
+    "multi_dnn": multi_dnn_page,
+    "simultaneous": simultaneous_page,
+    "network": network_page,
+    "llm_serving": llm_serving_page,
+}
 
 
 def page(name: str, results: Mapping[str, Any]) -> str:
@@ -609,5 +620,9 @@ def index_page(results: Mapping[str, Mapping[str, Any]]) -> str:
                 f"{r['cost_metric'].split('_')[0]}",
             ]
         )
+    if "llm_serving" in results:
+        r = results["llm_serving"]
+        rows.append([f"[{TITLES['llm_serving']}](llm_serving.md)", llm_serving.headline(r)])
+        out.append(llm_serving.INDEX_NOTE)
     out.append(_table(["study", "result"], rows))
     return "".join(out)

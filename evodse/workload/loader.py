@@ -1,7 +1,8 @@
 """Resolve a workload spec (zoo name, workload YAML, or ONNX file) into a :class:`Network`.
 
-A zoo name takes integer builder options after a colon: ``bert_base:seq_len=256``,
-``gpt2_decode:kv_len=2048``, ``resnet50:resolution=160``.
+A zoo name takes builder options after a colon, integers or names:
+``bert_base:seq_len=256``, ``gpt2_decode:kv_len=2048``, ``resnet50:resolution=160``,
+``llama3_1_8b:phase=decode,kv_len=4096,batch=8``.
 
 Workload YAML::
 
@@ -21,6 +22,7 @@ the shorthands ``kernel``, ``stride``, ``dilation`` (an int or ``[h, w]``) and `
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from evodse.workload.network import Network
 from evodse.workload.ops import OP_TYPES, Op
 from evodse.yamlio import check_keys, load_yaml
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PAIRS = {"kernel": ("kernel_h", "kernel_w"), "stride": ("stride_h", "stride_w")}
 _PAIRS_CONV = {**_PAIRS, "dilation": ("dilation_h", "dilation_w")}
 _PADS = ("pad_top", "pad_bottom", "pad_left", "pad_right")
@@ -66,21 +69,27 @@ def load_workload(
 
 
 def _zoo(text: str) -> Network:
-    """``name`` or ``name:key=value,key=value`` (integer builder options, e.g.
-    ``bert_base:seq_len=256`` or ``resnet50:resolution=160``)."""
+    """``name`` or ``name:key=value,key=value`` (builder options: an integer, or a name such
+    as ``phase=decode``; e.g. ``bert_base:seq_len=256`` or ``resnet50:resolution=160``)."""
     from evodse.workload.zoo import zoo_network
 
     name, _, args = text.partition(":")
     kwargs: dict[str, Any] = {}
     for item in filter(None, args.split(",")):
         key, eq, value = item.partition("=")
+        value = value.strip()
         try:
             kwargs[key.strip()] = int(value)
         except ValueError:
-            eq = ""
+            if not _NAME.fullmatch(value):
+                eq = ""
+            kwargs[key.strip()] = value
         if not eq:
             raise InputError(
-                f"expected name:key=INT[,key=INT...], got {item!r}", source=text, key="workload"
+                f"expected name:key=VALUE[,key=VALUE...] (VALUE an integer or a name), "
+                f"got {item!r}",
+                source=text,
+                key="workload",
             )
     try:
         return zoo_network(name, **kwargs)

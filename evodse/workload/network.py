@@ -40,6 +40,11 @@ class Network:
         """Trainable parameters."""
         return sum(op.params for op in self.ops)
 
+    @property
+    def active_params(self) -> int:
+        """Parameters one token uses (a mixture of experts counts its chosen experts only)."""
+        return sum(op.active_params for op in self.ops)
+
     def with_batch(self, batch: int) -> Network:
         """The same network at another batch size."""
         return dataclasses.replace(self, batch=batch)

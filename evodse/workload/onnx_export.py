@@ -14,13 +14,15 @@ evodse operation                ONNX
 ``Pool2d``                      ``MaxPool`` / ``AveragePool`` (pads, strides, ``ceil_mode``)
 ``Norm`` batch / layer          ``BatchNormalization`` on ``[batch, C, elements/C]`` /
                                 ``LayerNormalization`` on ``[batch, elements/C, C]``
+                                (RMS norm: custom, ``RMSNormalization`` needs opset 23)
 ``Softmax``                     ``Softmax`` (last axis) on ``[batch, rows, row_length]``
 ``Elementwise``                 the activation or arithmetic operator with the same
                                 ``function`` and ``ops_per_element`` (``Relu``, ``Add``,
                                 ``Sum``, ``LRN``, the erf decomposition of GELU, ...)
 ==============================  ===========================================================
 
-An operation with no exact standard equivalent (an elementwise function or operation count
+An operation with no exact standard equivalent (an ``ExpertLinear``, an operation reading or
+writing the KV cache (``kv_cache``), an elementwise function or operation count
 evodse's importer would not reproduce, a pool whose ONNX output size differs, a norm whose
 elements are not a multiple of its channels) is written as a node of the custom domain
 ``ai.evodse`` (``Op``, with the operation's fields as attributes): evodse reads it back exactly,
@@ -191,7 +193,8 @@ class _Exporter:
     def build(self) -> Any:
         for op in self.net.ops:
             method = getattr(self, f"_{op.kind}", None)
-            if method is None or not method(op):
+            # the KV-cache flags have no ONNX equivalent: kept by the custom node
+            if getattr(op, "kv_cache", False) or method is None or not method(op):
                 self._custom(op)
         assert self.prev is not None
         out_name, out_shape = self.prev
@@ -320,7 +323,7 @@ class _Exporter:
         return True
 
     def _norm(self, op: Norm) -> bool:
-        if op.elements % op.channels:
+        if op.elements % op.channels or op.mode == "rms":  # RMSNormalization is opset 23
             return False
         b, rest = self.batch, op.elements // op.channels
         if op.mode == "batch":

@@ -1178,7 +1178,8 @@ class _Importer:
             mode, channels = "batch", xs[1] if len(xs) > 1 else xs[0]
         elif node.op_type in ("LayerNormalization", "RMSNormalization"):
             axis = int(self.attrs(node).get("axis", -1)) % len(xs)
-            mode, channels = "layer", _prod(xs[axis:])
+            mode = "rms" if node.op_type == "RMSNormalization" else "layer"
+            channels = _prod(xs[axis:])
         else:  # Instance / Group normalization: statistics per (sample, group), C affine params
             mode, channels = "layer", xs[1]
         op = Norm(name=self._name(node), elements=elements, channels=channels, mode=mode)
@@ -1280,7 +1281,7 @@ class _Importer:
         if kind not in OP_TYPES:
             raise InputError(f"{EVODSE_DOMAIN}.Op has unknown kind {kind!r}")
         for key, value in a.items():
-            if key in ("bias", "ceil_mode"):
+            if key in ("bias", "ceil_mode", "kv_cache"):
                 a[key] = bool(value)
         op = OP_TYPES[kind](name=self._name(node), **a)
         self.emit(op, [node], node.output[0])

@@ -29,7 +29,12 @@ class Gemm:
     ``count`` independent GEMMs per sample (conv groups, attention heads). ``a_elems`` is the
     number of *distinct* A-operand elements per GEMM (an im2col matrix repeats ifmap pixels, so for
     a conv this is the ifmap slice, not ``m * k``); ``b_elems`` the B operand (weights);
-    ``b_per_sample`` is True when B is an activation (attention), so batching does not share it.
+    ``b_per_sample`` is True when B is an activation (attention), so batching does not share it;
+    ``b_kv`` when that activation is the KV cache (keys or values of earlier tokens, read from
+    where the cache lives, at the KV-cache width); ``out_kv`` when the output is appended to the
+    KV cache. ``experts > 1`` makes B one of ``experts`` routed weight matrices (a mixture of
+    experts): each of the ``m`` rows is a (token, chosen expert) pair, ``top_k`` per token, and
+    only the experts some token chose are read (see :mod:`evodse.model.layers`).
     ``out_rows``/``out_cols``/``in_rows``/``row_stride``/``kernel_rows`` give the row geometry of
     A for tiling (a conv's output rows and the input rows each needs, with halo); a linear or
     matmul has ``out_rows = in_rows = m`` rows of ``k`` elements each and no halo.
@@ -47,15 +52,21 @@ class Gemm:
     in_rows: int = 1
     row_stride: int = 1
     kernel_rows: int = 1
+    b_kv: bool = False
+    out_kv: bool = False
+    experts: int = 1
+    top_k: int = 1
 
 
 @dataclass(frozen=True)
 class VectorWork:
-    """Per-sample work of a non-GEMM operation on the vector unit (ops and DRAM elements)."""
+    """Per-sample work of a non-GEMM operation on the vector unit (ops and DRAM elements);
+    ``out_kv`` when the output is appended to the KV cache."""
 
     ops: int
     in_elems: int
     out_elems: int
+    out_kv: bool = False
 
 
 def _positive(value: int, what: str, op: str) -> None:
@@ -90,6 +101,11 @@ class Op:
     def params(self) -> int:
         """Trainable parameters (weights and biases)."""
         return 0
+
+    @property
+    def active_params(self) -> int:
+        """Parameters one token uses (a mixture of experts uses only its chosen experts)."""
+        return self.params
 
     @property
     def input_elems(self) -> int:
@@ -242,18 +258,23 @@ def _used_extent(out: int, stride: int, span: int) -> tuple[int, int]:
 
 @dataclass(frozen=True, kw_only=True)
 class Linear(Op):
-    """Fully connected layer applied to ``tokens`` rows per sample (1 for a classifier head)."""
+    """Fully connected layer applied to ``tokens`` rows per sample (1 for a classifier head).
+
+    ``kv_cache``: the output (a key or value projection) is appended to the KV cache.
+    """
 
     in_features: int
     out_features: int
     tokens: int = 1
     bias: bool = True
+    kv_cache: bool = False
     kind: ClassVar[str] = "linear"
 
     def __post_init__(self) -> None:
         for f in ("in_features", "out_features", "tokens"):
             _positive(getattr(self, f), f, self.name)
         _boolean(self.bias, "bias", self.name)
+        _boolean(self.kv_cache, "kv_cache", self.name)
 
     @property
     def params(self) -> int:
@@ -282,22 +303,87 @@ class Linear(Op):
             b_per_sample=False,
             out_rows=self.tokens,
             in_rows=self.tokens,
+            out_kv=self.kv_cache,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpertLinear(Op):
+    """A mixture-of-experts linear: ``experts`` weight matrices ``in x out``, each of ``tokens``
+    tokens routed to ``top_k`` of them (Mixtral's ``w1``, ``w2``, ``w3``). MACs count the
+    chosen experts only; parameters count every expert."""
+
+    in_features: int
+    out_features: int
+    experts: int
+    top_k: int
+    tokens: int = 1
+    kind: ClassVar[str] = "expert_linear"
+
+    def __post_init__(self) -> None:
+        for f in ("in_features", "out_features", "experts", "top_k", "tokens"):
+            _positive(getattr(self, f), f, self.name)
+        if self.top_k > self.experts:
+            raise InputError(
+                f"top_k={self.top_k} must not exceed experts={self.experts}", key=self.name
+            )
+
+    @property
+    def params(self) -> int:
+        return self.experts * self.in_features * self.out_features
+
+    @property
+    def active_params(self) -> int:
+        return self.top_k * self.in_features * self.out_features
+
+    @property
+    def input_elems(self) -> int:
+        return self.tokens * self.top_k * self.in_features
+
+    @property
+    def weight_elems(self) -> int:
+        return self.params
+
+    @property
+    def output_elems(self) -> int:
+        return self.tokens * self.top_k * self.out_features
+
+    def gemm(self) -> Gemm:
+        rows = self.tokens * self.top_k  # (token, chosen expert) pairs
+        return Gemm(
+            m=rows,
+            n=self.out_features,
+            k=self.in_features,
+            count=1,
+            a_elems=rows * self.in_features,
+            b_elems=self.in_features * self.out_features,
+            b_per_sample=False,
+            out_rows=rows,
+            in_rows=rows,
+            experts=self.experts,
+            top_k=self.top_k,
         )
 
 
 @dataclass(frozen=True, kw_only=True)
 class MatMul(Op):
-    """Batched activation-activation product ``[count, m, k] @ [count, k, n]`` (attention)."""
+    """Batched activation-activation product ``[count, m, k] @ [count, k, n]`` (attention).
+
+    ``kv_cache``: the second operand is the KV cache (the keys of ``QK^T``, the values of
+    ``AV``), read from where the cache lives at the KV-cache width.
+    """
 
     m: int
     n: int
     k: int
     count: int = 1
+    kv_cache: bool = False
     kind: ClassVar[str] = "matmul"
 
     def __post_init__(self) -> None:
         for f in ("m", "n", "k", "count"):
             _positive(getattr(self, f), f, self.name)
+        _boolean(self.kv_cache, "kv_cache", self.name)
 
     @property
     def input_elems(self) -> int:
@@ -318,6 +404,7 @@ class MatMul(Op):
             b_per_sample=True,
             out_rows=self.m,
             in_rows=self.m,
+            b_kv=self.kv_cache,
         )
 
 
@@ -381,18 +468,21 @@ class Elementwise(Op):
     """Elementwise operation over ``elements`` outputs with ``inputs`` operands.
 
     ``ops_per_element`` counts vector-unit operations per output element (1 for add or ReLU;
-    a GELU or sigmoid takes several).
+    a GELU or sigmoid takes several). ``kv_cache``: the output (rotated keys) is appended to the
+    KV cache.
     """
 
     elements: int
     inputs: int = 1
     ops_per_element: int = 1
     function: str = "add"
+    kv_cache: bool = False
     kind: ClassVar[str] = "elementwise"
 
     def __post_init__(self) -> None:
         for f in ("elements", "inputs", "ops_per_element"):
             _positive(getattr(self, f), f, self.name)
+        _boolean(self.kv_cache, "kv_cache", self.name)
 
     @property
     def input_elems(self) -> int:
@@ -407,33 +497,39 @@ class Elementwise(Op):
             ops=self.elements * self.ops_per_element,
             in_elems=self.input_elems,
             out_elems=self.output_elems,
+            out_kv=self.kv_cache,
         )
 
 
 @dataclass(frozen=True, kw_only=True)
 class Norm(Op):
-    """Batch or layer normalization of ``elements`` values with ``channels`` affine parameters.
+    """Batch, layer or RMS normalization of ``elements`` values over ``channels`` channels.
 
     Operations per element: batch norm at inference is one multiply-add (2 ops); layer norm
     computes mean and variance then normalizes and applies the affine transform (8 ops:
-    add, subtract, square, add, subtract, multiply by 1/sigma, scale, shift).
+    add, subtract, square, add, subtract, multiply by 1/sigma, scale, shift); RMS norm (Zhang
+    and Sennrich 2019; Llama, Mistral) has no mean and no shift (4 ops: square, add, multiply
+    by 1/rms, scale). Parameters: a scale and a shift per channel (2 C), RMS norm a scale (C).
     """
 
     elements: int
     channels: int
-    mode: Literal["batch", "layer"] = "layer"
+    mode: Literal["batch", "layer", "rms"] = "layer"
     kind: ClassVar[str] = "norm"
-    _OPS_PER_ELEMENT: ClassVar[dict[str, int]] = {"batch": 2, "layer": 8}
+    _OPS_PER_ELEMENT: ClassVar[dict[str, int]] = {"batch": 2, "layer": 8, "rms": 4}
 
     def __post_init__(self) -> None:
         for f in ("elements", "channels"):
             _positive(getattr(self, f), f, self.name)
         if self.mode not in self._OPS_PER_ELEMENT:
-            raise InputError(f"mode must be 'batch' or 'layer', got {self.mode!r}", key=self.name)
+            raise InputError(
+                f"mode must be one of {sorted(self._OPS_PER_ELEMENT)}, got {self.mode!r}",
+                key=self.name,
+            )
 
     @property
     def params(self) -> int:
-        return 2 * self.channels
+        return (1 if self.mode == "rms" else 2) * self.channels
 
     @property
     def input_elems(self) -> int:
@@ -475,5 +571,6 @@ class Softmax(Op):
 
 
 OP_TYPES: dict[str, type[Op]] = {
-    cls.kind: cls for cls in (Conv2d, Linear, MatMul, Pool2d, Elementwise, Norm, Softmax)
+    cls.kind: cls
+    for cls in (Conv2d, Linear, ExpertLinear, MatMul, Pool2d, Elementwise, Norm, Softmax)
 }

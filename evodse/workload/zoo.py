@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterator, Sequence
 from evodse.errors import InputError
 from evodse.workload.network import Network
 from evodse.workload.ops import Conv2d, Elementwise, Linear, MatMul, Norm, Op, Pool2d, Softmax
+from evodse.workload.zoo_llm import DECODERS
 
 Shape = tuple[int, int]
 """An activation tensor of one sample: (channels, spatial size); all zoo CNNs are square."""
@@ -883,6 +884,7 @@ ZOO: dict[str, Callable[..., Network]] = {
     "bert_base": bert_base,
     "gpt2_prefill": gpt2_prefill,
     "gpt2_decode": gpt2_decode,
+    **DECODERS,
 }
 """Zoo name -> builder; builders take keyword arguments only (see each builder's docstring)."""
 
