@@ -56,8 +56,9 @@ def register_validate(sub) -> None:
         type=_positive_int,
         default=DEFAULT_MAX_CYCLES,
         metavar="N",
-        help="skip layer runs needing more simulated cycles than this (model cycles kept; "
-        f"default {DEFAULT_MAX_CYCLES:,})",
+        help="skip layers whose simulation would count more stall-free cycles than this "
+        f"(simulator_compute_cycles, repeats included; model cycles kept; default "
+        f"{DEFAULT_MAX_CYCLES:,})",
     )
     p.add_argument(
         "--no-max-cycles", action="store_true", help="simulate every layer, however long"

@@ -215,6 +215,10 @@ def grid_from_dict(
         raise InputError("expected a folder path", source=source, key="out")
     default = name or (base.get("name") if isinstance(base.get("name"), str) else "sweep")
     out_dir = Path(out_value) if out_value is not None else Path("runs") / default
+    if out is not None:
+        check_out_dir(out_dir)
+    else:
+        check_out_dir(out_dir, source=source, key="out")
 
     grid = data["grid"]
     check_keys(grid, allowed=AXES, source=source, where="grid")
