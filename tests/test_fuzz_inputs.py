@@ -118,6 +118,13 @@ def layer(index: int, **changes: Any) -> Mutation:
     return apply
 
 
+def copy(src: str, dst: str) -> Mutation:
+    def apply(ws: Path) -> None:
+        shutil.copytree(ws / src, ws / dst)
+
+    return apply
+
+
 def delete(rel: str) -> Mutation:
     def apply(ws: Path) -> None:
         (ws / rel).unlink()
@@ -213,6 +220,15 @@ for name, argv in {
     "evaluate-batch-text": [*EVAL, "--batch", "two"],
     "evaluate-input-shape-no-eq": [*EVAL, "--input-shape", "1x3"],
     "evaluate-extra-arg": [*EVAL, "extra"],
+    "evaluate-input-shape-not-onnx": [*EVAL, "--input-shape", "x=1x3"],
+    "evaluate-strict-not-onnx": [
+        "evaluate",
+        "--hardware",
+        "hw.yaml",
+        "--workload",
+        "alexnet",
+        "--strict",
+    ],
     "zoo-option-not-int": ["evaluate", "--hardware", "edge", "--workload", "resnet50:resolution=x"],
     "zoo-option-unknown": ["evaluate", "--hardware", "edge", "--workload", "resnet50:depth=3"],
     "zoo-option-zero": ["evaluate", "--hardware", "edge", "--workload", "resnet50:resolution=0"],
@@ -253,6 +269,8 @@ for name, argv in {
     "validate-unknown-backend": ["validate", "run", "--backend", "gem5"],
     "validate-unknown-by": ["validate", "run", "--by", "speed"],
     "validate-cache-dir-file": ["validate", "run", "--cache-dir", "hw.yaml"],
+    "validate-ids-and-top": ["validate", "run", "--ids", "0", "--top", "2"],
+    "validate-max-cycles-twice": ["validate", "run", "--no-max-cycles", "--max-cycles", "9"],
     "plot-no-dir": ["plot"],
     "plot-missing-dir": ["plot", "missing"],
     "plot-run-is-file": ["plot", "hw.yaml"],
@@ -262,6 +280,7 @@ for name, argv in {
     "plot-design-unknown": ["plot", "run", "--design", "9999"],
     "plot-unknown-format": ["plot", "run", "--format", "gif"],
     "plot-out-is-file": ["plot", "run", "--out", "hw.yaml"],
+    "plot-one-run-missing": ["plot", "run", "missing"],
     "report-missing-dir": ["report", "missing"],
     "report-top-0": ["report", "run", "--top", "0"],
     "report-top-text": ["report", "run", "--top", "x"],
@@ -367,6 +386,11 @@ for name, changes in {
     "workloads-unknown-key": {"workloads": [{"workload": "net.yaml", "size": 1}]},
     "workloads-duplicate": {"workloads": ["net.yaml", "net.yaml"]},
     "workloads-input-shapes": {"workloads": [{"workload": "net.yaml", "input_shapes": [1]}]},
+    "workloads-shapes-not-onnx": {
+        "workloads": [{"workload": "net.yaml", "input_shapes": {"x": [1, 3]}}]
+    },
+    "workloads-strict-not-onnx": {"workloads": [{"workload": "net.yaml", "strict": True}]},
+    "allow-infeasible-text": {"allow_infeasible": "yes"},
     "space-empty": {"space": {}},
     "space-list": {"space": ["pe_rows"]},
     "space-empty-values": {"space": {"pe_rows": []}},
@@ -437,6 +461,10 @@ for name, mutation in {
     ),
 }.items():
     case(f"experiment-{name}", mutation, *RUN)
+case(
+    "study-config-unsafe-tag", put("exp.yaml", UNSAFE), "study", "multi_dnn", "--config", "exp.yaml"
+)
+case("study-config-bad-key", edit("exp.yaml", budget=3), "study", "network", "--config", "exp.yaml")
 
 # grid files (sweep grid.yaml)
 for name, mutation in {
@@ -450,6 +478,17 @@ for name, mutation in {
     "unknown-key": edit("grid.yaml", owner="me"),
     "unsafe-tag": put("grid.yaml", UNSAFE),
     "out-is-file": edit("grid.yaml", out="hw.yaml"),
+    "resume-corrupt-checkpoint": seq(
+        copy("run", "runs/grid/seed=0"),
+        delete("runs/grid/seed=0/summary.json"),  # an interrupted run: resumed
+        put("runs/grid/seed=0/checkpoint.json", "{"),
+    ),
+    "resume-foreign-run": seq(
+        copy("run", "runs/grid/seed=1"), put("runs/grid/seed=1/config.yaml", "name: other\n")
+    ),
+    "resume-unsafe-config": seq(
+        copy("run", "runs/grid/seed=1"), put("runs/grid/seed=1/config.yaml", UNSAFE)
+    ),
 }.items():
     case(f"grid-{name}", mutation, "sweep", "grid.yaml")
 
@@ -530,9 +569,37 @@ for name, mutation in {
     case(f"checkpoint-{name}", mutation, *RESUME)
 
 
+#: What some errors must say (the issue's examples among them): file, key, what was expected.
+MESSAGES: dict[str, tuple[str, ...]] = {
+    "rundir-config-unsafe-tag-validate": ("run/config.yaml", "'!!python/object/apply", "allowed"),
+    "rundir-config-unsafe-tag-plot": ("run/config.yaml", "not allowed"),
+    "rundir-evaluations-truncated-report": ("run/evaluations.csv", "truncated"),
+    "rundir-evaluations-cut-at-row-plot": ("run/evaluations.csv", "3 rows", "summary.json"),
+    "rundir-pareto-cut-at-row-validate": ("run/pareto.csv", "0 rows", "front_size"),
+    "rundir-pareto-unknown-id-plot": ("run/pareto.csv", "999", "evaluations.csv"),
+    "rundir-evaluations-nan-report": ("run/evaluations.csv", "latency_s", "finite"),
+    "workload-conv-missing-in_h": ("net.yaml", "layers[0]", "missing required key 'in_h'"),
+    "workload-conv-missing-kernel": ("net.yaml", "layers[3]", "'kernel_h' (or 'kernel')"),
+    "hw-pe_rows-1000000000": ("hw.yaml", "pe_rows", "from 1 to 4096"),
+    "hw-ifmap_sram_kib-1000000000000.0": ("hw.yaml", "ifmap_sram_kib", "from 0.0625 to 1048576"),
+    "experiment-space-implausible-pes": ("exp.yaml", "pe_rows", "from 1 to 4096"),
+    "experiment-termination-hv-tol-text": ("exp.yaml", "termination.hv_stagnation.tol"),
+    "cli-run-seed-negative": ("--seed", "-1"),
+    "cli-run-out-is-file": ("hw.yaml", "--out", "is a file"),
+    "cli-run-resume-and-overwrite": ("--resume", "--overwrite"),
+    "cli-run-resume-nothing": ("--resume", "no checkpoint"),
+    "cli-validate-cache-dir-file": ("hw.yaml", "--cache-dir", "is a file"),
+    "cli-report-out-is-dir": ("run", "--out", "folder"),
+    "cli-sweep-out-is-file": ("hw.yaml", "--out"),
+    "grid-out-is-file": ("grid.yaml", "out", "hw.yaml"),
+    "checkpoint-json-truncated": ("run",),
+}
+
+
 def test_enough_cases() -> None:
     assert len(CASES) >= 150
     assert len({c[0] for c in CASES}) == len(CASES), "case names repeat"
+    assert set(MESSAGES) <= {c[0] for c in CASES}
 
 
 def _snapshot(folder: Path) -> dict[str, Any]:
@@ -553,7 +620,11 @@ def workspace(pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.parametrize(("mutation", "argv"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_malformed_input(
-    workspace: Path, mutation: Mutation, argv: list[str], capsys: pytest.CaptureFixture
+    workspace: Path,
+    mutation: Mutation,
+    argv: list[str],
+    capsys: pytest.CaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     mutation(workspace)
     before = _snapshot(workspace)
@@ -563,6 +634,10 @@ def test_malformed_input(
     assert err.startswith("evodse: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
     assert out == "", out
+    for part in MESSAGES.get(request.node.callspec.id, ()):
+        assert part in err, f"{part!r} not in {err!r}"
+    if "--design" not in argv:
+        assert "--design" not in err, err  # the error blames what was given, not a flag
     assert _snapshot(workspace) == before, "the workspace changed"
     assert not (workspace / "pwned").exists()
 

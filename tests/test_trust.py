@@ -16,7 +16,7 @@ import yaml
 from evodse.cli.main import main
 from evodse.experiment import rundir
 from evodse.hardware import PLAUSIBLE_RANGES, load_hardware
-from evodse.hardware.template import INT_KEYS
+from evodse.hardware.template import INT_KEYS, plausible_range
 from evodse.model import evaluate
 from evodse.plots import units
 from evodse.search.problem import AcceleratorProblem
@@ -49,10 +49,10 @@ def test_implausible_values_are_refused_with_the_range(key, hw_dict, raises_nami
     load_hardware({**hw_dict, key: high})  # the bounds themselves are allowed
     load_hardware({**hw_dict, key: low})
     above = high + 1 if key in INT_KEYS else high * 1.5
-    with raises_naming(key, f"from {low:g} to {high:g}"):
+    with raises_naming(key, f"from {plausible_range(key)}"):
         load_hardware({**hw_dict, key: above})
     if key not in INT_KEYS:  # integer keys start at 1: below it they are not positive
-        with raises_naming(key, f"from {low:g} to {high:g}"):
+        with raises_naming(key, f"from {plausible_range(key)}"):
             load_hardware({**hw_dict, key: low / 2})
 
 

@@ -86,10 +86,14 @@ def _sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    if not args.quiet:
-        print(f"{total} runs -> {grid.out} on {spec.describe()}", file=sys.stderr)
+    def header() -> None:  # once every run directory is checked: no line before an error
+        if not args.quiet:
+            print(f"{total} runs -> {grid.out} on {spec.describe()}", file=sys.stderr)
+
     try:
-        result = run_sweep(grid, executor=spec, overwrite=args.overwrite, on_run=report)
+        result = run_sweep(
+            grid, executor=spec, overwrite=args.overwrite, on_run=report, on_start=header
+        )
     except SweepError as exc:
         print(f"evodse: error: {exc}", file=sys.stderr)
         return 1

@@ -289,6 +289,14 @@ def _workloads(specs: Any, *, source: str, base_dir: Path) -> tuple[WorkloadSpec
         text = str(spec["workload"])
         if text.lower().endswith((".onnx", ".yaml", ".yml")):
             text = str(_path(text, base_dir))
+        if not text.lower().endswith(".onnx"):
+            for key in ("input_shapes", "strict"):
+                if key in spec:
+                    raise InputError(
+                        f"applies to .onnx workloads only, not {text!r}",
+                        source=source,
+                        key=f"{where}.{key}",
+                    )
         batch = spec.get("batch")
         if batch is not None and (
             not isinstance(batch, int) or isinstance(batch, bool) or batch < 1

@@ -547,6 +547,7 @@ def execute(
     hint: str = "pass --overwrite to replace it, or choose another --out",
     need_state: bool = False,
     on_run: Callable[[int, RunPoint, dict[str, Any], SearchState | None], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Run the points not yet done; returns every point's summary by index.
 
@@ -555,11 +556,14 @@ def execute(
     finished). Failed runs do not stop the others; the first failure is raised at the end
     (:class:`SweepError`). ``resume``/``overwrite`` as in :func:`plan_run`; ``need_state``:
     a finished run without its checkpoint is run again (callers that rebuild results).
+    ``on_start()`` is called once every run directory has passed its checks.
     """
     plans = [
         plan_run(p, resume=resume, overwrite=overwrite, hint=hint, need_state=need_state)
         for p in points
     ]
+    if on_start is not None:
+        on_start()
     summaries: dict[int, dict[str, Any]] = {}
     for i, (kind, summary) in enumerate(plans):
         if kind == "done":
@@ -643,6 +647,7 @@ def run_sweep(
     overwrite: bool = False,
     progress: bool = False,
     on_run: Callable[[int, RunPoint, dict[str, Any], SearchState | None], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> SweepResult:
     """Run every run of a grid not already finished and write ``sweep.csv``.
 
@@ -672,7 +677,14 @@ def run_sweep(
         spec = executor if isinstance(executor, ExecutorSpec) else grid.executor
         executor = make_executor(spec or ExecutorSpec())
     try:
-        execute(grid.points, executor, overwrite=overwrite, progress=progress, on_run=record)
+        execute(
+            grid.points,
+            executor,
+            overwrite=overwrite,
+            progress=progress,
+            on_run=record,
+            on_start=on_start,
+        )
     finally:
         if rows:
             write()

@@ -85,12 +85,18 @@ PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+def plausible_range(key: str) -> str:
+    """``from LOW to HIGH`` of a key of :data:`PLAUSIBLE_RANGES`, for messages."""
+    low, high = PLAUSIBLE_RANGES[key]
+    return " to ".join(f"{v:.0f}" if float(v).is_integer() else f"{v:g}" for v in (low, high))
+
+
 def check_plausible(key: str, value: float, *, source: str | None) -> None:
     """InputError naming ``key`` and its allowed range when ``value`` lies outside it."""
     low, high = PLAUSIBLE_RANGES[key]
     if not low <= value <= high:
         raise InputError(
-            f"expected a value from {low:g} to {high:g} (physically plausible), got {value!r}",
+            f"expected a value from {plausible_range(key)} (physically plausible), got {value!r}",
             source=source,
             key=key,
         )

@@ -28,6 +28,7 @@ from evodse.hardware.template import (
     INT_KEYS,
     PLAUSIBLE_RANGES,
     categorical_choices,
+    plausible_range,
 )
 from evodse.search.driver import HISTORY_COLUMNS
 
@@ -337,8 +338,9 @@ def check_design_table(table: Table, objectives: Sequence[str]) -> None:
         if ((values < low) | (values > high)).any() or (
             key in INT_KEYS and (values != np.round(values)).any()
         ):
+            span = f"from {plausible_range(key)}" if key in PLAUSIBLE_RANGES else ">= 1"
             raise InputError(
-                f"expected {'integers' if key in INT_KEYS else 'numbers'} from {low:g} to {high:g}",
+                f"expected {'integers' if key in INT_KEYS else 'numbers'} {span}",
                 source=table.source,
                 key=key,
             )
