@@ -1,8 +1,11 @@
 """Read a run directory's files (no re-running) into arrays the figures use.
 
-:func:`load_run` validates ``config.yaml``, ``summary.json``, ``evaluations.csv`` and
-``pareto.csv`` (``history.csv`` is optional); bad input raises :class:`~evodse.errors.InputError`
-naming the file and the key. :func:`expand_run_dirs` turns a parent of ``seed_*`` run
+:func:`load_run` validates ``config.yaml`` (plain YAML data: a tag is an error),
+``summary.json``, ``evaluations.csv`` and ``pareto.csv`` (``history.csv`` is optional): every CSV
+row complete, the row counts those of ``summary.json``, ids, feasibility, objectives and hardware
+values of a kind a run writes, the front's ids among the evaluations. Bad input raises
+:class:`~evodse.errors.InputError` naming the file and the key; ``evodse plot``, ``report`` and
+``validate`` read runs through it. :func:`expand_run_dirs` turns a parent of ``seed_*`` run
 directories into those directories.
 """
 
@@ -52,13 +55,16 @@ class Table:
         """Read a CSV file evodse wrote: a header, rows of its length, a newline at the end (a
         file cut short mid-row has none)."""
         try:
-            text = path.read_text(encoding="utf-8")
-            rows = list(csv.reader(io.StringIO(text, newline="")))
+            with path.open(newline="", encoding="utf-8") as fh:
+                rows = list(csv.reader(fh))
+            with path.open("rb") as fh:  # the last byte only: files can be large
+                fh.seek(max(fh.seek(0, io.SEEK_END) - 1, 0))
+                ends_with_newline = fh.read(1) == b"\n"
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise InputError(f"cannot read ({_first_line(exc)})", source=str(path)) from None
         if not rows:
             raise InputError("empty file (no header)", source=str(path))
-        if not text.endswith("\n"):
+        if not ends_with_newline:
             raise InputError(
                 f"truncated: the last row ({len(rows) - 1}) ends without a newline",
                 source=str(path),

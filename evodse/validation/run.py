@@ -1,8 +1,9 @@
 """Validate a finished run directory, or refine a search's final front (two-fidelity search).
 
-:func:`validate_run` is ``evodse validate RUN_DIR``: it reads ``config.yaml`` (workloads,
-objectives, constraints) and ``pareto.csv`` (or ``evaluations.csv`` for chosen ``ids``), picks
-the designs, simulates them and writes the validation files into the run directory.
+:func:`validate_run` is ``evodse validate RUN_DIR``: it reads the run directory with the checks
+of :func:`evodse.plots.rundata.load_run`, then ``config.yaml`` (workloads, objectives,
+constraints) and ``pareto.csv`` (or ``evaluations.csv`` for chosen ``ids``), picks the
+designs, simulates them and writes the validation files into the run directory.
 :func:`refine_run` does the same from a live search state; the experiment runner calls it after
 the search when the experiment has a ``refine`` key.
 """
