@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,11 @@ def parse_yaml(text: str, *, source: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = (getattr(exc, "problem", None) or str(exc)).strip().splitlines()[0]
+        tag = re.search(r"constructor for the tag '([^']+)'", problem)
+        if tag:  # !!python/object/... and other unknown tags: never constructed
+            name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+            problem = f"tag {name!r} is not allowed (plain YAML data only: a tag can run code)"
         raise InputError(f"invalid YAML: {problem}", source=source, key=where) from None
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from evodse.cli.main import main
 from evodse.experiment.config import experiment_from_dict
 from evodse.experiment.runner import run
 from evodse.yamlio import load_yaml
@@ -31,3 +34,32 @@ def test_quickstart_is_the_readme_experiment():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
     assert "evodse run experiments/quickstart.yaml" in first_block
+
+
+def test_readme_python_snippet_runs_after_the_cli_blocks(tmp_path, monkeypatch, capsys):
+    """The README's Python snippet, as written, after every ``evodse run`` of the quickstart in
+    the shell blocks before it (in a copy of experiments/ with the quickstart cut to two
+    generations), twice: its printed objective columns are those its comment shows."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    before, after = readme.split("```python\n", 1)
+    snippet = after.split("```", 1)[0]
+    commands = [
+        part.split("#")[0].split()
+        for block in re.findall(r"```bash\n(.*?)```", before, flags=re.S)
+        for line in block.splitlines()
+        for part in line.split("&&")
+        if part.split("#")[0].split()[:3] == ["evodse", "run", "experiments/quickstart.yaml"]
+    ]
+    assert len(commands) >= 2  # the Quickstart's and the CLI block's
+    data = load_yaml(Path(__file__).resolve().parents[1] / "experiments" / "quickstart.yaml")
+    data["termination"] = {"generations": 2}
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "quickstart.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.chdir(tmp_path)
+    for argv in commands:
+        assert main([*argv[1:], "--quiet"]) == 0, argv
+    capsys.readouterr()
+    comment = re.search(r"print\(result\.objective_columns\)\s*#\s*(\[.*\])", snippet).group(1)
+    for _ in range(2):
+        exec(compile(snippet, "README.md", "exec"), {})
+        assert capsys.readouterr().out.splitlines()[0] == comment

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -426,3 +427,47 @@ def test_validation_figure_labels_its_log_axes_and_keeps_rank_ticks_apart(n):
     legend = [t.get_text() for t in ranks.get_legend().get_texts()]
     assert legend == ["design", "on the model's front only"]
     assert len(ranks.texts) == (n if n <= 20 else 0)  # design ids only where they stay legible
+
+
+@needs_scalesim
+def test_max_cycles_bounds_every_simulated_layer(tiny_run, first_validation, tmp_path):
+    """``--max-cycles N`` means what docs/validation.md says: a layer is simulated exactly
+    when its simulated stall-free cycles (``simulator_compute_cycles``, repeats included)
+    are at most N."""
+    from evodse.validation import validate_run
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)  # with its cache: nothing is simulated again
+    gemm = [r for r in first_validation.layer_rows if r["simulated"]]
+    budget = sorted(int(r["simulator_compute_cycles"]) for r in gemm)[len(gemm) // 2]
+    v = validate_run(run, top=3, jobs=1, max_cycles=budget, progress=False, figure=False)
+    rows = [r for r in read_csv(run / "validation_layers.csv") if r["demand_rows"]]
+    simulated = [r for r in rows if r["simulated"] == "1"]
+    skipped = [r for r in rows if r["simulated"] == "0"]
+    assert simulated and skipped
+    assert any(int(r["simulator_compute_cycles"]) == budget for r in simulated)  # inclusive
+    for r in simulated:
+        assert int(r["simulator_compute_cycles"]) <= budget
+        assert (int(r["demand_rows"]) - 1) * int(r["repeat"]) == int(r["simulator_compute_cycles"])
+    for r in skipped:
+        assert (int(r["demand_rows"]) - 1) * int(r["repeat"]) > budget
+        assert "max_cycles" in r["note"]
+    assert v.summary["simulations"]["skipped_layers"] == len(skipped)
+
+
+@needs_scalesim
+def test_report_includes_the_validation(tiny_run, first_validation, tmp_path):
+    from evodse.plots.report import write_report
+
+    page = write_report(tiny_run, tmp_path / "report.html", kinds=["pareto"]).read_text()
+    assert "Validation with a simulator" in page and "Kendall tau" in page
+    assert '<figure id="validation"><img alt="validation" src="data:image/png;base64,' in page
+    for design in first_validation.summary["designs"]:
+        assert f'<td class="num">{design}</td>' in page
+    md = write_report(tiny_run, tmp_path / "sub" / "report.md", kinds=["pareto"])
+    link = next(line for line in md.read_text().splitlines() if line.startswith("![validation]"))
+    target = (md.parent / link[len("![validation](") : -1]).resolve()
+    assert target == (tiny_run / "validation.png").resolve()
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_run, bare, ignore=shutil.ignore_patterns("validation*"))
+    assert "Validation" not in write_report(bare, kinds=["pareto"]).read_text()

@@ -51,8 +51,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(
         f"\ntotal: {t['macs']:,} MACs, {t['cycles']:,.0f} cycles, "
         f"{t['latency_s'] * 1e3:.4g} ms ({1 / t['latency_s']:.4g} inferences/s x batch), "
-        f"{t['energy_pj'] * 1e-9:.4g} mJ, {t['power_w']:.3g} W, {t['area_mm2']:.4g} mm^2, "
-        f"array utilization {t['utilization']:.1%}"
+        f"{t['energy_pj'] * 1e-9:.4g} mJ, {t['power_w']:.3g} W ({t['chip_power_w']:.3g} W on "
+        f"chip), {t['area_mm2']:.4g} mm^2, array utilization {t['utilization']:.1%}"
     )
     return 0
 

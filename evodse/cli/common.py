@@ -31,6 +31,9 @@ def add_workload_arguments(parser: argparse.ArgumentParser, *, required: bool = 
 
 def resolve_workload(spec: str, args: argparse.Namespace) -> Network:
     """Load the workload named on the command line with the shared options."""
+    if not spec.lower().endswith(".onnx"):
+        for flag, given in (("--input-shape", args.input_shape), ("--strict", args.strict)):
+            require(not given, f"applies to .onnx workloads only, not {spec!r}", key=flag)
     shapes = None
     if args.input_shape:
         from evodse.workload.onnx_import import parse_input_shapes

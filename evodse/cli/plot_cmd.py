@@ -116,6 +116,7 @@ def _headless() -> None:
 
 def _plot(args: argparse.Namespace) -> int:
     _headless()
+    from evodse.experiment.runner import check_out_dir
     from evodse.plots import figures as figs
     from evodse.plots.convergence import convergence
     from evodse.plots.rundata import expand_run_dirs, load_run
@@ -133,6 +134,7 @@ def _plot(args: argparse.Namespace) -> int:
         out = Path(os.path.commonpath([str(d.resolve()) for d in dirs])) / "figures"
     else:
         out = dirs[0] / "figures"
+    check_out_dir(out, key="--out", what="the figures folder")
     written: list[Path] = []
     skipped: dict[str, str] = {}
     if several and "convergence" in kinds:

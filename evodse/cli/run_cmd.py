@@ -1,15 +1,22 @@
 """``evodse run EXPERIMENT.yaml [--out DIR] [--resume] [--seed N] [--executor NAME]
-[--scheduler tcp://HOST:PORT]``."""
+[--scheduler tcp://HOST:PORT] [--allow-infeasible]``.
+
+A run whose constraints left no evaluated design feasible names the binding constraint and how
+close the nearest design came, and exits with status 1 (its files are written) unless
+``--allow-infeasible`` (or the experiment key ``allow_infeasible: true``) makes it a warning.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from evodse.cli.common import _nonnegative_int
 from evodse.experiment.compare import compare_results as compare
 from evodse.experiment.config import load_experiment
 from evodse.experiment.executors import EXECUTORS, executor_from_cli
-from evodse.experiment.runner import run_seeds
+from evodse.experiment.runner import RunResult, run_seeds
+from evodse.search.feasibility import explain_infeasible
 
 
 def register_run(sub) -> None:
@@ -25,6 +32,11 @@ def register_run(sub) -> None:
     )
     p.add_argument(
         "--scheduler", default=None, metavar="tcp://HOST:PORT", help="Dask scheduler (means dask)"
+    )
+    p.add_argument(
+        "--allow-infeasible",
+        action="store_true",
+        help="a run without any feasible design exits 0 with a warning (default: exit 1)",
     )
     p.set_defaults(handler=_run)
 
@@ -66,4 +78,26 @@ def _run(args: argparse.Namespace) -> int:
             )
     if compared is not None:
         print(compared.describe())
-    return 0
+    allow = args.allow_infeasible or experiment.allow_infeasible
+    return report_infeasible([(str(r.out_dir), infeasibility(r)) for r in results], allow=allow)
+
+
+def infeasibility(result: RunResult) -> str | None:
+    """Why a finished run has no feasible design (None when it has one)."""
+    return explain_infeasible(result.state.problem, result.state.archive)
+
+
+def report_infeasible(runs: list[tuple[str, str | None]], *, allow: bool) -> int:
+    """One stderr line per run without a feasible design: an error (exit status 1) unless
+    ``allow`` makes it a warning (exit status 0)."""
+    bad = [(where, why) for where, why in runs if why is not None]
+    for where, why in bad:
+        if allow:
+            print(f"evodse: warning: {where}: {why}", file=sys.stderr)
+        else:
+            print(
+                f"evodse: error: {where}: {why}; the results are written; loosen the "
+                "constraints, or pass --allow-infeasible to accept such a run",
+                file=sys.stderr,
+            )
+    return 1 if bad and not allow else 0

@@ -1,5 +1,7 @@
 """``evodse sweep GRID.yaml [--out DIR] [--executor NAME] [--scheduler tcp://HOST:PORT]
-[--workers N] [--overwrite] [--dry-run] [--quiet]``: run an experiment grid."""
+[--workers N] [--overwrite] [--dry-run] [--quiet] [--allow-infeasible]``: run an experiment
+grid. Runs without a feasible design are named (as ``evodse run`` does) and make the exit
+status 1 unless ``--allow-infeasible`` or the experiment key ``allow_infeasible: true``."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 from typing import Any
 
 from evodse.cli.common import _positive_int, print_table
+from evodse.cli.run_cmd import report_infeasible
 from evodse.errors import InputError
 from evodse.experiment.executors import EXECUTORS, executor_from_cli
 
@@ -36,11 +39,17 @@ def register_sweep(sub) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="list the runs and their state, run none")
     p.add_argument("--quiet", action="store_true", help="no line per finished run")
+    p.add_argument(
+        "--allow-infeasible",
+        action="store_true",
+        help="runs without any feasible design exit 0 with a warning (default: exit 1)",
+    )
     p.set_defaults(handler=_sweep)
 
 
 def _sweep(args: argparse.Namespace) -> int:
     from evodse.experiment.sweep import SweepError, load_grid, plan_run, run_sweep
+    from evodse.search.feasibility import explain_infeasible
 
     grid = load_grid(args.grid, out=args.out)
     spec = executor_from_cli(grid.executor, args.executor, args.scheduler, args.workers)
@@ -60,7 +69,13 @@ def _sweep(args: argparse.Namespace) -> int:
     start = time.monotonic()
     done = [0]
 
+    infeasible: dict[int, tuple[str, str, bool]] = {}
+
     def report(i: int, point: Any, summary: dict[str, Any], state: Any) -> None:
+        if summary["feasible_evaluations"] == 0 and summary["constraints"]:
+            why = None if state is None else explain_infeasible(state.problem, state.archive)
+            why = why or f"no feasible design among {summary['evaluations']} evaluated"
+            infeasible[i] = (str(point.out_dir), why, point.experiment.allow_infeasible)
         done[0] += 1
         if args.quiet:
             return
@@ -71,10 +86,14 @@ def _sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    if not args.quiet:
-        print(f"{total} runs -> {grid.out} on {spec.describe()}", file=sys.stderr)
+    def header() -> None:  # once every run directory is checked: no line before an error
+        if not args.quiet:
+            print(f"{total} runs -> {grid.out} on {spec.describe()}", file=sys.stderr)
+
     try:
-        result = run_sweep(grid, executor=spec, overwrite=args.overwrite, on_run=report)
+        result = run_sweep(
+            grid, executor=spec, overwrite=args.overwrite, on_run=report, on_start=header
+        )
     except SweepError as exc:
         print(f"evodse: error: {exc}", file=sys.stderr)
         return 1
@@ -86,4 +105,6 @@ def _sweep(args: argparse.Namespace) -> int:
         f"{result.ran} runs computed, {result.skipped} already done, "
         f"{time.monotonic() - start:.1f} s -> {result.out / 'sweep.csv'}"
     )
-    return 0
+    runs = [infeasible[i][:2] for i in sorted(infeasible)]
+    allow = args.allow_infeasible or all(entry[2] for entry in infeasible.values())
+    return report_infeasible(runs, allow=allow)

@@ -54,10 +54,11 @@ def register_validate(sub) -> None:
     p.add_argument(
         "--max-cycles",
         type=_positive_int,
-        default=DEFAULT_MAX_CYCLES,
+        default=None,
         metavar="N",
-        help="skip layer runs needing more simulated cycles than this (model cycles kept; "
-        f"default {DEFAULT_MAX_CYCLES:,})",
+        help="skip layers whose simulation would count more stall-free cycles than this "
+        f"(simulator_compute_cycles, repeats included; model cycles kept; default "
+        f"{DEFAULT_MAX_CYCLES:,})",
     )
     p.add_argument(
         "--no-max-cycles", action="store_true", help="simulate every layer, however long"
@@ -88,6 +89,12 @@ def _ids(text: str | None) -> list[int] | None:
 def _validate(args: argparse.Namespace) -> int:
     from evodse.validation.run import validate_run
 
+    if args.no_max_cycles and args.max_cycles is not None:
+        raise InputError("cannot be combined with --max-cycles", key="--no-max-cycles")
+    if args.ids is not None and args.top is not None:
+        raise InputError("cannot be combined with --ids (the ids are the designs)", key="--top")
+    max_cycles = DEFAULT_MAX_CYCLES if args.max_cycles is None else args.max_cycles
+
     v = validate_run(
         args.run_dir,
         backend=args.backend,
@@ -95,7 +102,7 @@ def _validate(args: argparse.Namespace) -> int:
         by=args.by,
         ids=_ids(args.ids),
         jobs=args.jobs,
-        max_cycles=None if args.no_max_cycles else args.max_cycles,
+        max_cycles=None if args.no_max_cycles else max_cycles,
         cache_dir=args.cache_dir,
         progress=not args.quiet,
         figure=not args.no_figure,

@@ -17,6 +17,7 @@ Top-level keys (a public contract)::
     seeds: [0]
     executor: local                       # optional: processes, {name: dask, scheduler: ...}
     refine: {backend: scalesim, top: 5}   # optional: re-rank the final front with a simulator
+    allow_infeasible: false               # optional: a run without a feasible design exits 0
 
 ``refine`` (see :mod:`evodse.validation.spec`) re-simulates the final front with a detailed
 simulator after the search (a two-fidelity search) and writes the ``validation*`` files into the
@@ -25,6 +26,11 @@ run directory; like ``executor`` it is not recorded in ``config.yaml``.
 ``executor`` (see :mod:`evodse.experiment.executors`) says where runs execute; it never changes
 results, so the resolved ``config.yaml`` does not record it.
 
+``allow_infeasible``: when the constraints leave no evaluated design feasible, ``evodse run`` and
+``evodse sweep`` name the binding constraint and how close the nearest design came, and exit
+with status 1 (the run's files are written all the same); ``true`` (or ``--allow-infeasible``)
+makes that a warning and exit status 0. Not recorded in ``config.yaml`` either.
+
 Relative paths are resolved against the experiment file's folder.
 """
 
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,6 +68,7 @@ TOP_KEYS = (
     "seeds",
     "executor",
     "refine",
+    "allow_infeasible",
 )
 _WORKLOAD_KEYS = ("workload", "batch", "input_shapes", "strict")
 _TERMINATION_KEYS = ("generations", "evaluations", "time_s", "hv_stagnation")
@@ -112,6 +120,7 @@ class Experiment:
     problem_class: type[AcceleratorProblem] = field(default=AcceleratorProblem, compare=False)
     executor: ExecutorSpec | None = field(default=None, compare=False)  # None: local
     refine: RefineSpec | None = field(default=None, compare=False)  # None: no last step
+    allow_infeasible: bool = field(default=False, compare=False)  # no feasible design: exit 0
 
     def build_problem(self) -> AcceleratorProblem:
         """The pymoo problem (YAML keys override the problem class's attributes)."""
@@ -214,6 +223,13 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
     check_algorithm(algorithm, options, source=source)
     termination = _termination(data.get("termination"), algorithm, source=source)
     seeds = parse_seeds(data.get("seeds", [0]), source=source, key="seeds")
+    allow_infeasible = data.get("allow_infeasible", False)
+    if not isinstance(allow_infeasible, bool):
+        raise InputError(
+            f"expected true or false, got {allow_infeasible!r}",
+            source=source,
+            key="allow_infeasible",
+        )
     experiment = Experiment(
         name=name,
         workloads=workloads,
@@ -234,6 +250,7 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
         problem_class=problem_class,
         executor=parse_executor(data.get("executor"), source=source),
         refine=parse_refine(data.get("refine"), source=source),
+        allow_infeasible=allow_infeasible,
     )
     problem = experiment.build_problem()  # validate everything now, before any run starts
     check_refine(experiment.refine, problem.objective_list, source=source)
@@ -272,6 +289,14 @@ def _workloads(specs: Any, *, source: str, base_dir: Path) -> tuple[WorkloadSpec
         text = str(spec["workload"])
         if text.lower().endswith((".onnx", ".yaml", ".yml")):
             text = str(_path(text, base_dir))
+        if not text.lower().endswith(".onnx"):
+            for key in ("input_shapes", "strict"):
+                if key in spec:
+                    raise InputError(
+                        f"applies to .onnx workloads only, not {text!r}",
+                        source=source,
+                        key=f"{where}.{key}",
+                    )
         batch = spec.get("batch")
         if batch is not None and (
             not isinstance(batch, int) or isinstance(batch, bool) or batch < 1
@@ -321,7 +346,7 @@ def _termination(spec: Any, algorithm: str | None, *, source: str) -> Terminatio
             values[key] = v
     if "time_s" in spec:
         v = spec["time_s"]
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < math.inf:
             raise InputError("expected a positive number", source=source, key="termination.time_s")
         values["time_s"] = float(v)
     if "hv_stagnation" in spec:
@@ -333,12 +358,19 @@ def _termination(spec: Any, algorithm: str | None, *, source: str) -> Terminatio
             source=source,
             where="termination.hv_stagnation",
         )
-        if not isinstance(hv["window"], int) or hv["window"] < 1:
+        window, tol = hv["window"], hv.get("tol", 1e-4)
+        if not isinstance(window, int) or isinstance(window, bool) or window < 1:
             raise InputError(
                 "expected a positive integer", source=source, key="termination.hv_stagnation.window"
             )
-        values["hv_window"] = hv["window"]
-        values["hv_tol"] = float(hv.get("tol", 1e-4))
+        if not isinstance(tol, (int, float)) or isinstance(tol, bool) or not 0 <= tol < 1:
+            raise InputError(
+                f"expected a relative tolerance from 0 to 1 (such as 1e-4), got {tol!r}",
+                source=source,
+                key="termination.hv_stagnation.tol",
+            )
+        values["hv_window"] = window
+        values["hv_tol"] = float(tol)
     if not values and algorithm != "exhaustive":
         raise InputError(
             "give at least one of generations, evaluations, time_s, hv_stagnation",

@@ -5,7 +5,8 @@
 (``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
 ``checkpoint.json`` with ``checkpoint.npz`` (for ``--resume``: the run's state as data, never
 code; :mod:`evodse.experiment.checkpoint`). A file is written to a temporary name in the same
-folder and renamed over the old one, so a crash never leaves a half-written file. A
+folder and renamed over the old one, so a crash never leaves a half-written file; it gets the
+permissions a plain ``open()`` would give it (or those of the file it replaces). A
 ``checkpoint.pkl`` (the pickle checkpoint of older evodse versions) is never loaded.
 """
 
@@ -27,6 +28,7 @@ from evodse.experiment import checkpoint
 from evodse.search.archive import Archive
 from evodse.search.driver import HISTORY_COLUMNS, SearchState
 from evodse.search.problem import AcceleratorProblem
+from evodse.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from evodse.experiment.config import Experiment
@@ -56,6 +58,7 @@ def write_atomic_many(files: dict[Path, bytes | str]) -> None:
             raw = data.encode("utf-8") if isinstance(data, str) else data
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             temps.append((tmp, path))
+            os.fchmod(fd, _file_mode(path))  # mkstemp makes 0600; a run is shared like any file
             with os.fdopen(fd, "wb") as fh:
                 fh.write(raw)
                 fh.flush()
@@ -66,6 +69,17 @@ def write_atomic_many(files: dict[Path, bytes | str]) -> None:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions ``open()`` would give a new file (0666 less the umask), or those of the
+    file being replaced."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def csv_text(columns: list[str], rows: list[list[Any]]) -> str:
@@ -230,6 +244,16 @@ def write_results(out: Path, state: SearchState, resolved: dict[str, Any]) -> di
 
 def write_config(out: Path, resolved: dict[str, Any]) -> None:
     write_atomic(Path(out) / CONFIG, yaml.safe_dump(resolved, sort_keys=False))
+
+
+def read_config(out: Path) -> dict[str, Any]:
+    """A run directory's ``config.yaml``: plain YAML data (a tag such as ``!!python/...`` is
+    an error, never constructed), a mapping."""
+    path = Path(out) / CONFIG
+    config = load_yaml(path)
+    if not isinstance(config, dict):
+        raise InputError(f"expected a mapping, got {type(config).__name__}", source=str(path))
+    return config
 
 
 def save_checkpoint(out: Path, state: SearchState, resolved: dict[str, Any]) -> None:

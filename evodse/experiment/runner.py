@@ -126,14 +126,21 @@ def check_flags(*, resume: bool, overwrite: bool) -> None:
         )
 
 
-def check_out_dir(out: Path) -> None:
-    """``out`` (or the first of its parents that exists) must be a folder."""
+def check_out_dir(
+    out: Path, *, source: str | None = None, key: str = "--out", what: str = "the run directory"
+) -> None:
+    """``out`` (or the first of its parents that exists) must be a folder; ``source`` and
+    ``key`` name where ``out`` was given (default: the ``--out`` flag)."""
     for path in (Path(out), *Path(out).parents):
         if path.exists():
             if not path.is_dir():
-                what = "is a file" if path == Path(out) else f"is inside the file {path}"
+                problem = "is a file" if path == Path(out) else f"is inside the file {path}"
                 raise InputError(
-                    f"{what}; expected a folder (the run directory)", source=str(out), key="--out"
+                    f"{out} {problem}; expected a folder ({what})"
+                    if source
+                    else f"{problem}; expected a folder ({what})",
+                    source=source or str(out),
+                    key=key,
                 )
             return
 

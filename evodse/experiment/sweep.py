@@ -218,6 +218,10 @@ def grid_from_dict(
         raise InputError("expected a folder path", source=source, key="out")
     default = name or (base.get("name") if isinstance(base.get("name"), str) else "sweep")
     out_dir = Path(out_value) if out_value is not None else Path("runs") / default
+    if out is not None:
+        check_out_dir(out_dir)
+    else:
+        check_out_dir(out_dir, source=source, key="out")
 
     grid = data["grid"]
     check_keys(grid, allowed=AXES, source=source, where="grid")
@@ -546,6 +550,7 @@ def execute(
     hint: str = "pass --overwrite to replace it, or choose another --out",
     need_state: bool = False,
     on_run: Callable[[int, RunPoint, dict[str, Any], SearchState | None], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Run the points not yet done; returns every point's summary by index.
 
@@ -554,11 +559,14 @@ def execute(
     finished). Failed runs do not stop the others; the first failure is raised at the end
     (:class:`SweepError`). ``resume``/``overwrite`` as in :func:`plan_run`; ``need_state``:
     a finished run without its checkpoint is run again (callers that rebuild results).
+    ``on_start()`` is called once every run directory has passed its checks.
     """
     plans = [
         plan_run(p, resume=resume, overwrite=overwrite, hint=hint, need_state=need_state)
         for p in points
     ]
+    if on_start is not None:
+        on_start()
     summaries: dict[int, dict[str, Any]] = {}
     for i, (kind, summary) in enumerate(plans):
         if kind == "done":
@@ -642,6 +650,7 @@ def run_sweep(
     overwrite: bool = False,
     progress: bool = False,
     on_run: Callable[[int, RunPoint, dict[str, Any], SearchState | None], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> SweepResult:
     """Run every run of a grid not already finished and write ``sweep.csv``.
 
@@ -684,7 +693,14 @@ def run_sweep(
         spec = executor if isinstance(executor, ExecutorSpec) else grid.executor
         executor = make_executor(spec or ExecutorSpec())
     try:
-        execute(grid.points, executor, overwrite=overwrite, progress=progress, on_run=record)
+        execute(
+            grid.points,
+            executor,
+            overwrite=overwrite,
+            progress=progress,
+            on_run=record,
+            on_start=on_start,
+        )
     finally:
         if done:
             write()

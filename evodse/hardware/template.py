@@ -22,9 +22,10 @@ Hardware YAML keys (a public contract)::
     kv_bits: 8                # optional: KV-cache width (bits); default precision_bits
 
 The optional keys and their defaults are ``OPTIONAL_DEFAULTS``; the three operand widths
-(``OPERAND_BITS``) default to ``None``, which means ``precision_bits``. Categorical keys
-(``dataflow``, ``dram_type``, ``fusion``) take one of the names in ``CATEGORICAL``; the cost
-model stores each as the index of its name in that tuple.
+(``OPERAND_BITS``) default to ``None``, which means ``precision_bits``; the range a numeric key
+must lie in is ``PLAUSIBLE_RANGES``. Categorical keys (``dataflow``, ``dram_type``, ``fusion``)
+take one of the names in ``CATEGORICAL``; the cost model stores each as the index of its name in
+that tuple.
 """
 
 from __future__ import annotations
@@ -72,6 +73,40 @@ _FLOAT_KEYS = (
     "dram_bandwidth_gbps",
     "frequency_mhz",
 )
+
+#: Physical plausibility: the inclusive range of every numeric key (in the key's unit). Wide on
+#: purpose (the largest chips built sit well inside: TPU v1 has a 256x256 array, 28 MiB of SRAM,
+#: 34 GB/s at 700 MHz; an HBM3 accelerator has about 3,000 GB/s), they catch unit slips (bytes
+#: given as KiB, Hz as MHz) and typos, not bold designs. ``precision_bits`` and
+#: ``technology_nm`` take the values listed in technology.yaml instead.
+PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
+    "pe_rows": (1, 4096),  # PEs
+    "pe_cols": (1, 4096),  # PEs
+    "ifmap_sram_kib": (0.0625, 1048576),  # KiB: 64 bytes to 1 GiB
+    "weight_sram_kib": (0.0625, 1048576),  # KiB
+    "ofmap_sram_kib": (0.0625, 1048576),  # KiB
+    "dram_bandwidth_gbps": (0.01, 100000),  # GB/s
+    "frequency_mhz": (1, 10000),  # MHz: 1 MHz to 10 GHz
+    "vector_lanes": (1, 65536),  # lanes
+    "pe_stationary_regs": (1, 1024),  # registers per PE
+}
+
+
+def plausible_range(key: str) -> str:
+    """``from LOW to HIGH`` of a key of :data:`PLAUSIBLE_RANGES`, for messages."""
+    low, high = PLAUSIBLE_RANGES[key]
+    return " to ".join(f"{v:.0f}" if float(v).is_integer() else f"{v:g}" for v in (low, high))
+
+
+def check_plausible(key: str, value: float, *, source: str | None) -> None:
+    """InputError naming ``key`` and its allowed range when ``value`` lies outside it."""
+    low, high = PLAUSIBLE_RANGES[key]
+    if not low <= value <= high:
+        raise InputError(
+            f"expected a value from {plausible_range(key)} (physically plausible), got {value!r}",
+            source=source,
+            key=key,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,12 +173,15 @@ def accelerator_from_dict(data: Mapping[str, Any], *, source: str | None = None)
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InputError(f"expected a positive integer, got {value!r}", source=source, key=key)
+        if key in PLAUSIBLE_RANGES:
+            check_plausible(key, value, source=source)
         values[key] = value
     for key in _FLOAT_KEYS:
         value = data[key]
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ok or not math.isfinite(value) or value <= 0:
             raise InputError(f"expected a positive number, got {value!r}", source=source, key=key)
+        check_plausible(key, value, source=source)
         values[key] = float(value)
     for key, choices in categorical_choices().items():
         if data[key] not in choices:

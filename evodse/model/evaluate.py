@@ -404,8 +404,15 @@ class NetworkCost:
 
     @property
     def power_w(self) -> np.ndarray:
-        """Average power: energy / latency (W)."""
+        """Average power of the chip and its DRAM: energy / latency (W)."""
         return self.energy_pj * 1e-12 / self.latency_s
+
+    @property
+    def chip_power_w(self) -> np.ndarray:
+        """Average power of the accelerator die alone: every energy component but DRAM
+        transfers (leakage included), over latency (W)."""
+        onchip_pj = self.energy_pj - self.energy_breakdown_pj["dram"]
+        return onchip_pj * 1e-12 / self.latency_s
 
 
 def as_designs(hardware: Designs | Accelerator | Sequence[Accelerator]) -> Designs:

@@ -18,7 +18,8 @@ def evaluation_dict(cost: NetworkCost, design: int = 0, *, name: str = "custom")
     energy_pj dram_bytes utilization``. ``compute_cycles`` is compute-bound cycles on the unit
     that runs the layer (``array`` or ``vector``); ``utilization`` is the array's.
     Total: ``macs cycles latency_s energy_pj area_mm2 utilization`` plus ``dram_bytes``,
-    ``power_w``, the energy and area breakdowns and ``access_bytes`` (bytes moved per level,
+    ``power_w`` (chip and DRAM), ``chip_power_w`` (the die alone: DRAM transfers left out),
+    the energy and area breakdowns and ``access_bytes`` (bytes moved per level,
     operand and direction: ``access_bytes[level][operand][direction]``).
     """
     net = cost.network
@@ -47,6 +48,7 @@ def evaluation_dict(cost: NetworkCost, design: int = 0, *, name: str = "custom")
         "utilization": float(cost.utilization[design]),
         "dram_bytes": float(cost.dram_bytes[design]),
         "power_w": float(cost.power_w[design]),
+        "chip_power_w": float(cost.chip_power_w[design]),
         "energy_breakdown_pj": {k: float(v[design]) for k, v in cost.energy_breakdown_pj.items()},
         "access_bytes": _access_bytes(cost, design),
         "area_breakdown_mm2": {k: float(v[design]) for k, v in cost.area_breakdown_mm2.items()},

@@ -1,7 +1,9 @@
-"""``evodse report``: one page per run with the summary, the top designs and every figure.
+"""``evodse report``: one page per run with the summary, the top designs and every figure,
+and the simulator validation when the run directory holds one (``validation_summary.json``,
+``validation.csv``, ``validation.png`` of ``evodse validate`` or the ``refine`` key).
 
 HTML is self-contained (inline CSS, figures as embedded PNG). Markdown links PNG files written
-to a ``<report stem>_figures/`` folder next to it.
+to a ``<report stem>_figures/`` folder next to it (and ``validation.png`` where it is).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import base64
 import datetime
 import html
 import io
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +23,11 @@ import numpy as np
 
 from evodse.errors import InputError
 from evodse.experiment import rundir
+from evodse.experiment.runner import check_out_dir
 from evodse.plots import units
 from evodse.plots.figures import KINDS, run_figures, save_figure
 from evodse.plots.rundata import Run, load_run, log_objectives
+from evodse.plots.rundata import Table as CsvTable
 
 REPORT_FORMATS = ("html", "md")
 
@@ -144,6 +150,104 @@ def summary_items(run: Run) -> list[tuple[str, str]]:
     return items
 
 
+@dataclass(frozen=True)
+class ValidationSection:
+    """What the report shows of a run's simulator validation."""
+
+    items: list[tuple[str, str]]
+    table: Table
+    figure: Path | None  # validation.png, when written
+
+
+#: validation.csv columns in the report's table: (column, header)
+_VALIDATION_COLUMNS = (
+    ("design_id", "design"),
+    ("workload", "workload"),
+    ("simulated_layers", "simulated layers"),
+    ("model_latency_s", "model latency (s)"),
+    ("simulator_latency_s", "simulator latency (s)"),
+    ("cycles_error", "error (whole workload)"),
+    ("gemm_error", "error (simulated layers)"),
+)
+
+
+def validation_section(run: Run) -> ValidationSection | None:
+    """The validation files of ``run`` as report content (None when there are none)."""
+    from evodse.validation.report import CSV, FIGURE, SUMMARY
+
+    summary_path = run.path / SUMMARY
+    if not summary_path.is_file():
+        return None
+    try:
+        s = json.loads(summary_path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        raise InputError(f"cannot parse ({lines[0]})", source=str(summary_path)) from None
+    try:
+        err, sims, tau = s["error"], s["simulations"], s["kendall_tau"]["latency"]
+        leave = s["front"]["leave_front"]
+
+        def pct(key: str, stat: str) -> str:
+            value = err[key][stat]
+            return "n/a" if value is None else f"{100 * float(value):.1f}%"
+
+        items = [
+            ("simulator", f"{s['backend']} {s.get('scalesim_version', '')}".strip()),
+            ("designs", ", ".join(str(int(d)) for d in s["designs"])),
+            (
+                "|error|, simulated layers",
+                f"median {pct('gemm', 'median_abs')}, max {pct('gemm', 'max_abs')}",
+            ),
+            (
+                "|error|, whole workload",
+                f"median {pct('total', 'median_abs')}, max {pct('total', 'max_abs')}",
+            ),
+            ("|error|, compute only", f"max {pct('compute', 'max_abs')}"),
+            (
+                "latency order",
+                f"Kendall tau {'n/a' if tau is None else f'{float(tau):.3f}'}, "
+                f"{'preserved' if s['order_preserved'] else 'changed'}; leave the front: "
+                f"{', '.join(str(i) for i in leave) or 'none'}",
+            ),
+            (
+                "simulations",
+                f"{sims['simulated']} run, {sims['cached']} cached, {sims['failed']} failed, "
+                f"{sims['skipped_layers']} layer(s) over max_cycles",
+            ),
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"unexpected content ({type(exc).__name__}: {exc})", source=str(summary_path)
+        ) from None
+    csv_path = run.path / CSV
+    if not csv_path.is_file():
+        raise InputError(f"missing (its {SUMMARY} is there)", source=str(csv_path))
+    rows = CsvTable.read(csv_path)
+    for column, _ in _VALIDATION_COLUMNS:
+        if column not in rows:
+            raise InputError("missing column", source=rows.source, key=column)
+    body = []
+    for i in range(len(rows)):
+        cells = [str(rows[c][i]) for c, _ in _VALIDATION_COLUMNS]
+        cells[0] = _fmt_value(rows["design_id"][i])
+        cells[2] = f"{_fmt_value(rows['simulated_layers'][i])}/{_fmt_value(rows['gemm_layers'][i])}"
+        for j in (3, 4):
+            cells[j] = _number(rows[_VALIDATION_COLUMNS[j][0]][i], "{:.4g}")
+        for j in (5, 6):
+            cells[j] = _number(rows[_VALIDATION_COLUMNS[j][0]][i], "{:+.1%}")
+        body.append(cells)
+    table = Table([h for _, h in _VALIDATION_COLUMNS], body, [True, False] + [True] * 5)
+    figure = run.path / FIGURE
+    return ValidationSection(items, table, figure if figure.is_file() else None)
+
+
+def _number(value: Any, fmt: str) -> str:
+    try:
+        return fmt.format(float(value))
+    except ValueError:
+        return "-"  # an empty cell: not simulated
+
+
 def _with_unit(column: str, value: float) -> str:
     u = units.unit_for(column, [value])
     return f"{u(value):.4g} {u.unit}".strip()
@@ -167,27 +271,38 @@ def write_report(
     if fmt not in REPORT_FORMATS:
         raise InputError(f"expected one of {list(REPORT_FORMATS)}, got {fmt!r}", key="--format")
     path = Path(out) if out is not None else run.path / f"report.{fmt}"
+    if path.is_dir():
+        raise InputError(
+            "is a folder; expected the report's file name", source=str(path), key="--out"
+        )
+    check_out_dir(path.parent, key="--out", what="the report's folder")
     if top < 1:
         raise InputError("expected a positive number of designs", key="--top")
+    validation = validation_section(run)
     figures = run_figures(run, design=design, kinds=kinds)
     table = designs_table(run, top)
     items = summary_items(run)
     chosen = run.design_id(design) if run.knee_id is not None or design is not None else None
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
-        text = _html(run, items, table, figures, chosen)
+        text = _html(run, items, table, figures, chosen, validation)
     else:
         folder = path.with_name(f"{path.stem}_figures")
         links = {}
         for stem, fig in figures.items():
             save_figure(fig, folder / f"{stem}.png", dpi=150)
             links[stem] = f"{folder.name}/{stem}.png"
-        text = _markdown(run, items, table, links, chosen)
+        if validation is not None and validation.figure is not None:
+            figure = os.path.relpath(validation.figure.resolve(), path.parent.resolve())
+            links = {**links, "validation": Path(figure).as_posix()}
+        text = _markdown(run, items, table, links, chosen, validation)
     rundir.write_atomic(path, text)
     return path
 
 
 def _caption(stem: str, design: int | None) -> str:
+    if stem == "validation":
+        return "model versus simulator cycles, and the latency ranks (evodse validate)"
     kind = stem.split("_")[0] if stem.startswith("layers_") else stem
     caption = KINDS[kind].caption if kind in KINDS else stem
     if stem.startswith("layers_"):
@@ -217,7 +332,9 @@ figcaption{font-size:.9em;color:#555}.muted{color:#777;font-size:.85em}
 """
 
 
-def _html(run: Run, items, table: Table, figures, design: int | None) -> str:
+def _html(
+    run: Run, items, table: Table, figures, design: int | None, validation: ValidationSection | None
+) -> str:
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -233,8 +350,36 @@ def _html(run: Run, items, table: Table, figures, design: int | None) -> str:
     parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in items]
     parts.append("</table>")
     parts.append(f"<h2>Top designs ({len(table.rows)})</h2>")
-    parts.append("<table><thead><tr>")
-    parts += [f"<th>{e(h)}</th>" for h in table.headers]
+    parts.append(_html_table(table))
+    parts.append("<h2>Figures</h2>")
+    images = {stem: _png_base64(fig) for stem, fig in figures.items()}
+    for stem, data in images.items():
+        parts.append(_html_figure(stem, data, design))
+    if validation is not None:
+        parts.append("<h2>Validation with a simulator</h2>")
+        parts.append('<table class="summary">')
+        parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in validation.items]
+        parts.append("</table>")
+        parts.append(_html_table(validation.table))
+        if validation.figure is not None:
+            data = base64.b64encode(validation.figure.read_bytes()).decode("ascii")
+            parts.append(_html_figure("validation", data, design))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _html_figure(stem: str, png_base64: str, design: int | None) -> str:
+    e = html.escape
+    return (
+        f'<figure id="{e(stem)}"><img alt="{e(stem)}" src="data:image/png;base64,'
+        f'{png_base64}"><figcaption><b>{e(stem)}</b>: {e(_caption(stem, design))}'
+        "</figcaption></figure>"
+    )
+
+
+def _html_table(table: Table) -> str:
+    e = html.escape
+    parts = ["<table><thead><tr>", *(f"<th>{e(h)}</th>" for h in table.headers)]
     parts.append("</tr></thead><tbody>")
     for row in table.rows:
         cells = [
@@ -243,31 +388,41 @@ def _html(run: Run, items, table: Table, figures, design: int | None) -> str:
         ]
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table>")
-    parts.append("<h2>Figures</h2>")
-    for stem, fig in figures.items():
-        parts.append(
-            f'<figure id="{e(stem)}"><img alt="{e(stem)}" src="data:image/png;base64,'
-            f'{_png_base64(fig)}"><figcaption><b>{e(stem)}</b>: {e(_caption(stem, design))}'
-            "</figcaption></figure>"
-        )
-    parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def _markdown(run: Run, items, table: Table, links, design: int | None) -> str:
+def _markdown(
+    run: Run, items, table: Table, links, design: int | None, validation: ValidationSection | None
+) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
+
+    def md_table(t: Table) -> list[str]:
+        lines = ["| " + " | ".join(cell(h) for h in t.headers) + " |"]
+        lines.append("|" + "|".join("---:" if n else "---" for n in t.numeric) + "|")
+        return lines + ["| " + " | ".join(cell(c) for c in row) + " |" for row in t.rows]
 
     lines = [f"# {run.name}", "", f"Run directory `{run.path}`; report written {_now()}.", ""]
     lines += ["## Summary", "", "| | |", "|---|---|"]
     lines += [f"| {cell(k)} | {cell(v)} |" for k, v in items]
     lines += ["", f"## Top designs ({len(table.rows)})", ""]
-    lines.append("| " + " | ".join(cell(h) for h in table.headers) + " |")
-    lines.append("|" + "|".join("---:" if n else "---" for n in table.numeric) + "|")
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
+    lines += md_table(table)
     lines += ["", "## Figures", ""]
     for stem, link in links.items():
-        lines += [f"![{stem}]({link})", "", f"*{stem}*: {_caption(stem, design)}", ""]
+        if stem != "validation":
+            lines += [f"![{stem}]({link})", "", f"*{stem}*: {_caption(stem, design)}", ""]
+    if validation is not None:
+        lines += ["## Validation with a simulator", "", "| | |", "|---|---|"]
+        lines += [f"| {cell(k)} | {cell(v)} |" for k, v in validation.items]
+        lines += ["", *md_table(validation.table), ""]
+        if "validation" in links:
+            link = links["validation"]
+            lines += [
+                f"![validation]({link})",
+                "",
+                f"*validation*: {_caption('validation', design)}",
+                "",
+            ]
     return "\n".join(lines)
 
 

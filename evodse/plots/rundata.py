@@ -1,15 +1,20 @@
 """Read a run directory's files (no re-running) into arrays the figures use.
 
-:func:`load_run` validates ``config.yaml``, ``summary.json``, ``evaluations.csv`` and
-``pareto.csv`` (``history.csv`` is optional); bad input raises :class:`~evodse.errors.InputError`
-naming the file and the key. :func:`expand_run_dirs` turns a parent of ``seed_*`` run
+:func:`load_run` validates ``config.yaml`` (plain YAML data: a tag is an error),
+``summary.json``, ``evaluations.csv`` and ``pareto.csv`` (``history.csv`` is optional): every CSV
+row complete, the row counts those of ``summary.json``, ids, feasibility, objectives and hardware
+values of a kind a run writes, the front's ids among the evaluations. Bad input raises
+:class:`~evodse.errors.InputError` naming the file and the key; ``evodse plot``, ``report`` and
+``validate`` read runs through it. :func:`expand_run_dirs` turns a parent of ``seed_*`` run
 directories into those directories.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from evodse.errors import InputError
 from evodse.experiment import rundir
-from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
+from evodse.hardware.template import (
+    HARDWARE_KEYS,
+    INT_KEYS,
+    OPERAND_BITS,
+    PLAUSIBLE_RANGES,
+    categorical_choices,
+    plausible_range,
+)
+from evodse.search.driver import HISTORY_COLUMNS
 
 REQUIRED_FILES = (rundir.SUMMARY, rundir.CONFIG, rundir.EVALUATIONS, rundir.PARETO)
 
@@ -41,16 +53,30 @@ class Table:
 
     @classmethod
     def read(cls, path: Path) -> Table:
+        """Read a CSV file evodse wrote: a header, rows of its length, a newline at the end (a
+        file cut short mid-row has none)."""
         try:
             with path.open(newline="", encoding="utf-8") as fh:
                 rows = list(csv.reader(fh))
+            with path.open("rb") as fh:  # the last byte only: files can be large
+                fh.seek(max(fh.seek(0, io.SEEK_END) - 1, 0))
+                ends_with_newline = fh.read(1) == b"\n"
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise InputError(f"cannot read ({exc})", source=str(path)) from None
+            raise InputError(f"cannot read ({_first_line(exc)})", source=str(path)) from None
         if not rows:
             raise InputError("empty file (no header)", source=str(path))
+        if not ends_with_newline:
+            raise InputError(
+                f"truncated: the last row ({len(rows) - 1}) ends without a newline",
+                source=str(path),
+            )
         header, body = rows[0], rows[1:]
-        if any(len(r) != len(header) for r in body):
-            raise InputError("rows and header differ in length", source=str(path))
+        short = next((i for i, r in enumerate(body, start=1) if len(r) != len(header)), None)
+        if short is not None:
+            raise InputError(
+                f"row {short} has {len(body[short - 1])} cells, the header {len(header)}",
+                source=str(path),
+            )
         raw = list(zip(*body, strict=True)) if body else [() for _ in header]
         return cls(dict(zip(header, raw, strict=True)), str(path))
 
@@ -250,7 +276,7 @@ def load_run(path: str | Path | Run) -> Run:
     try:
         summary = json.loads(summary_path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot parse ({exc})", source=str(summary_path)) from None
+        raise InputError(f"cannot parse ({_first_line(exc)})", source=str(summary_path)) from None
     if not isinstance(summary, dict):
         raise InputError("expected a JSON object", source=str(summary_path))
     for key in ("objectives", "workloads"):
@@ -261,23 +287,85 @@ def load_run(path: str | Path | Run) -> Run:
             raise InputError(
                 "expected {column, name, sense}", source=str(summary_path), key=f"objectives[{i}]"
             )
-    config_path = path / rundir.CONFIG
-    try:
-        config = yaml.safe_load(config_path.read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot parse ({exc})", source=str(config_path)) from None
-    if not isinstance(config, dict):
-        raise InputError("expected a mapping", source=str(config_path))
+    config = rundir.read_config(path)
     evaluations = Table.read(path / rundir.EVALUATIONS)
     pareto = Table.read(path / rundir.PARETO)
     history = Table.read(path / rundir.HISTORY) if (path / rundir.HISTORY).is_file() else None
-    required = ["id", "feasible", *(o["column"] for o in summary["objectives"])]
-    required += [k for k in HARDWARE_KEYS if k != "name" and k not in OPERAND_BITS]
-    for table in (evaluations, pareto):
-        for column in required:
-            if column not in table:
-                raise InputError("missing column", source=table.source, key=column)
+    objectives = [o["column"] for o in summary["objectives"]]
+    for table, count in ((evaluations, "evaluations"), (pareto, "front_size")):
+        check_design_table(table, objectives)
+        expected = summary.get(count)
+        if isinstance(expected, int) and len(table) != expected:
+            raise InputError(
+                f"{len(table)} rows, but {rundir.SUMMARY} says {count} = {expected}: the file "
+                "was cut short or belongs to another run",
+                source=table.source,
+            )
+    missing = np.setdiff1d(pareto["id"], evaluations["id"])
+    if len(missing):
+        raise InputError(
+            f"design {int(missing[0])} is not in {rundir.EVALUATIONS}",
+            source=pareto.source,
+            key="id",
+        )
+    if history is not None:
+        for column in HISTORY_COLUMNS:
+            _finite(history, column)
     return Run(path, config, summary, evaluations, pareto, history)
+
+
+def check_design_table(table: Table, objectives: Sequence[str]) -> None:
+    """The columns of evaluations.csv / pareto.csv: integer ids, 0/1 feasibility, finite
+    objectives, hardware values a design can have (:data:`PLAUSIBLE_RANGES`, the categories)."""
+    ids = _finite(table, "id")
+    if (ids != np.round(ids)).any() or (ids < 0).any():
+        raise InputError("expected design ids (integers >= 0)", source=table.source, key="id")
+    feasible = _finite(table, "feasible")
+    if not np.isin(feasible, (0.0, 1.0)).all():
+        raise InputError("expected 0 or 1", source=table.source, key="feasible")
+    for column in objectives:
+        _finite(table, column)
+    choices = categorical_choices()
+    for key in HARDWARE_KEYS:
+        if key == "name" or (key in OPERAND_BITS and key not in table):  # older runs lack them
+            continue
+        if key in choices:
+            if key not in table:
+                raise InputError("missing column", source=table.source, key=key)
+            bad = [v for v in np.unique(table[key]) if str(v) not in choices[key]]
+            if bad:
+                raise InputError(
+                    f"expected one of {list(choices[key])}, got {str(bad[0])!r}",
+                    source=table.source,
+                    key=key,
+                )
+            continue
+        values = _finite(table, key)
+        low, high = PLAUSIBLE_RANGES.get(key, (1, math.inf))
+        if ((values < low) | (values > high)).any() or (
+            key in INT_KEYS and (values != np.round(values)).any()
+        ):
+            span = f"from {plausible_range(key)}" if key in PLAUSIBLE_RANGES else ">= 1"
+            raise InputError(
+                f"expected {'integers' if key in INT_KEYS else 'numbers'} {span}",
+                source=table.source,
+                key=key,
+            )
+
+
+def _finite(table: Table, column: str) -> np.ndarray:
+    """A column that must hold finite numbers."""
+    if column not in table:
+        raise InputError("missing column", source=table.source, key=column)
+    values = table[column]
+    if values.dtype.kind != "f" or not np.isfinite(values).all():
+        raise InputError("expected finite numbers", source=table.source, key=column)
+    return values
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _seed_dirs(path: Path) -> list[Path]:

@@ -22,6 +22,7 @@ LOG_SPAN = 30.0
 
 _SECONDS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 _JOULES = ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"), (1e-12, "pJ"))
+_WATTS = ((1.0, "W"), (1e-3, "mW"), (1e-6, "µW"))
 
 #: metric -> (quantity, SI factor of the column's unit, [(SI value of a unit, unit name)])
 METRICS: dict[str, tuple[str, float, tuple[tuple[float, str], ...]]] = {
@@ -30,7 +31,8 @@ METRICS: dict[str, tuple[str, float, tuple[tuple[float, str], ...]]] = {
     "dram_energy_pj": ("DRAM energy", 1e-12, _JOULES),
     "onchip_energy_pj": ("on-chip energy", 1e-12, _JOULES),
     "area_mm2": ("area", 1.0, ((1.0, "mm²"),)),
-    "power_w": ("power", 1.0, ((1.0, "W"), (1e-3, "mW"), (1e-6, "µW"))),
+    "power_w": ("power", 1.0, _WATTS),
+    "chip_power_w": ("chip power", 1.0, _WATTS),
     "edp_js": ("EDP", 1.0, tuple((s, f"{u}·s") for s, u in _JOULES)),
     "throughput_ips": (
         "throughput",

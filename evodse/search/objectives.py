@@ -1,19 +1,20 @@
 """Objectives and constraints by name, computed from cost-model results.
 
 Metrics per workload (arrays over designs, unit in the name): ``latency_s``, ``energy_pj``,
-``power_w`` (energy / latency), ``edp_js`` (energy in J x latency in s), ``throughput_ips``
-(inferences per second: batch / latency), ``perf_per_area_ips_mm2``, ``fps`` (alias of
-``throughput_ips``), ``utilization``, ``dram_bytes``, and energy split by where it is spent,
-``dram_energy_pj`` (off-chip transfers) and ``onchip_energy_pj`` (everything else; the two sum
-to ``energy_pj``). Per design: ``area_mm2`` and every hardware parameter
-(``dram_bandwidth_gbps``, ``pe_rows`` ...).
+``power_w`` (energy / latency: the chip and its DRAM), ``chip_power_w`` (on-chip energy /
+latency: the accelerator die alone, DRAM transfers left out), ``edp_js`` (energy in J x
+latency in s), ``throughput_ips`` (inferences per second: batch / latency),
+``perf_per_area_ips_mm2``, ``fps`` (alias of ``throughput_ips``), ``utilization``,
+``dram_bytes``, and energy split by where it is spent, ``dram_energy_pj`` (off-chip
+transfers) and ``onchip_energy_pj`` (everything else; the two sum to ``energy_pj``). Per
+design: ``area_mm2`` and every hardware parameter (``dram_bandwidth_gbps``, ``pe_rows`` ...).
 
-Objective names (a public contract): ``latency energy area power edp throughput perf_per_area``.
-Maximized ones (``throughput``, ``perf_per_area``) are negated for the minimizing optimizer but
-reported with their true sign. Across several workloads an objective is aggregated (``mean``,
-``geomean`` (default), ``max``, ``sum``) or kept per workload (``per_workload: true``).
-The optimizer sees ``+-log10(value)``: dominance is unchanged, and crowding and normalization
-work on objectives that span decades.
+Objective names (a public contract): ``latency energy area power chip_power edp throughput
+perf_per_area``. Maximized ones (``throughput``, ``perf_per_area``) are negated for the
+minimizing optimizer but reported with their true sign. Across several workloads an objective
+is aggregated (``mean``, ``geomean`` (default), ``max``, ``sum``) or kept per workload
+(``per_workload: true``). The optimizer sees ``+-log10(value)``: dominance is unchanged, and
+crowding and normalization work on objectives that span decades.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ OBJECTIVES: dict[str, tuple[str, bool]] = {
     "energy": ("energy_pj", False),
     "area": ("area_mm2", False),
     "power": ("power_w", False),
+    "chip_power": ("chip_power_w", False),
     "edp": ("edp_js", False),
     "throughput": ("throughput_ips", True),
     "perf_per_area": ("perf_per_area_ips_mm2", True),
@@ -44,6 +46,7 @@ WORKLOAD_METRICS = (
     "latency_s",
     "energy_pj",
     "power_w",
+    "chip_power_w",
     "edp_js",
     "throughput_ips",
     "perf_per_area_ips_mm2",
@@ -68,6 +71,7 @@ def workload_metrics(cost: NetworkCost) -> dict[str, np.ndarray]:
         "latency_s": latency,
         "energy_pj": cost.energy_pj,
         "power_w": cost.power_w,
+        "chip_power_w": cost.chip_power_w,
         "edp_js": cost.energy_pj * 1e-12 * latency,
         "throughput_ips": throughput,
         "perf_per_area_ips_mm2": throughput / cost.area_mm2,

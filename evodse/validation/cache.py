@@ -10,11 +10,8 @@ leave a broken entry; an unreadable entry is treated as a miss.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +53,6 @@ class SimCache:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"key": key, **request, "result": result}, indent=1, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        from evodse.experiment.rundir import write_atomic
+
+        write_atomic(path, text + "\n")  # the run directory's permissions, never half-written

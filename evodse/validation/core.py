@@ -13,8 +13,9 @@ Per layer (see :mod:`evodse.validation.mapping` for the layer -> SCALE-Sim mappi
   Stall Cycles`` times ``repeat``. SCALE-Sim reports a 0-based last-cycle index, so on every
   simulated layer ``model_compute_cycles - simulator_compute_cycles == repeat`` exactly
   (docs/scalesim_conventions.md); the CSVs keep SCALE-Sim's raw numbers.
-* Vector-unit layers, and layers whose run would need more than ``max_cycles`` demand rows
-  (SCALE-Sim's run time is a Python loop over them), are not simulated: ``simulated = 0``, the
+* Vector-unit layers, and layers whose simulation would count more than ``max_cycles``
+  stall-free cycles (``simulator_compute_cycles``, known in closed form before running: the
+  ``demand_rows`` of one run less one, times ``repeat``), are not simulated: ``simulated = 0``, the
   model's cycles stand in for the simulator's in the whole-workload totals, and the note says
   why.
 
@@ -136,6 +137,7 @@ def _simulated_metrics(cost, cycles: np.ndarray) -> dict[str, np.ndarray]:
         "latency_s": latency,
         "energy_pj": energy,
         "power_w": energy * 1e-12 / latency,
+        "chip_power_w": (energy - cost.energy_breakdown_pj["dram"]) * 1e-12 / latency,
         "edp_js": energy * 1e-12 * latency,
         "throughput_ips": throughput,
         "perf_per_area_ips_mm2": throughput / cost.area_mm2,
@@ -319,8 +321,13 @@ def validate_designs(
                 dataflow = DATAFLOWS[int(flows[i, li])]
                 hw = sim_hardware(acc, dataflow)
                 rows = demand_rows(hw, m.layer)
-                if max_cycles is not None and rows > max_cycles:
-                    plan[w, i, li] = (dataflow, None, f"not simulated: {rows:,} > max_cycles")
+                layer_cycles = (rows - 1) * m.repeat  # simulator_compute_cycles, were it run
+                if max_cycles is not None and layer_cycles > max_cycles:
+                    plan[w, i, li] = (
+                        dataflow,
+                        None,
+                        f"not simulated: {layer_cycles:,} stall-free cycles > max_cycles",
+                    )
                     continue
                 key = cache_key(backend, version, hw, m.layer)
                 run = _Run(key, hw, m.layer, rows)

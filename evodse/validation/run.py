@@ -1,27 +1,24 @@
 """Validate a finished run directory, or refine a search's final front (two-fidelity search).
 
-:func:`validate_run` is ``evodse validate RUN_DIR``: it reads ``config.yaml`` (workloads,
-objectives, constraints) and ``pareto.csv`` (or ``evaluations.csv`` for chosen ``ids``), picks
-the designs, simulates them and writes the validation files into the run directory.
+:func:`validate_run` is ``evodse validate RUN_DIR``: it reads the run directory with the checks
+of :func:`evodse.plots.rundata.load_run`, then ``config.yaml`` (workloads, objectives,
+constraints) and ``pareto.csv`` (or ``evaluations.csv`` for chosen ``ids``), picks the
+designs, simulates them and writes the validation files into the run directory.
 :func:`refine_run` does the same from a live search state; the experiment runner calls it after
 the search when the experiment has a ``refine`` key.
 """
 
 from __future__ import annotations
 
-import csv
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from evodse.errors import InputError
 from evodse.hardware.template import (
     CATEGORICAL,
     HARDWARE_KEYS,
-    INT_KEYS,
     Accelerator,
     accelerator_from_dict,
 )
@@ -44,6 +41,9 @@ from evodse.validation.spec import (
 from evodse.workload import load_workload
 from evodse.workload.network import Network
 
+if TYPE_CHECKING:
+    from evodse.plots.rundata import Table
+
 CACHE_DIR = "validation_cache"
 
 
@@ -53,25 +53,15 @@ def _progress(progress: bool | Progress | None) -> Progress | None:
     return progress or None
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _design(row: dict[str, str], source: str) -> tuple[int, Accelerator]:
-    try:
-        design_id = int(row["id"])
-        data: dict[str, Any] = {"name": f"design_{design_id}"}
-        for key in HARDWARE_KEYS:
-            if key == "name":
-                continue
-            text = row[key]
-            data[key] = text if key in CATEGORICAL else float(text)
-            if key in INT_KEYS:
-                data[key] = int(data[key])
-    except (KeyError, ValueError) as exc:
-        raise InputError(f"unreadable design row ({exc})", source=source) from None
-    return design_id, accelerator_from_dict(data, source=source)
+def _design(table: Table, row: int) -> tuple[int, Accelerator]:
+    """Design ``row`` of a checked evaluations.csv / pareto.csv table."""
+    design_id = int(table["id"][row])
+    data: dict[str, Any] = {"name": f"design_{design_id}"}
+    for key in HARDWARE_KEYS:
+        if key != "name":
+            value = table[key][row]
+            data[key] = str(value) if key in CATEGORICAL else float(value)
+    return design_id, accelerator_from_dict(data, source=table.source)
 
 
 def _workloads(config: dict[str, Any], run_dir: Path, source: str) -> list[Network]:
@@ -82,7 +72,11 @@ def _workloads(config: dict[str, Any], run_dir: Path, source: str) -> list[Netwo
     for i, spec in enumerate(specs):
         if isinstance(spec, str):
             spec = {"workload": spec}
-        text = str(spec.get("workload"))
+        if not isinstance(spec, Mapping) or "workload" not in spec:
+            raise InputError(
+                "expected a workload name or {workload: ...}", source=source, key=f"workloads[{i}]"
+            )
+        text = str(spec["workload"])
         path = Path(text)
         is_file = text.lower().endswith((".onnx", ".yaml", ".yml"))
         if is_file and not path.is_absolute() and not path.exists() and (run_dir / path).exists():
@@ -132,12 +126,14 @@ def validate_run(
             else ""
         )
         raise InputError(f"not a run directory: no config.yaml{hint}", source=where, key="RUN_DIR")
-    table = run_dir / ("evaluations.csv" if ids else "pareto.csv")
-    if not table.exists():
-        raise InputError(f"not a finished run: no {table.name}", source=where, key="RUN_DIR")
-    config = yaml.safe_load(config_path.read_text("utf-8"))
-    if not isinstance(config, dict):
-        raise InputError("unreadable config.yaml", source=str(config_path))
+    from evodse.experiment.runner import check_out_dir
+    from evodse.plots.rundata import load_run
+
+    if cache_dir is not None:
+        check_out_dir(Path(cache_dir), key="--cache-dir", what="the simulation cache")
+    run = load_run(run_dir)  # every file checked: config.yaml, summary.json, the CSV files
+    config = run.config
+    table = run.evaluations if ids else run.pareto
     networks = _workloads(config, run_dir, str(config_path))
     names = [n.name for n in networks]
     try:
@@ -147,17 +143,16 @@ def validate_run(
             f"unreadable objectives ({exc})", source=str(config_path), key="objectives"
         ) from None
     constraints = parse_constraints(config.get("constraints") or [], names, source=str(config_path))
-    rows = _read_csv(table)
     if ids:
-        by_id = {row.get("id"): row for row in rows}
-        missing = [i for i in ids if str(i) not in by_id]
+        by_id = {int(v): row for row, v in enumerate(table["id"])}
+        missing = [i for i in ids if i not in by_id]
         if missing:
-            raise InputError(f"no design with id {missing[0]} in {table.name}", key="--ids")
-        designs = [_design(by_id[str(i)], str(table)) for i in ids]
+            raise InputError(f"no design with id {missing[0]} in evaluations.csv", key="--ids")
+        designs = [_design(table, by_id[i]) for i in ids]
     else:
-        designs = [_design(row, str(table)) for row in rows]
+        designs = [_design(table, row) for row in range(len(table))]
         if not designs:
-            raise InputError("the run has no Pareto designs to validate", source=str(table))
+            raise InputError("the run has no Pareto designs to validate", source=table.source)
     chosen = select_top(designs, networks, objectives, top=None if ids else top, by=by)
     validation = validate_designs(
         chosen,
@@ -173,7 +168,7 @@ def validate_run(
     )
     validation.summary["run_dir"] = str(run_dir)
     validation.summary["selection"] = {
-        "source": table.name,
+        "source": Path(table.source).name,
         "ids": list(ids) if ids else None,
         "top": None if ids else top,
         "by": validation.summary["ranking"]["objective"],

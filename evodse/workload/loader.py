@@ -151,12 +151,25 @@ def _layer(entry: Any, index: int, source: str) -> Op:
                 key=f"{where}.padding",
             )
         kwargs.update(_expand(pads, _PADS, "padding", kwargs, source, where))
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.init and f.name not in kwargs
+    ]
+    if missing:
+        short = next((s for s, pair in shorthands.items() if missing[0] in pair), None)
+        also = f" (or {short!r})" if short else ""
+        raise InputError(
+            f"missing required key {missing[0]!r}{also} for op {op_name!r}",
+            source=source,
+            key=where,
+        )
     try:
         return cls(**kwargs)
     except InputError as exc:
         raise InputError(exc.detail, source=source, key=f"{where} ({entry['name']})") from None
-    except TypeError as exc:
-        raise InputError(str(exc), source=source, key=where) from None
+    except TypeError as exc:  # a value of a type the operation cannot compute with
+        raise InputError(f"invalid value ({exc})", source=source, key=where) from None
 
 
 def _expand(
