@@ -269,3 +269,12 @@ def test_every_data_file_of_the_package_is_installed():
     for path in package.rglob("*.yaml"):
         relative = path.relative_to(package)
         assert any(relative.match(pattern) for pattern in patterns), relative
+
+
+def test_one_line_design_summary():
+    from evodse.hardware.template import design_summary
+
+    hw = load_hardware("edge").to_dict()
+    assert design_summary(hw) == "32x32 ws, SRAM 128/128/64 KiB, 32 lanes, lpddr5 12.8 GB/s"
+    del hw["dram_type"]  # a run directory written before dram_type existed
+    assert design_summary(hw) == "32x32 ws, SRAM 128/128/64 KiB, 32 lanes, 12.8 GB/s"

@@ -16,6 +16,7 @@ from evodse.experiment.compare import compare_results as compare
 from evodse.experiment.config import load_experiment
 from evodse.experiment.executors import EXECUTORS, executor_from_cli
 from evodse.experiment.runner import RunResult, run_seeds
+from evodse.hardware.template import design_summary
 from evodse.search.feasibility import explain_infeasible
 
 
@@ -71,11 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         if s["knee"] is not None:
             hw = s["knee"]["hardware"]
             objs = ", ".join(f"{k}={v:.4g}" for k, v in s["knee"]["objectives"].items())
-            print(
-                f"  knee: {hw['pe_rows']}x{hw['pe_cols']} {hw['dataflow']}, SRAM "
-                f"{hw['ifmap_sram_kib']:g}/{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB, "
-                f"{hw['dram_bandwidth_gbps']:g} GB/s: {objs}"
-            )
+            print(f"  knee: {design_summary(hw)}: {objs}")
     if compared is not None:
         print(compared.describe())
     allow = args.allow_infeasible or experiment.allow_infeasible

@@ -161,6 +161,17 @@ def categorical_choices() -> dict[str, tuple[str, ...]]:
 CATEGORICAL = ("dataflow", "dram_type", "fusion")
 
 
+def design_summary(hw: Mapping[str, Any]) -> str:
+    """One line for a design (an :meth:`Accelerator.to_dict` or a run's ``hardware`` record):
+    array and dataflow, SRAMs, vector lanes and DRAM, the form every report and page uses."""
+    dram = f"{hw['dram_type']} " if hw.get("dram_type") else ""
+    return (
+        f"{hw['pe_rows']}x{hw['pe_cols']} {hw['dataflow']}, SRAM {hw['ifmap_sram_kib']:g}/"
+        f"{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB, {hw['vector_lanes']} lanes, "
+        f"{dram}{hw['dram_bandwidth_gbps']:g} GB/s"
+    )
+
+
 def accelerator_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Accelerator:
     """Validate a mapping with the hardware keys and build an :class:`Accelerator`."""
     required = [k for k in HARDWARE_KEYS if k != "name" and k not in OPTIONAL_DEFAULTS]

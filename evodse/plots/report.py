@@ -24,6 +24,7 @@ import numpy as np
 from evodse.errors import InputError
 from evodse.experiment import rundir
 from evodse.experiment.runner import check_out_dir
+from evodse.hardware.template import design_summary
 from evodse.plots import units
 from evodse.plots.figures import KINDS, run_figures, save_figure
 from evodse.plots.rundata import Run, load_run, log_objectives
@@ -139,9 +140,7 @@ def summary_items(run: Run) -> list[tuple[str, str]]:
         items.append(
             (
                 "knee point",
-                f"design {knee['id']}: {hw['pe_rows']}x{hw['pe_cols']} {hw['dataflow']}, SRAM "
-                f"{hw['ifmap_sram_kib']:g}/{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} "
-                f"KiB, {hw['dram_bandwidth_gbps']:g} GB/s; {objs}",
+                f"design {knee['id']}: {design_summary(hw)}; {objs}",
             )
         )
     versions = s.get("versions") or {}

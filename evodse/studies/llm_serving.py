@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from evodse.experiment.runner import RunResult
-from evodse.hardware.template import Accelerator, accelerator_from_dict
+from evodse.hardware.template import Accelerator, accelerator_from_dict, design_summary
 from evodse.model.evaluate import evaluate
 from evodse.plots.roofline import layer_points
 from evodse.search.archive import best_row
@@ -344,14 +344,6 @@ INDEX_NOTE = (
 )
 
 
-def _hw_text(h: dict[str, Any]) -> str:
-    return (
-        f"{h['pe_rows']}x{h['pe_cols']}, SRAM {h['ifmap_sram_kib']:g}/{h['weight_sram_kib']:g}/"
-        f"{h['ofmap_sram_kib']:g} KiB, {h['vector_lanes']} lanes, {h['dram_type']} "
-        f"{h['dram_bandwidth_gbps']:g} GB/s"
-    )
-
-
 def _row(label: str, c: dict[str, Any]) -> str:
     limits = (
         f"{c['decode_over_bandwidth_floor']:.2f} | {c['prefill_over_compute_floor']:.2f}"
@@ -360,8 +352,8 @@ def _row(label: str, c: dict[str, Any]) -> str:
     )
     return (
         f"| {label} | {c['tokens_per_s']:,.0f} | {c['ttft_s'] * 1e3:.1f} | "
-        f"{c['energy_per_token_j'] * 1e3:.2f} | {c['area_mm2']:.1f} | {_hw_text(c['hardware'])} "
-        f"| {limits} |"
+        f"{c['energy_per_token_j'] * 1e3:.2f} | {c['area_mm2']:.1f} | "
+        f"{design_summary(c['hardware'])} | {limits} |"
     )
 
 
@@ -451,7 +443,8 @@ def page(r: dict[str, Any], fig: str, setup: str) -> str:
         pre_name, dec_name = r["workloads"]["prefill"], r["workloads"]["decode"]
         out.append("\n## Both phases at once on a partitioned chip\n\n")
         out.append(
-            f"The partitioned design ({_hw_text(p['hardware'])}, {p['area_mm2']:.1f} mm^2) gives "
+            f"The partitioned design ({design_summary(p['hardware'])}, "
+            f"{p['area_mm2']:.1f} mm^2) gives "
             f"prefill {shares[pre_name]['pe_cols']} of {p['hardware']['pe_cols']} array columns "
             f"and {shares[pre_name]['dram_bandwidth_gbps']:g} GB/s, decode "
             f"{shares[dec_name]['pe_cols']} columns and "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evodse.experiment.rundir import write_atomic
+from evodse.hardware.template import design_summary
 from evodse.studies import llm_serving
 from evodse.studies.common import plain, write_json
 
@@ -53,14 +54,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
     return "\n".join(out) + "\n"
-
-
-def _hw(h: Mapping[str, Any]) -> str:
-    return (
-        f"{h['pe_rows']}x{h['pe_cols']} {h['dataflow']}, SRAM {h['ifmap_sram_kib']:g}/"
-        f"{h['weight_sram_kib']:g}/{h['ofmap_sram_kib']:g} KiB, {h['vector_lanes']} lanes, "
-        f"{h['dram_bandwidth_gbps']:g} GB/s"
-    )
 
 
 def _space(results: Mapping[str, Any]) -> str:
@@ -137,7 +130,7 @@ def multi_dnn_page(r: Mapping[str, Any], fig: str) -> str:
         [
             c["label"],
             c["found_by"],
-            _hw(c["hardware"]),
+            design_summary(c["hardware"]),
             f"{c['area_mm2']:.2f}",
             _num(c["geomean_ips"]),
         ]
@@ -286,7 +279,7 @@ def simultaneous_page(r: Mapping[str, Any], fig: str) -> str:
         out.append("\nNo partitioned design met every deadline within the budget.\n")
         return "".join(out)
     out.append("\n## The partitioned design\n\n")
-    out.append(f"Whole accelerator: {_hw(p['hardware'])}, {p['area_mm2']:.2f} mm^2.\n\n")
+    out.append(f"Whole accelerator: {design_summary(p['hardware'])}, {p['area_mm2']:.2f} mm^2.\n\n")
     rows = [
         [
             a,
@@ -393,7 +386,7 @@ def network_page(r: Mapping[str, Any], fig: str) -> str:
         f"{_pct(r['settings']['bound'], False).replace('.0%', '%')} of the published widths "
         f"lower the {cname} without shrinking the model?\n"
     )
-    hw = "fixed: " + _hw(b["hardware"]) if r["hardware_fixed"] else "searched jointly"
+    hw = "fixed: " + design_summary(b["hardware"]) if r["hardware_fixed"] else "searched jointly"
     ch = "; ".join(
         f"`{k[6:]}` {v[0]}" if len(v) == 1 else f"`{k[6:]}` {v[0]}..{v[-1]} ({len(v)} values)"
         for k, v in r["width_choices"].items()
