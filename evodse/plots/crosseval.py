@@ -25,10 +25,11 @@ from evodse.experiment.rundir import knee_point
 from evodse.plots import style, units
 from evodse.plots.rundata import Run, load_run, log_objectives
 from evodse.search.archive import non_dominated
-from evodse.search.objectives import DESIGN_METRICS, OBJECTIVES
+from evodse.search.metrics import METRICS
+from evodse.search.objectives import DESIGN_METRICS
 
 TIMES = "\u00d7"
-_MAXIMIZED = {metric for metric, maximize in OBJECTIVES.values() if maximize} | {"fps"}
+_MAXIMIZED = {name for name, m in METRICS.items() if m.maximize}
 
 
 @dataclass(frozen=True)

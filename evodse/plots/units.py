@@ -15,39 +15,16 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+from evodse.search.metrics import METRICS as REGISTRY
 from evodse.search.objectives import AGGREGATES
 
 #: Log scale when max / min exceeds this.
 LOG_SPAN = 30.0
 
-_SECONDS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
-_JOULES = ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"), (1e-12, "pJ"))
-_WATTS = ((1.0, "W"), (1e-3, "mW"), (1e-6, "µW"))
-
-#: metric -> (quantity, SI factor of the column's unit, [(SI value of a unit, unit name)])
+#: metric -> (quantity, SI factor of the column's unit, [(SI value of a unit, unit name)]),
+#: from the metric registry (search/metrics.py)
 METRICS: dict[str, tuple[str, float, tuple[tuple[float, str], ...]]] = {
-    "latency_s": ("latency", 1.0, _SECONDS),
-    "energy_pj": ("energy", 1e-12, _JOULES),
-    "dram_energy_pj": ("DRAM energy", 1e-12, _JOULES),
-    "onchip_energy_pj": ("on-chip energy", 1e-12, _JOULES),
-    "area_mm2": ("area", 1.0, ((1.0, "mm²"),)),
-    "power_w": ("power", 1.0, _WATTS),
-    "chip_power_w": ("chip power", 1.0, _WATTS),
-    "edp_js": ("EDP", 1.0, tuple((s, f"{u}·s") for s, u in _JOULES)),
-    "throughput_ips": (
-        "throughput",
-        1.0,
-        ((1e6, "M inferences/s"), (1e3, "k inferences/s"), (1.0, "inferences/s")),
-    ),
-    "fps": ("frame rate", 1.0, ((1.0, "frames/s"),)),
-    "perf_per_area_ips_mm2": (
-        "throughput per area",
-        1.0,
-        ((1e3, "k inferences/s/mm²"), (1.0, "inferences/s/mm²")),
-    ),
-    "utilization": ("array utilization", 100.0, ((1.0, "%"),)),
-    "dram_bytes": ("DRAM traffic", 1.0, ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B"))),
-    "cycles": ("cycles", 1.0, ((1e9, "G cycles"), (1e6, "M cycles"), (1e3, "k cycles"))),
+    name: (m.quantity, m.si_factor, m.display) for name, m in REGISTRY.items()
 }
 
 #: Hardware parameters: (short label, unit or "").

@@ -29,33 +29,25 @@ import numpy as np
 from evodse.errors import InputError
 from evodse.hardware.template import CATEGORICAL, HARDWARE_KEYS
 from evodse.model.evaluate import NetworkCost
+from evodse.search.metrics import METRICS, WORKLOAD_METRICS
 
-#: objective name -> (metric, maximize)
+__all__ = ["AGGREGATES", "DESIGN_METRICS", "OBJECTIVES", "WORKLOAD_METRICS", "workload_metrics"]
+
+#: objective name -> (metric, maximize); the direction is the metric's (search/metrics.py)
 OBJECTIVES: dict[str, tuple[str, bool]] = {
-    "latency": ("latency_s", False),
-    "energy": ("energy_pj", False),
-    "area": ("area_mm2", False),
-    "power": ("power_w", False),
-    "chip_power": ("chip_power_w", False),
-    "edp": ("edp_js", False),
-    "throughput": ("throughput_ips", True),
-    "perf_per_area": ("perf_per_area_ips_mm2", True),
+    name: (metric, METRICS[metric].maximize)
+    for name, metric in {
+        "latency": "latency_s",
+        "energy": "energy_pj",
+        "area": "area_mm2",
+        "power": "power_w",
+        "chip_power": "chip_power_w",
+        "edp": "edp_js",
+        "throughput": "throughput_ips",
+        "perf_per_area": "perf_per_area_ips_mm2",
+    }.items()
 }
 AGGREGATES = ("geomean", "mean", "max", "sum")
-WORKLOAD_METRICS = (
-    "latency_s",
-    "energy_pj",
-    "power_w",
-    "chip_power_w",
-    "edp_js",
-    "throughput_ips",
-    "perf_per_area_ips_mm2",
-    "fps",
-    "utilization",
-    "dram_bytes",
-    "dram_energy_pj",
-    "onchip_energy_pj",
-)
 DESIGN_METRICS = (
     "area_mm2",
     *(k for k in HARDWARE_KEYS if k != "name" and k not in CATEGORICAL),
@@ -63,7 +55,8 @@ DESIGN_METRICS = (
 
 
 def workload_metrics(cost: NetworkCost) -> dict[str, np.ndarray]:
-    """Every per-workload metric of one cost-model result, arrays of shape (N,)."""
+    """Every per-workload metric (:data:`WORKLOAD_METRICS`) of one cost-model result, arrays of
+    shape (N,)."""
     latency = cost.latency_s
     throughput = cost.network.batch / latency
     dram_energy = cost.energy_breakdown_pj["dram"]
