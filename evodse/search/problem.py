@@ -113,21 +113,16 @@ class AcceleratorProblem(Problem):
         names = [n.name for n in self.networks]
         base_design = load_hardware(base if base is not None else type(self).base)
         space = space if space is not None else type(self).space
-        self.design_space = (
-            space
-            if isinstance(space, DesignSpace)
-            else space_from_spec(base_design, space, source=source)
+        self.design_space = self._design_space(base_design, space, source=source)
+        self.objective_list: tuple[Objective, ...] = self._objectives(
+            objectives if objectives is not None else type(self).objectives, names, source
         )
-        self.objective_list: tuple[Objective, ...] = parse_objectives(
-            objectives if objectives is not None else type(self).objectives, names, source=source
+        self.constraint_list: tuple[Constraint, ...] = self._constraints(
+            constraints if constraints is not None else type(self).constraints, names, source
         )
-        self.constraint_list: tuple[Constraint, ...] = parse_constraints(
-            constraints if constraints is not None else type(self).constraints,
-            names,
-            source=source,
-        )
+        own = set(DESIGN_METRICS) | self._design_metrics()
         n_constr = sum(
-            len(names) if c.workload is None and c.metric not in DESIGN_METRICS else 1
+            len(names) if c.workload is None and c.metric not in own else 1
             for c in self.constraint_list
         )
         super().__init__(
@@ -138,6 +133,25 @@ class AcceleratorProblem(Problem):
             xu=self.design_space.upper,
             vtype=int,
         )
+
+    # -- hooks a subclass with its own variables or metrics overrides (studies/joint.py) --------
+
+    def _design_space(self, base: Accelerator, space: Any, *, source: str | None):
+        """The design space from the ``space:`` spec (or a ready :class:`DesignSpace`)."""
+        if isinstance(space, DesignSpace):
+            return space
+        return space_from_spec(base, space, source=source)
+
+    def _objectives(self, specs: Any, names: list[str], source: str | None):
+        return parse_objectives(specs, names, source=source)
+
+    def _constraints(self, specs: Any, names: list[str], source: str | None):
+        return parse_constraints(specs, names, source=source)
+
+    def _design_metrics(self) -> set[str]:
+        """Metrics with one value per design beyond :data:`DESIGN_METRICS` (one constraint
+        each, not one per workload)."""
+        return set()
 
     @property
     def workload_names(self) -> list[str]:

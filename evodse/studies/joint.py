@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from pymoo.core.problem import Problem
 
 from evodse.errors import InputError
-from evodse.hardware.template import HARDWARE_KEYS, Accelerator, load_hardware
+from evodse.hardware.template import HARDWARE_KEYS, Accelerator
 from evodse.model.designs import Designs
 from evodse.search.objectives import (
     DESIGN_METRICS,
@@ -34,9 +33,8 @@ from evodse.search.objectives import (
     parse_constraints,
     parse_objectives,
 )
-from evodse.search.problem import AcceleratorProblem, Evaluation, load_networks
+from evodse.search.problem import AcceleratorProblem, Evaluation
 from evodse.search.space import DesignSpace, Parameter, ParameterGrid, space_from_spec
-from evodse.workload import Network
 
 _DESIGN_FIELDS = tuple(k for k in HARDWARE_KEYS if k != "name")
 
@@ -115,24 +113,10 @@ class ExtendedProblem(AcceleratorProblem):
     settings: ClassVar[Mapping[str, Any]] = {}
     design_objectives: ClassVar[Mapping[str, tuple[str, bool]]] = {}
 
-    def __init__(
-        self,
-        *,
-        workloads: Sequence[str | Network] | None = None,
-        base: str | Mapping[str, Any] | Accelerator | None = None,
-        space: Mapping[str, Any] | None = None,
-        objectives: Sequence[Any] | None = None,
-        constraints: Sequence[Any] | None = None,
-        source: str | None = None,
-    ):
-        self.networks = load_networks(
-            workloads if workloads is not None else type(self).workloads, source=source
-        )
-        names = [n.name for n in self.networks]
-        base_design = load_hardware(base if base is not None else type(self).base)
-        spec = space if space is not None else type(self).space
-        if spec is None:
-            spec = {}
+    def _design_space(self, base: Accelerator, space: Any, *, source: str | None):
+        """The hardware space from ``space:`` minus :attr:`settings_key`, and the extra
+        parameters :meth:`_configure` builds from the settings under it."""
+        spec = {} if space is None else space
         if not isinstance(spec, Mapping):
             raise InputError("expected a mapping", source=source, key="space")
         hw_spec = {k: v for k, v in spec.items() if k != self.settings_key}
@@ -150,32 +134,15 @@ class ExtendedProblem(AcceleratorProblem):
                 key=f"space.{self.settings_key}",
             )
         self.options: dict[str, Any] = {**type(self).settings, **user}
-        hardware = space_from_spec(base_design, hw_spec, source=source) if hw_spec else None
-        extra = self._configure(base_design, hardware, source=source)
+        hardware = space_from_spec(base, hw_spec, source=source) if hw_spec else None
+        extra = self._configure(base, hardware, source=source)
         try:
-            self.design_space = JointSpace(base=base_design, hardware=hardware, extra=extra)
+            return JointSpace(base=base, hardware=hardware, extra=extra)
         except InputError as exc:
             raise InputError(exc.detail, source=source, key="space") from None
-        self.objective_list = self._objectives(
-            objectives if objectives is not None else type(self).objectives, names, source
-        )
-        self.constraint_list = self._constraints(
-            constraints if constraints is not None else type(self).constraints, names, source
-        )
-        own = set(DESIGN_METRICS) | {m for m, _ in self.design_objectives.values()}
-        n_constr = sum(
-            len(names) if c.workload is None and c.metric not in own else 1
-            for c in self.constraint_list
-        )
-        Problem.__init__(
-            self,
-            n_var=self.design_space.n_var,
-            n_obj=len(self.objective_list),
-            n_ieq_constr=n_constr,
-            xl=np.zeros(self.design_space.n_var, dtype=np.int64),
-            xu=self.design_space.upper,
-            vtype=int,
-        )
+
+    def _design_metrics(self) -> set[str]:
+        return {m for m, _ in self.design_objectives.values()}
 
     # -- hooks ----------------------------------------------------------------------------------
 
