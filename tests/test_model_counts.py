@@ -246,3 +246,66 @@ def test_a_vector_op_after_a_vector_op_stays_on_chip_only_when_asked(fusion):
     assert cost.counts[("dram", "input", "read")][0, 1] == (0 if kept else 32)
     assert cost.counts[("sram", "input", "read")][0, 1] == 32
     assert cost.counts[("sram", "input", "write")][0, 1] == (0 if kept else 32)
+
+
+def test_os_writes_finished_outputs_at_the_operand_width():
+    # os keeps partial sums in the PEs: the ofmap SRAM receives the 36 outputs once, 2 B each
+    cost = evaluate(design(dataflow="os"), net(HEADS))
+    assert cost.counts[("sram", "output", "write")][0, 0] == pytest.approx(36 * B, rel=EXACT)
+    assert cost.counts[("register", "output", "write")][0, 0] == pytest.approx(180 * ACC)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_capacities_count_elements_at_two_bytes(dataflow):
+    # BIG_FC's outputs-resident case above at 16 bits: the same element capacities take twice
+    # the KiB (ifmap and weight 1 KiB = 256 usable elements; ws's partial sums are 4 bytes:
+    # 8 KiB = 1024 usable, os's outputs 2 bytes: 4 KiB = 1024 usable)
+    ofmap_kib = 8 if dataflow == "ws" else 4
+    hw = design(dataflow=dataflow, ifmap_sram_kib=1, weight_sram_kib=1, ofmap_sram_kib=ofmap_kib)
+    cost = evaluate(hw, net(BIG_FC))
+    assert cost.counts[("dram", "input", "read")][0, 0] == pytest.approx(8192 * B, rel=EXACT)
+    assert cost.counts[("dram", "weight", "read")][0, 0] == pytest.approx(8192 * B, rel=EXACT)
+
+
+def test_packing_never_exceeds_the_groups_there_are():
+    # room for 4 groups of 9 x 1 on 36 x 8 (ws), but the layer has 2
+    from evodse.model.compute import groups_per_fold
+    from evodse.model.mappings import MAPPINGS
+
+    packed = groups_per_fold(MAPPINGS["ws"], rows=36, cols=8, m=16, n=1, k=9, count=2)
+    assert packed == 2
+
+
+def test_a_chain_of_fused_vector_ops_never_touches_the_srams():
+    # fc -> scale -> relu under fusion ops: scale's output goes straight into relu
+    fc = Linear(name="fc", in_features=4, out_features=16, bias=False)
+    scale = Elementwise(name="scale", elements=16)
+    relu = Elementwise(name="relu", elements=16)
+    cost = evaluate(design(fusion="ops"), net(fc, scale, relu))
+    for key in (
+        ("sram", "output", "write"),
+        ("sram", "output", "read"),
+        ("dram", "output", "write"),
+    ):
+        assert cost.counts[key][0, 1] == 0, key  # scale's output
+    assert cost.counts[("sram", "output", "write")][0, 2] == 32  # relu's, the last
+
+
+@pytest.mark.parametrize(("elements", "kept"), [(512, True), (513, False)])
+def test_on_chip_keeps_an_intermediate_up_to_the_exact_room(elements, kept):
+    # on_chip keeps a linked activation that fits the usable half of both the ofmap and the
+    # ifmap SRAM: 1 KiB at 8 bits = 512 elements. fc1 -> fc2 (GEMM to GEMM: nothing fuses)
+    fc1 = Linear(name="fc1", in_features=4, out_features=elements, bias=False)
+    fc2 = Linear(name="fc2", in_features=elements, out_features=4, bias=False)
+    hw = design(precision_bits=8, fusion="on_chip", ifmap_sram_kib=1, ofmap_sram_kib=1)
+    cost = evaluate(hw, net(fc1, fc2))
+    assert cost.counts[("dram", "output", "write")][0, 0] == (0 if kept else elements)
+    assert cost.counts[("dram", "input", "read")][0, 1] == (0 if kept else elements)
+    # nothing of a kept activation is exposed: fc1's prologue is its 4 inputs and first 4 x 8
+    # weights (no epilogue: its output stays), fc2's its first 32 weights and its 4 outputs
+    if kept:
+        bytes_per_cycle = 16
+        c = cost.layer("cycles")[0]
+        compute = cost.layer("compute_cycles")[0]
+        assert c[0] == pytest.approx(compute[0] + (4 + 32) / bytes_per_cycle, rel=EXACT)
+        assert c[1] == pytest.approx(compute[1] + (32 + 4) / bytes_per_cycle, rel=EXACT)
