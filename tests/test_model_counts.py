@@ -4,12 +4,14 @@ non-square arrays, and the layer links that decide fusion (model/layers.py)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from evodse.hardware import accelerator_from_dict
 from evodse.model import evaluate
-from evodse.model.layers import links
-from evodse.workload import Elementwise, Linear, MatMul, Network, Softmax
+from evodse.model.layers import layer_table, links
+from evodse.model.memory import dram_traffic
+from evodse.workload import Conv2d, Elementwise, Linear, MatMul, Network, Softmax
 
 EXACT = 1e-12
 
@@ -156,3 +158,154 @@ def test_counts_name_what_they_hold():
     assert cost.counts.level("sram")[0, 0] == pytest.approx(
         sum(v for (lv, _, _), v in HEADS_COUNTS.items() if lv == "sram"), rel=EXACT
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# DRAM traffic of the three loop orders (memory.py), capacities in elements of the usable half.
+# CONV: 3x3, 4 -> 8 channels, 10x10 input, no padding: M = 64 output pixels (8 rows of 8),
+# N = 8, K = 36; A (input) = 400 elements in rows of 40; B (weights) = 288.
+CONV = Conv2d(name="conv", in_channels=4, out_channels=8, in_h=10, in_w=10, kernel_h=3, kernel_w=3)
+# FC: 64 tokens x 64 -> 64: A = B = 4096 elements, no halo.
+BIG_FC = Linear(name="fc", in_features=64, out_features=64, tokens=64, bias=False)
+TRAFFIC = [
+    # (op, batch, ifmap, weight, ofmap capacities) -> (A, B) elements read from DRAM
+    # inputs resident: 4 input rows fit 190, so 2 output rows per band: 4 bands read
+    # (8 - 4) + 4 * 3 = 16 input rows of 10 (halo 1.6: A 640); the weights (288 > 2 * 100, not
+    # whole) stream once per band: 4 * 288. Weights resident would keep 2 of 8 columns and read
+    # A 4 times (1600 + 288); outputs resident (64-element tiles of 3 x 21) 3072.
+    ((CONV, 1, 190, 100, 64), (640, 1152)),
+    # weights resident: 288 <= 2 * 144 fit whole, all 8 columns stay: both read once
+    ((CONV, 1, 190, 144, 64), (400, 288)),
+    # ... 288 > 2 * 143: 3 columns at a time, A read ceil(8 / 3) = 3 times (1488 in all;
+    # inputs resident 640 + 1152 = 1792)
+    ((CONV, 1, 190, 143, 64), (1200, 288)),
+    # A (400 <= 2 * 200) fits whole: read once under every order
+    ((CONV, 1, 200, 100, 64), (400, 288)),
+    # batch 5 (A = 2000 > 2 * 900): two whole images fit, bands of 2 images (no halo), the
+    # weights stream ceil(5 / 2) = 3 times (the 128-element ofmap holds the 2 x 64 outputs)
+    ((CONV, 5, 900, 100, 128), (2000, 864)),
+    # outputs resident: 4 rows of A or 4 columns of B fit (A or B read 16 times otherwise);
+    # 1024 partial sums as 32 x 32 tiles: A and B each read ceil(64 / 32) = 2 times
+    ((BIG_FC, 1, 256, 256, 1024), (8192, 8192)),
+]
+
+
+@pytest.mark.parametrize(("case", "reads"), TRAFFIC)
+def test_dram_traffic_of_the_cheapest_loop_order(case, reads):
+    op, batch, ifmap, weight, ofmap = case
+    t = layer_table(Network(name="traffic", ops=(op,), batch=batch))
+    cap = lambda v: np.array([[float(v)]])  # noqa: E731
+    traffic = dram_traffic(
+        t, ifmap_elems=cap(ifmap), weight_elems=cap(weight), ofmap_elems=cap(ofmap)
+    )
+    assert (traffic.a_elems[0, 0], traffic.b_elems[0, 0]) == reads
+    assert traffic.out_elems[0, 0] == t.m[0] * t.n[0]  # outputs written once
+
+
+# ------------------------------------------------------------------------------------------------
+# Vector operations at 2 bytes per element, under each fusion mode.
+
+
+@pytest.mark.parametrize("fusion", ["none", "ops", "on_chip"])
+def test_vector_counts_under_each_fusion_mode(fusion):
+    # fc (4 -> 16) then relu (16 elements): relu's input is fc's output
+    fc = Linear(name="fc", in_features=4, out_features=16, bias=False)
+    relu = Elementwise(name="relu", elements=16)
+    cost = evaluate(design(fusion=fusion), net(fc, relu))
+    c = {key: cost.counts[key][0, 1] for key in HEADS_COUNTS}  # the relu's entry
+    if fusion == "none":  # through DRAM: read, staged in the ifmap SRAM, written back
+        assert c[("dram", "input", "read")] == c[("sram", "input", "write")] == 32
+        assert c[("sram", "input", "read")] == 32
+        assert cost.counts[("dram", "output", "write")][0, 0] == 32  # fc's output
+    else:  # applied in fc's output path: its input never reaches an SRAM or DRAM
+        assert c[("dram", "input", "read")] == c[("sram", "input", "write")] == 0
+        assert c[("sram", "input", "read")] == 0
+        assert cost.counts[("dram", "output", "write")][0, 0] == 0
+    # the relu's own output: last layer, through the ofmap SRAM to DRAM
+    assert c[("sram", "output", "write")] == c[("sram", "output", "read")] == 32
+    assert c[("dram", "output", "write")] == 32
+    assert cost.counts.vector_ops[0, 1] == 16 and cost.counts.macs[0, 1] == 0
+    # the relu streams: one 4-lane block in (unless fused) and one out are exposed
+    exposed = (0 if fusion != "none" else 4) + 4  # elements
+    memory = (c[("dram", "input", "read")] + 32) / 16  # bytes at 16 B per cycle
+    assert cost.layer("cycles")[0, 1] == pytest.approx(
+        max(exposed * B / 16 + 16 / 4, memory), rel=EXACT
+    )
+
+
+@pytest.mark.parametrize("fusion", ["ops", "on_chip"])
+def test_a_vector_op_after_a_vector_op_stays_on_chip_only_when_asked(fusion):
+    # scale then relu, both on the vector unit: nothing to fuse into, but on_chip keeps the
+    # 16-element intermediate in the SRAMs (written once, read once) instead of DRAM
+    scale = Elementwise(name="scale", elements=16)
+    relu = Elementwise(name="relu", elements=16)
+    cost = evaluate(design(fusion=fusion), net(scale, relu))
+    kept = fusion == "on_chip"
+    assert cost.counts[("dram", "output", "write")][0, 0] == (0 if kept else 32)
+    assert cost.counts[("sram", "output", "write")][0, 0] == 32
+    assert cost.counts[("dram", "input", "read")][0, 1] == (0 if kept else 32)
+    assert cost.counts[("sram", "input", "read")][0, 1] == 32
+    assert cost.counts[("sram", "input", "write")][0, 1] == (0 if kept else 32)
+
+
+def test_os_writes_finished_outputs_at_the_operand_width():
+    # os keeps partial sums in the PEs: the ofmap SRAM receives the 36 outputs once, 2 B each
+    cost = evaluate(design(dataflow="os"), net(HEADS))
+    assert cost.counts[("sram", "output", "write")][0, 0] == pytest.approx(36 * B, rel=EXACT)
+    assert cost.counts[("register", "output", "write")][0, 0] == pytest.approx(180 * ACC)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_capacities_count_elements_at_two_bytes(dataflow):
+    # BIG_FC's outputs-resident case above at 16 bits: the same element capacities take twice
+    # the KiB (ifmap and weight 1 KiB = 256 usable elements; ws's partial sums are 4 bytes:
+    # 8 KiB = 1024 usable, os's outputs 2 bytes: 4 KiB = 1024 usable)
+    ofmap_kib = 8 if dataflow == "ws" else 4
+    hw = design(dataflow=dataflow, ifmap_sram_kib=1, weight_sram_kib=1, ofmap_sram_kib=ofmap_kib)
+    cost = evaluate(hw, net(BIG_FC))
+    assert cost.counts[("dram", "input", "read")][0, 0] == pytest.approx(8192 * B, rel=EXACT)
+    assert cost.counts[("dram", "weight", "read")][0, 0] == pytest.approx(8192 * B, rel=EXACT)
+
+
+def test_packing_never_exceeds_the_groups_there_are():
+    # room for 4 groups of 9 x 1 on 36 x 8 (ws), but the layer has 2
+    from evodse.model.compute import groups_per_fold
+    from evodse.model.mappings import MAPPINGS
+
+    packed = groups_per_fold(MAPPINGS["ws"], rows=36, cols=8, m=16, n=1, k=9, count=2)
+    assert packed == 2
+
+
+def test_a_chain_of_fused_vector_ops_never_touches_the_srams():
+    # fc -> scale -> relu under fusion ops: scale's output goes straight into relu
+    fc = Linear(name="fc", in_features=4, out_features=16, bias=False)
+    scale = Elementwise(name="scale", elements=16)
+    relu = Elementwise(name="relu", elements=16)
+    cost = evaluate(design(fusion="ops"), net(fc, scale, relu))
+    for key in (
+        ("sram", "output", "write"),
+        ("sram", "output", "read"),
+        ("dram", "output", "write"),
+    ):
+        assert cost.counts[key][0, 1] == 0, key  # scale's output
+    assert cost.counts[("sram", "output", "write")][0, 2] == 32  # relu's, the last
+
+
+@pytest.mark.parametrize(("elements", "kept"), [(512, True), (513, False)])
+def test_on_chip_keeps_an_intermediate_up_to_the_exact_room(elements, kept):
+    # on_chip keeps a linked activation that fits the usable half of both the ofmap and the
+    # ifmap SRAM: 1 KiB at 8 bits = 512 elements. fc1 -> fc2 (GEMM to GEMM: nothing fuses)
+    fc1 = Linear(name="fc1", in_features=4, out_features=elements, bias=False)
+    fc2 = Linear(name="fc2", in_features=elements, out_features=4, bias=False)
+    hw = design(precision_bits=8, fusion="on_chip", ifmap_sram_kib=1, ofmap_sram_kib=1)
+    cost = evaluate(hw, net(fc1, fc2))
+    assert cost.counts[("dram", "output", "write")][0, 0] == (0 if kept else elements)
+    assert cost.counts[("dram", "input", "read")][0, 1] == (0 if kept else elements)
+    # nothing of a kept activation is exposed: fc1's prologue is its 4 inputs and first 4 x 8
+    # weights (no epilogue: its output stays), fc2's its first 32 weights and its 4 outputs
+    if kept:
+        bytes_per_cycle = 16
+        c = cost.layer("cycles")[0]
+        compute = cost.layer("compute_cycles")[0]
+        assert c[0] == pytest.approx(compute[0] + (4 + 32) / bytes_per_cycle, rel=EXACT)
+        assert c[1] == pytest.approx(compute[1] + (32 + 4) / bytes_per_cycle, rel=EXACT)

@@ -104,3 +104,9 @@ def test_the_two_designs_differ(cost):
     a, b = (evaluation_dict(cost, i)["total"] for i in (0, 1))
     for key in ("cycles", "latency_s", "energy_pj", "area_mm2", "utilization", "dram_bytes"):
         assert a[key] != b[key], key
+
+
+def test_a_design_without_a_name_is_custom():
+    from evodse.model import Designs
+
+    assert Designs.from_accelerators(list(HW)).accelerator(1).name == "custom"
