@@ -55,6 +55,7 @@ from evodse.search.driver import (
     SearchState,
     Termination,
     finished,
+    grid_sizes,
     restore_algorithm,
     restore_state,
 )
@@ -451,7 +452,7 @@ def _state(
         G=arrays["G"],
         metrics=metrics,
     )
-    archive = Archive.restore(ev, arrays["generation"], arrays["front"])
+    archive = Archive.restore(ev, arrays["generation"], arrays["front"], grid_sizes(problem))
     weights = header["surrogate_weights_n"]
     hv = {k[3:]: v for k, v in arrays.items() if k.startswith("hv_")}
     return restore_state(
