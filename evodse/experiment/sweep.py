@@ -53,7 +53,6 @@ import os
 import pickle
 import re
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -74,11 +73,11 @@ from evodse.experiment.executors import (
 )
 from evodse.experiment.progress import Progress
 from evodse.experiment.runner import (
-    CHECKPOINT_EVERY_S,
     RunResult,
     check_flags,
     check_out_dir,
     check_resumable,
+    checkpointing,
     default_out,
     result_from_state,
 )
@@ -495,12 +494,18 @@ def _run_here(
     """Run one search in this process, checkpointing as it goes; a parallel executor evaluates
     populations larger than its ``chunk_size`` in chunks on its workers."""
     experiment = point.experiment
+    resuming = state is not None
     if state is None:
         state = new_state(
             experiment.build_problem(), experiment.algorithm, experiment.options, point.seed
         )
         rundir.write_config(point.out_dir, point.resolved(state))
     resolved = point.resolved(state)
+    writer = (
+        rundir.RunWriter.resuming(point.out_dir, resolved)
+        if resuming
+        else rundir.RunWriter(point.out_dir, resolved)
+    )
     runner = executor.chunk_runner()
     if runner is not None:
         modules = _user_modules(type(state.problem))
@@ -508,21 +513,12 @@ def _run_here(
     bar = (
         Progress(f"{experiment.name}[{point.label}]", experiment.termination) if progress else None
     )
-    last_save = [time.monotonic()]
-
-    def on_generation(s: SearchState) -> None:
-        if bar is not None:
-            bar(s)
-        if time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
-            rundir.save_checkpoint(point.out_dir, s, resolved)
-            last_save[0] = time.monotonic()
-
     try:
         if not finished(state, experiment.termination):  # else: rewrite the results
-            run_search(state, experiment.termination, on_generation=on_generation)
+            state.reserve_s = writer.reserve_s(state)
+            run_search(state, experiment.termination, on_generation=checkpointing(writer, bar))
     except KeyboardInterrupt:
-        rundir.save_checkpoint(point.out_dir, state, resolved)
-        rundir.write_results(point.out_dir, state, resolved)
+        writer.finish(state)
         raise
     finally:
         if bar is not None:
