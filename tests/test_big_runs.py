@@ -223,3 +223,19 @@ def test_both_kinds_of_key_find_the_same_rows():
         with pytest.raises(KeyError):
             archive.rows(X[5000:5001])
     np.testing.assert_array_equal(archives[0].front, archives[1].front)
+
+
+def test_scatters_thin_dominated_points_and_say_so(tmp_path, capsys, monkeypatch):
+    from evodse.plots import pareto
+
+    path = write_config(tmp_path / "exp.yaml", constraints=["area_mm2 <= 3"])
+    run_dir = tmp_path / "run"
+    assert cli(capsys, "run", path, "--out", run_dir, "--quiet")[0] == 0
+    monkeypatch.setattr(pareto, "MAX_DRAWN", 3)
+    fig = pareto.pareto_pairs(run_dir)
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    summary = json.loads((run_dir / rundir.SUMMARY).read_text())
+    dominated = summary["feasible_evaluations"] - summary["front_size"]
+    assert f"dominated (3 of {dominated:,} drawn)" in labels
+    infeasible = summary["evaluations"] - summary["feasible_evaluations"]
+    assert f"infeasible (3 of {infeasible:,} drawn)" in labels
