@@ -3,10 +3,12 @@
 ``config.yaml`` (resolved config), ``evaluations.csv`` (every evaluated design),
 ``pareto.csv`` (the non-dominated feasible designs of ``evaluations.csv``), ``history.csv``
 (``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
-``checkpoint.json`` with ``checkpoint.npz`` (for ``--resume``: the run's state as data, never
-code; :mod:`evodse.experiment.checkpoint`). A file is written to a temporary name in the same
-folder and renamed over the old one, so a crash never leaves a half-written file. A
-``checkpoint.pkl`` (the pickle checkpoint of older evodse versions) is never loaded.
+``checkpoint.json`` with ``checkpoint.npz`` and ``checkpoint-chunks/`` (for ``--resume``: the
+run's state as data, never code; :mod:`evodse.experiment.checkpoint`). A file is written to a
+temporary name in the same folder and renamed over the old one, so a crash never leaves a
+half-written file; evaluations.csv grows as a hidden ``.evaluations.csv.partial`` during a run
+(:class:`RunWriter`) and is renamed into place at its end. A ``checkpoint.pkl`` (the pickle
+checkpoint of older evodse versions) is never loaded.
 """
 
 from __future__ import annotations
@@ -271,14 +273,11 @@ def write_results(
     evaluations: EvaluationsCsv | None = None,
 ) -> dict[str, Any]:
     """Write every result file of a (finished or interrupted) run; returns the summary.
-    ``evaluations``: the run's evaluations.csv written as it went (else written now)."""
+    ``evaluations``: the run's evaluations.csv written as it went (else written now, as
+    that would)."""
     out = Path(out)
     columns = design_columns(state)
-    if evaluations is None:
-        header = csv_text(columns, [])
-        write_atomic(out / EVALUATIONS, header + design_csv(state, np.arange(len(state.archive))))
-    else:
-        evaluations.finish(state)
+    (evaluations or EvaluationsCsv(out)).finish(state)
     write_atomic(out / PARETO, csv_text(columns, []) + design_csv(state, pareto_rows(state)))
     history = [[_cell(h[k]) for k in HISTORY_COLUMNS] for h in state.history]
     write_atomic(out / HISTORY, csv_text(list(HISTORY_COLUMNS), history))
@@ -311,10 +310,13 @@ def write_checkpoint(out: Path, data: checkpoint.Checkpoint) -> None:
                 path.unlink()
 
 
+CSV_BLOCK_ROWS = 65_536  # rows formatted at a time
+
+
 class EvaluationsCsv:
-    """evaluations.csv written as the run goes: the rows of each checkpoint are formatted and
-    appended to a hidden partial file, which :meth:`finish` completes and renames into place
-    (the same bytes as writing it at once)."""
+    """evaluations.csv written as the run goes: the rows of each checkpoint are formatted
+    (``CSV_BLOCK_ROWS`` at a time) and appended to a hidden partial file, which :meth:`finish`
+    completes and renames into place (the same bytes as writing it at once)."""
 
     def __init__(self, out: Path):
         self.path = Path(out) / EVALUATIONS
@@ -331,7 +333,8 @@ class EvaluationsCsv:
         n = len(state.archive)
         if n > self.rows:
             with self.partial.open("a", encoding="utf-8", newline="") as fh:
-                fh.write(design_csv(state, np.arange(self.rows, n)))
+                for start in range(self.rows, n, CSV_BLOCK_ROWS):  # bounded memory
+                    fh.write(design_csv(state, np.arange(start, min(start + CSV_BLOCK_ROWS, n))))
             self.rows = n
 
     def finish(self, state: SearchState) -> None:
