@@ -173,13 +173,22 @@ def io_costs(designs: int, tmp: Path) -> dict[str, Any]:
     from evodse.search.driver import Termination, new_state, run_search
 
     exp, prob = problem()
+    base = _rss_mib()  # the process with its problem built, nothing evaluated
     batch = 10_000
     state = new_state(prob, "random", {"pop_size": batch}, 0)
     cpu0 = time.process_time()
+    run_search(state, Termination(evaluations=designs // 2))
+    half = (len(state.archive), _rss_mib())  # memory per design: between half and all
     run_search(state, Termination(evaluations=designs - batch))
     search_cpu = time.process_time() - cpu0
     resolved = exp.resolved(prob, 0)
-    out: dict[str, Any] = {"designs": designs, "search_cpu_s": search_cpu}
+    out: dict[str, Any] = {
+        "designs": designs,
+        "search_cpu_s": search_cpu,
+        "base_rss_mib": base,
+        "half_rows": half[0],
+        "rss_at_half_mib": half[1],
+    }
     writer = (
         rundir.RunWriter(tmp / "incremental", resolved) if hasattr(rundir, "RunWriter") else None
     )
@@ -187,6 +196,7 @@ def io_costs(designs: int, tmp: Path) -> dict[str, Any]:
         writer.checkpoint(state)  # everything so far, then one generation more
     run_search(state, Termination(evaluations=designs))
     out["archive_rows"] = len(state.archive)
+    out["rss_after_search_mib"] = _rss_mib()  # the archive, its index and the history held
     if writer is not None:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         writer.checkpoint(state)
@@ -196,10 +206,12 @@ def io_costs(designs: int, tmp: Path) -> dict[str, Any]:
             "cpu_s": time.process_time() - cpu0,
             "checkpoint_wall_s": writer.last_checkpoint_s,
         }
-    for name, write in (
-        ("whole_checkpoint", lambda d: rundir.save_checkpoint(d, state, resolved)),
+    for name, write in (  # a run's writes first, for its peak memory; then a whole checkpoint
         ("write_results", lambda d: rundir.write_results(d, state, resolved)),
+        ("whole_checkpoint", lambda d: rundir.save_checkpoint(d, state, resolved)),
     ):
+        if name == "whole_checkpoint":
+            out["peak_rss_run_mib"] = _peak_rss_mib()
         where = tmp / name
         cpu0, wall0 = time.process_time(), time.perf_counter()
         write(where)
@@ -220,13 +232,81 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_mib() -> float:
+    """The process's resident memory now (Linux ``/proc``)."""
+    fields = Path("/proc/self/status").read_text().split("VmRSS:")[1].split()
+    return float(fields[0]) / 1024
+
+
 # --- results and docs -----------------------------------------------------------------------------
 
 
+def headlines(results: dict[str, Any]) -> list[str]:
+    """The measured answers to the issue's goals, one line each."""
+    before, after = results.get("before", {}), results.get("after", {})
+    lines = []
+    done = [r for r in after.get("command", []) if r["status"] == 0]
+    if done:
+        worst = max(done, key=lambda r: r["wall_s"] / r["time_s"])
+        ratio = worst["wall_s"] / worst["time_s"]
+        lines.append(
+            f"- `time_s`: the largest command wall time was {ratio:.2f}x its budget "
+            f"({worst['algorithm']}, `time_s: {worst['time_s']:g}`: "
+            f"{worst['wall_s']:.1f} s, process start and imports included)."
+        )
+    rate = {
+        k: {r["pop_size"]: r["designs_per_cpu_s"] for r in results.get(k, {}).get("rate", [])}
+        for k in ("before", "after")
+    }
+    common = sorted(set(rate["before"]) & set(rate["after"]))
+    if common:
+        ratios = ", ".join(
+            f"{rate['after'][p] / rate['before'][p]:.1f}x at population {p}" for p in common
+        )
+        lines.append(f"- NSGA-II designs per CPU second, after / before: {ratios}.")
+    io_b, io_a = before.get("io", {}), after.get("io", {})
+    if "incremental_checkpoint" in io_a:
+        inc = io_a["incremental_checkpoint"]
+        lines.append(
+            f"- Checkpoint at {io_a['archive_rows']:,} designs: {inc['checkpoint_wall_s']:.2f} s "
+            f"of wall time for the incremental checkpoint (the archive's last "
+            f"{inc['new_rows']:,} designs appended to the tail); written whole "
+            f"{io_a['whole_checkpoint']['wall_s']:.2f} s"
+            + (
+                f" (before: {io_b['whole_checkpoint']['wall_s']:.2f} s)."
+                if "whole_checkpoint" in io_b
+                else "."
+            )
+        )
+    if "write_results" in io_a and "write_results" in io_b:
+        lines.append(
+            f"- evaluations.csv (and the other result files) for {io_a['archive_rows']:,} rows: "
+            f"{io_a['write_results']['cpu_s']:.1f} s of CPU time, before "
+            f"{io_b['write_results']['cpu_s']:.1f} s."
+        )
+    if "rss_after_search_mib" in io_a:
+        n = io_a["archive_rows"]
+        held = io_a["rss_after_search_mib"] - io_a["rss_at_half_mib"]
+        per_design = held * 2**20 / (n - io_a["half_rows"])
+        estimate = io_a["peak_rss_run_mib"] / 1024 + per_design * (1e7 - n) / 2**30
+        lines.append(
+            f"- Memory: {per_design:,.0f} resident bytes per design held (the growth of the "
+            "process between half and all of the designs; archive columns "
+            f"{io_a['archive_column_bytes_per_design']:.0f}, the rest its index and the "
+            f"history); the run's peak at {n:,} designs was "
+            f"{io_a['peak_rss_run_mib']:,.0f} MiB (searching and writing its results). "
+            f"Adding {1e7 - n:,.0f} designs at that rate, a 10^7-evaluation run peaks near "
+            f"{estimate:.1f} GiB (a checkpoint written whole, as a sweep's task returns it, "
+            "adds a copy of the archive)."
+        )
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
-    """The docs block: before and after, side by side."""
+    """The docs block: the headlines, then before and after side by side."""
     labels = [k for k in ("before", "after") if k in results]
-    lines = [
+    lines = [*headlines(results), ""] if headlines(results) else []
+    lines += [
         "Measured by `benchmarks/big_runs.py` (raw results: `docs/data/big_runs.json`) on a "
         "shared two-core machine under `nice -n 10`; CPU time is the child's user + system time, "
         "wall time includes waiting for the CPU. Commits: "
@@ -294,6 +374,7 @@ def markdown(results: dict[str, Any]) -> str:
     for text, key, fmt in (
         ("archive columns, bytes per design", "archive_column_bytes_per_design", "{:.0f}"),
         ("peak resident memory of the process, MiB", "peak_rss_mib", "{:,.0f}"),
+        ("of which before the checkpoint written whole, MiB", "peak_rss_run_mib", "{:,.0f}"),
     ):
         cells = [
             fmt.format(results[k]["io"][key])
