@@ -136,6 +136,16 @@ def run_command(algorithm: str, time_s: float, tmp: Path, limit_s: float) -> dic
     return record
 
 
+def startup_s(repeats: int = 3) -> float:
+    """The median wall time of a process that only imports evodse's command line."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import evodse.cli.main"], check=True)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def problem():
     from evodse.experiment.config import load_experiment
 
@@ -249,11 +259,18 @@ def headlines(results: dict[str, Any]) -> list[str]:
     if done:
         worst = max(done, key=lambda r: r["wall_s"] / r["time_s"])
         ratio = worst["wall_s"] / worst["time_s"]
-        lines.append(
+        line = (
             f"- `time_s`: the largest command wall time was {ratio:.2f}x its budget "
-            f"({worst['algorithm']}, `time_s: {worst['time_s']:g}`: "
-            f"{worst['wall_s']:.1f} s, process start and imports included)."
+            f"({worst['algorithm']}, `time_s: {worst['time_s']:g}`: {worst['wall_s']:.1f} s)"
         )
+        if "startup_wall_s" in after:
+            start = after["startup_wall_s"]
+            within = max((r["wall_s"] - start) / r["time_s"] for r in done)
+            line += (
+                f"; without the {start:.1f} s a process takes to start and import evodse "
+                f"(measured alone), at most {within:.2f}x"
+            )
+        lines.append(line + ".")
     rate = {
         k: {r["pop_size"]: r["designs_per_cpu_s"] for r in results.get(k, {}).get("rate", [])}
         for k in ("before", "after")
@@ -358,7 +375,11 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     facts = (
         ("checkpoint written whole, wall / CPU s", "whole_checkpoint"),
-        ("incremental checkpoint after 10,000 new designs, wall / CPU s", "incremental_checkpoint"),
+        (
+            "incremental checkpoint after 10,000 new designs, with their evaluations.csv rows, "
+            "wall / CPU s",
+            "incremental_checkpoint",
+        ),
         ("evaluations.csv and the other results at once, wall / CPU s", "write_results"),
     )
     for text, key in facts:
@@ -397,7 +418,7 @@ def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--label", choices=["before", "after"], help="where the results go")
-    ap.add_argument("--parts", nargs="+", default=["command", "rate", "io"])
+    ap.add_argument("--parts", nargs="+", default=["startup", "command", "rate", "io"])
     ap.add_argument("--io-designs", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path, default=RESULTS)
     ap.add_argument("--limit-s", type=float, default=300.0, help="kill a command after this")
@@ -417,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
                     record = run_command(algorithm, time_s, Path(tmp), args.limit_s)
                     entry["command"].append(record)
                     print(json.dumps(entry["command"][-1]), flush=True)
+            if "startup" in args.parts:
+                entry["startup_wall_s"] = startup_s()
             if "rate" in args.parts:
                 entry["rate"] = [nsga2_rate(pop) for pop in RATE_POPS]
                 print(json.dumps(entry["rate"]), flush=True)

@@ -4,7 +4,9 @@ look-ups agree for both kinds of key. Time is a fake clock here, never measured.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,3 +241,15 @@ def test_scatters_thin_dominated_points_and_say_so(tmp_path, capsys, monkeypatch
     assert f"dominated (3 of {dominated:,} drawn)" in labels
     infeasible = summary["evaluations"] - summary["feasible_evaluations"]
     assert f"infeasible (3 of {infeasible:,} drawn)" in labels
+
+
+def test_the_docs_block_is_the_committed_results():
+    """docs/big_runs.md's generated block is exactly what docs/data/big_runs.json gives."""
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("big_runs", root / "benchmarks" / "big_runs.py")
+    big_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(big_runs)
+    results = json.loads(big_runs.RESULTS.read_text())
+    assert set(results) == {"before", "after"}
+    block = big_runs.DOC.read_text().split(big_runs.BEGIN, 1)[1].split(big_runs.END, 1)[0]
+    assert block == "\n" + big_runs.markdown(results)
