@@ -253,3 +253,20 @@ def test_the_docs_block_is_the_committed_results():
     assert set(results) == {"before", "after"}
     block = big_runs.DOC.read_text().split(big_runs.BEGIN, 1)[1].split(big_runs.END, 1)[0]
     assert block == "\n" + big_runs.markdown(results)
+
+
+def test_the_progress_line_shows_the_time_left():
+    import io
+
+    from evodse.experiment.progress import Progress
+
+    experiment = load_experiment({**CONFIG, "algorithm": {"name": "random", "pop_size": 10}})
+    state = driver.new_state(experiment.build_problem(), "random", {"pop_size": 10}, 0)
+    driver.step(state)
+    state.elapsed_s = 2.5
+    stream = io.StringIO()
+    Progress("tiny", driver.Termination(time_s=10.0), stream=stream)(state, force=True)
+    assert stream.getvalue().rstrip().endswith("| 7.5s left")
+    stream = io.StringIO()
+    Progress("tiny", driver.Termination(generations=5), stream=stream)(state, force=True)
+    assert "left" not in stream.getvalue()
