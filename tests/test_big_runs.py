@@ -270,3 +270,39 @@ def test_the_progress_line_shows_the_time_left():
     stream = io.StringIO()
     Progress("tiny", driver.Termination(generations=5), stream=stream)(state, force=True)
     assert "left" not in stream.getvalue()
+
+
+def test_a_worker_resumes_an_incremental_checkpoint(tmp_path, capsys, monkeypatch, small_chunks):
+    """A sweep sends every chunk with the checkpoint; the task ends as the run would."""
+    from evodse.experiment.sweep import checkpoint_payload, grid_from_dict, run_task
+
+    path = write_config(tmp_path / "exp.yaml")
+    full = tmp_path / "full"
+    assert cli(capsys, "run", path, "--out", full, "--quiet")[0] == 0
+    grid = grid_from_dict({"experiment": str(path), "grid": {"seeds": [0]}}, out=tmp_path / "g")
+    point = grid.points[0]
+    real = driver.step
+
+    def step(state, **kwargs):
+        if state.generation == 5:
+            raise KeyboardInterrupt
+        return real(state, **kwargs)
+
+    monkeypatch.setattr(driver, "step", step)
+    assert cli(capsys, "run", path, "--out", point.out_dir, "--quiet")[0] == 130
+    monkeypatch.setattr(driver, "step", real)
+    payload = checkpoint_payload(point.out_dir)
+    assert len(payload["chunks"]) == 2
+    task = {
+        "data": point.data,
+        "source": point.source,
+        "base_dir": str(point.base_dir),
+        "seed": 0,
+        "checkpoint": payload,
+    }
+    result = run_task(task)
+    files = {ckpt.JSON_FILE: result["json"], ckpt.ARRAYS_FILE: result["arrays"]}
+    done = ckpt.load_run(files.__getitem__, where="x", experiment=point.experiment, seed=0)
+    rundir.write_results(tmp_path / "task", done, point.resolved(done))
+    for name in (rundir.EVALUATIONS, rundir.PARETO):
+        assert (tmp_path / "task" / name).read_bytes() == (full / name).read_bytes()

@@ -385,7 +385,7 @@ def _unique(labels: list[str]) -> list[str]:
 
 def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
     """One run, on a worker: validate the experiment, search (from the checkpoint if given:
-    ``{"json", "arrays", "where"}``, checked as a run directory's), and return the final
+    ``{"json", "arrays", "chunks", "where"}``, checked as a run directory's), and return the final
     state's checkpoint ``{"json", "arrays"}`` (:mod:`evodse.experiment.checkpoint`). Writes
     nothing."""
     experiment = experiment_from_dict(
@@ -396,6 +396,7 @@ def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
     given = payload.get("checkpoint")
     if given is not None:
         files = {ckpt.JSON_FILE: given["json"], ckpt.ARRAYS_FILE: given["arrays"]}
+        files.update(given.get("chunks", {}))
         state = ckpt.load_run(
             files.__getitem__,
             where=given["where"],
@@ -409,6 +410,17 @@ def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
         run_search(state, experiment.termination)
     data = ckpt.encode(state, experiment.resolved(problem, seed))
     return {"json": data.json, "arrays": data.arrays}
+
+
+def checkpoint_payload(out: Path) -> dict[str, Any]:
+    """The checkpoint of run directory ``out`` as :func:`run_task` takes it (all its files)."""
+    data = rundir.read_checkpoint(out)
+    return {
+        "json": data.json,
+        "arrays": data.arrays,
+        "chunks": dict(data.new_chunks),
+        "where": str(out),
+    }
 
 
 def plan_run(
@@ -561,10 +573,7 @@ def execute(
     pending = [i for i, (kind, _) in enumerate(plans) if kind != "done"]
 
     def checkpoint(i: int) -> dict[str, Any] | None:
-        if plans[i][0] != "resume":
-            return None
-        data = rundir.read_checkpoint(points[i].out_dir)
-        return {"json": data.json, "arrays": data.arrays, "where": str(points[i].out_dir)}
+        return checkpoint_payload(points[i].out_dir) if plans[i][0] == "resume" else None
 
     if not executor.parallel or len(pending) == 1:
         for i in pending:
