@@ -81,7 +81,7 @@ JSON_FILE = "checkpoint.json"
 ARRAYS_FILE = "checkpoint.npz"
 CHUNKS_DIR = "checkpoint-chunks"
 #: The tail is sealed as a chunk once it holds this many archive rows or generations.
-SEAL_ROWS = 262_144
+SEAL_ROWS = 65_536
 SEAL_GENERATIONS = 16_384
 LEGACY_FILE = "checkpoint.pkl"  # the pickle of earlier evodse versions: never loaded
 _RERUN = "rerun with --overwrite"

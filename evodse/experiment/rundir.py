@@ -45,6 +45,7 @@ FINISH_S = 0.25
 CSV_ROW_S = 30e-6
 CHECKPOINT_ROW_S = 3e-6
 MEASURE_ROWS = 1000
+RATE_WINDOW = 5  # the reserve uses the median of the last five measured costs per row
 CONFIG = "config.yaml"
 EVALUATIONS = "evaluations.csv"
 PARETO = "pareto.csv"
@@ -346,10 +347,18 @@ class EvaluationsCsv:
         self._started, self.rows = False, 0
 
 
+def _measured(rates: list[float], rate: float) -> None:
+    """Keep the last ``RATE_WINDOW`` measurements (the first replaces the assumed rate)."""
+    if len(rates) == 1 and rates[0] in (CSV_ROW_S, CHECKPOINT_ROW_S):
+        rates.clear()
+    rates.append(rate)
+    del rates[:-RATE_WINDOW]
+
+
 class RunWriter:
     """Writes one run's directory as it goes: checkpoints that append what is new since the
-    last sealed chunk, and evaluations.csv a checkpoint's rows at a time; measures what the
-    run's last writes will take (:attr:`~evodse.search.driver.SearchState.reserve_s`)."""
+    last sealed chunk, and evaluations.csv's new rows; measures what the run's last writes
+    will take (:attr:`~evodse.search.driver.SearchState.reserve_s`)."""
 
     def __init__(
         self, out: Path, resolved: dict[str, Any], *, chunks: Sequence[checkpoint.Chunk] = ()
@@ -359,11 +368,11 @@ class RunWriter:
         self.config_sha256 = checkpoint.config_hash(resolved)
         self.chunks = tuple(chunks)
         self.evaluations = EvaluationsCsv(self.out)
-        self.checkpoint_s = 0.0  # spent in checkpoints (evaluations.csv aside)
-        self.csv_s = 0.0  # spent appending to evaluations.csv
-        self.last_checkpoint_s = 0.0  # the last checkpoint's (evaluations.csv aside)
-        self.csv_row_s = CSV_ROW_S  # per row, as last measured on >= MEASURE_ROWS rows
-        self.checkpoint_row_s = CHECKPOINT_ROW_S  # per row of the tail and new chunk
+        self.last_checkpoint_s = 0.0  # the last checkpoint's wall time
+        # seconds per row of appending to evaluations.csv and of a checkpoint's tail, as
+        # measured on at least MEASURE_ROWS rows (the median of the last RATE_WINDOW)
+        self._csv_rates = [CSV_ROW_S]
+        self._checkpoint_rates = [CHECKPOINT_ROW_S]
 
     @classmethod
     def resuming(cls, out: Path, resolved: dict[str, Any]) -> RunWriter:
@@ -372,10 +381,17 @@ class RunWriter:
         chunks = [checkpoint.Chunk(**c) for c in header["chunks"]]
         return cls(out, resolved, chunks=chunks)
 
-    def checkpoint(self, state: SearchState) -> None:
-        """Write the checkpoint of ``state`` and append its new rows to evaluations.csv."""
-        start = time.perf_counter()
+    def append_rows(self, state: SearchState) -> None:
+        """Append the rows evaluated since the last call to evaluations.csv."""
         new_rows = len(state.archive) - self.evaluations.rows
+        start = time.perf_counter()
+        self.evaluations.append(state)
+        if new_rows >= MEASURE_ROWS:
+            _measured(self._csv_rates, (time.perf_counter() - start) / new_rows)
+
+    def checkpoint(self, state: SearchState) -> None:
+        """Write the checkpoint of ``state``."""
+        start = time.perf_counter()
         tail_rows = len(state.archive) - sum(c.rows for c in self.chunks)
         data = checkpoint.encode(
             state,
@@ -386,24 +402,20 @@ class RunWriter:
         )
         write_checkpoint(self.out, data)
         self.chunks = data.chunks
-        middle = time.perf_counter()
-        self.evaluations.append(state)
-        end = time.perf_counter()
-        self.last_checkpoint_s = middle - start
-        self.checkpoint_s += middle - start
-        self.csv_s += end - middle
-        if new_rows >= MEASURE_ROWS:
-            self.csv_row_s = (end - middle) / new_rows
+        self.last_checkpoint_s = time.perf_counter() - start
         if tail_rows >= MEASURE_ROWS:
-            self.checkpoint_row_s = (middle - start) / tail_rows
+            _measured(self._checkpoint_rates, self.last_checkpoint_s / tail_rows)
 
     def reserve_s(self, state: SearchState) -> float:
-        """What :meth:`finish` would take now, at the costs per row last measured: the rows
-        not yet in evaluations.csv, the checkpoint's tail, and ``FINISH_S``."""
+        """What :meth:`finish` would take now, at the costs per row measured: the rows not yet
+        in evaluations.csv, the checkpoint's tail, and ``FINISH_S``."""
         n = len(state.archive)
         tail = n - sum(c.rows for c in self.chunks)
+        csv_rows = n - self.evaluations.rows
         return (
-            (n - self.evaluations.rows) * self.csv_row_s + tail * self.checkpoint_row_s + FINISH_S
+            csv_rows * float(np.median(self._csv_rates))
+            + tail * float(np.median(self._checkpoint_rates))
+            + FINISH_S
         )
 
     def finish(self, state: SearchState) -> dict[str, Any]:

@@ -216,16 +216,19 @@ def _run_one(
 
 
 def checkpointing(writer: rundir.RunWriter, bar: Progress | None) -> Callable[[SearchState], None]:
-    """The ``on_generation`` of a run: the progress bar; a checkpoint (with the new rows of
-    evaluations.csv) every ``CHECKPOINT_EVERY_S`` seconds, or less often when the checkpoint
-    alone takes more than ``CHECKPOINT_SHARE`` of the time between them; and the time the
-    run's last writes need (``reserve_s``), which the ``time_s`` budget keeps free."""
-    last_save = time.monotonic()
+    """The ``on_generation`` of a run: the progress bar; evaluations.csv's new rows every
+    ``CHECKPOINT_EVERY_S`` seconds; a checkpoint as often, or less often when it takes more
+    than ``CHECKPOINT_SHARE`` of the time between two; and the time the run's last writes
+    need (``reserve_s``), which the ``time_s`` budget keeps free."""
+    last_save = last_rows = time.monotonic()
 
     def on_generation(state: SearchState) -> None:
-        nonlocal last_save
+        nonlocal last_save, last_rows
         if bar is not None:
             bar(state)
+        if time.monotonic() - last_rows >= CHECKPOINT_EVERY_S:
+            writer.append_rows(state)
+            last_rows = time.monotonic()
         every_s = max(CHECKPOINT_EVERY_S, writer.last_checkpoint_s / CHECKPOINT_SHARE)
         if time.monotonic() - last_save >= every_s:
             writer.checkpoint(state)
