@@ -24,6 +24,8 @@ Parts (``--parts``):
     (``save_checkpoint``), the incremental checkpoint after one more generation (``RunWriter``,
     where the code has it), evaluations.csv with the other result files written at once
     (``write_results``), and the bytes per archived design.
+``plot`` (with ``io``)
+    ``evodse plot`` and ``evodse report`` of that run directory, in child processes.
 
 The machine is shared (two cores, other jobs running): run under ``nice -n 10``; wall and CPU
 times are both recorded, and CPU time is the one to compare between runs. Results are merged
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +193,9 @@ def nsga2_rate(pop_size: int) -> dict[str, Any]:
     }
 
 
-def io_costs(designs: int, tmp: Path) -> dict[str, Any]:
-    """Checkpoint and output costs on a random-search archive of ``designs`` designs."""
+def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
+    """Checkpoint and output costs on a random-search archive of ``designs`` designs (and, with
+    the part ``plot``, ``evodse plot`` and ``evodse report`` of its run directory)."""
     from evodse.experiment import rundir
     from evodse.search.driver import Termination, new_state, run_search
 
@@ -243,6 +247,10 @@ def io_costs(designs: int, tmp: Path) -> dict[str, Any]:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         write(where)
         out[name] = {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0}
+    if "plot" in parts:  # the run directory written at once, plotted and reported
+        rundir.write_config(tmp / "write_results", resolved)
+        out["plot"] = _child([*_CLI, "plot", str(tmp / "write_results"), "--out", str(tmp / "p")])
+        out["report"] = _child([*_CLI, "report", str(tmp / "write_results")])
     archive = state.archive
     columns = ["X", "objectives", "F", "G", "generation", "cv", "feasible"]
     columns += archive.metric_names()
@@ -251,6 +259,22 @@ def io_costs(designs: int, tmp: Path) -> dict[str, Any]:
     )
     out["peak_rss_mib"] = _peak_rss_mib()
     return out
+
+
+_CLI = [sys.executable, "-m", "evodse.cli.main"]
+
+
+def _child(argv: list[str]) -> dict[str, float]:
+    """Wall time, CPU time and peak memory of a command in a child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    return {
+        "status": os.waitstatus_to_exitcode(status),
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
 
 
 def _peak_rss_mib() -> float:
@@ -418,6 +442,17 @@ def markdown(results: dict[str, Any]) -> str:
                 else "not available"
             )
         lines.append(f"| {text} | " + " | ".join(cells) + " |")
+    for text, key in (
+        ("`evodse plot` of the run directory (all figures), wall / CPU s", "plot"),
+        ("`evodse report` of the run directory, wall / CPU s", "report"),
+    ):
+        cells = []
+        for k in labels:
+            io = results[k].get("io", {})
+            cells.append(
+                f"{io[key]['wall_s']:.1f} / {io[key]['cpu_s']:.1f}" if key in io else "not measured"
+            )
+        lines.append(f"| {text} | " + " | ".join(cells) + " |")
     for text, key, fmt in (
         ("archive columns, bytes per design", "archive_column_bytes_per_design", "{:.0f}"),
         ("peak resident memory of the process, MiB", "peak_rss_mib", "{:,.0f}"),
@@ -444,7 +479,7 @@ def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--label", choices=["before", "after"], help="where the results go")
-    ap.add_argument("--parts", nargs="+", default=["startup", "command", "rate", "io"])
+    ap.add_argument("--parts", nargs="+", default=["startup", "command", "rate", "io", "plot"])
     ap.add_argument("--io-designs", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path, default=RESULTS)
     ap.add_argument("--limit-s", type=float, default=300.0, help="kill a command after this")
@@ -470,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                 entry["rate"] = [nsga2_rate(pop) for pop in RATE_POPS]
                 print(json.dumps(entry["rate"]), flush=True)
             if "io" in args.parts:
-                entry["io"] = io_costs(args.io_designs, Path(tmp))
+                entry["io"] = io_costs(args.io_designs, Path(tmp), args.parts)
                 print(json.dumps(entry["io"]), flush=True)
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1) + "\n")
