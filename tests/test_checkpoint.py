@@ -315,7 +315,7 @@ BAD_FILES = {
     "json list": (rundir.CHECKPOINT, lambda d: b"[1, 2]", "not an evodse checkpoint"),
     "newer format": (
         rundir.CHECKPOINT,
-        lambda d: d.replace(b'"version": 1', b'"version": 7'),
+        lambda d: d.replace(f'"version": {ckpt.VERSION}'.encode(), b'"version": 7'),
         "version 7",
     ),
     "bad generation": (

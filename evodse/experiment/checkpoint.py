@@ -1,27 +1,37 @@
 """Checkpoints: a run's state as data, never code (``--resume``, sweep restarts, and the run
 states a sweep sends to and receives from its workers).
 
-Two files, written atomically into the run directory, the arrays first:
+Files written atomically into the run directory, the arrays first, the JSON last:
 
 ``checkpoint.json``
-    ``format`` (``"evodse-checkpoint"``), ``version`` (1), ``config_sha256`` (SHA-256 of the
+    ``format`` (``"evodse-checkpoint"``), ``version`` (2), ``config_sha256`` (SHA-256 of the
     run's resolved configuration, :func:`config_hash`), ``seed``, ``algorithm``,
-    ``generation``, ``elapsed_s``, ``stopped_by``, ``history`` (the rows of ``history.csv``),
-    ``cursor`` (exhaustive: the next design index), ``rng`` (the random baseline's or the
-    surrogate search's ``numpy`` generator, as ``bit_generator.state``), ``surrogate_weights_n``
-    (the archive prefix the surrogate's input weights were fitted on), ``archive`` (``rows``;
-    ``metrics``, the metric column names in order), ``arrays`` (``file``, ``sha256`` and
-    ``bytes`` of the ``.npz``) and ``versions`` (evodse, pymoo, numpy, python).
+    ``generation``, ``elapsed_s``, ``stopped_by``, ``cursor`` (exhaustive: the next design
+    index), ``rng`` (the random baseline's or the surrogate search's ``numpy`` generator, as
+    ``bit_generator.state``), ``surrogate_weights_n`` (the archive prefix the surrogate's input
+    weights were fitted on), ``archive`` (``rows``; ``metrics``, the metric column names in
+    order), ``chunks`` (the sealed parts, in order: ``file``, ``rows``, ``generations``,
+    ``sha256``, ``bytes`` each), ``arrays`` (``file``, ``sha256`` and ``bytes`` of
+    ``checkpoint.npz``) and ``versions`` (evodse, pymoo, numpy, python).
+``checkpoint-chunks/NNNNNN.npz``
+    Sealed parts, written once and never changed: the archive's columns (``X``,
+    ``objectives``, ``F``, ``G``, ``generation`` and ``metric_<i>``, one row per evaluated
+    design) and the history's columns (``history_<column>``, one row per generation) for the
+    rows and generations after the previous part's.
 ``checkpoint.npz``
-    Uncompressed numeric arrays: the archive (``X``, ``objectives``, ``F``, ``G``,
-    ``generation`` and ``metric_<i>`` per evaluated design, ``front``: the row ids of the
-    feasible front), the hypervolume's normalization (``hv_ideal``, ``hv_nadir``; with more
-    than four objectives ``hv_dominated``, ``hv_tested``) and the surrogate's input weights
-    (``surrogate_weights``).
+    Rewritten by every checkpoint: the same columns for the rows and generations after the
+    last sealed part (the tail), ``front`` (the row ids of the feasible front), the
+    hypervolume's normalization (``hv_ideal``, ``hv_nadir``; with more than four objectives
+    ``hv_dominated``, ``hv_tested``) and the surrogate's input weights (``surrogate_weights``).
+
+A run directory's checkpoints are incremental (:class:`Chunks`): each writes the new rows into
+the tail, and seals the tail as the next chunk once it holds ``SEAL_ROWS`` rows or
+``SEAL_GENERATIONS`` generations, so a checkpoint costs what is new since the last sealed part,
+not the whole archive. A checkpoint encoded whole (a sweep's task result) has no chunks.
 
 Reading checks the JSON first (format, version, seed, configuration hash, every field's type)
-and opens the ``.npz`` only when it belongs to this run: its SHA-256 must be the one the JSON
-names (a torn pair is detected), it is loaded with ``allow_pickle=False`` and every array's
+and opens an ``.npz`` only when it belongs to this run: its SHA-256 must be the one the JSON
+names (a torn set is detected), it is loaded with ``allow_pickle=False`` and every array's
 name, dtype and shape is checked. A pymoo algorithm's state is not stored: it is rebuilt by
 deterministic replay (:func:`evodse.search.driver.restore_algorithm`). Every problem is an
 :class:`~evodse.errors.InputError` naming the file. A ``checkpoint.pkl`` (the pickle format of
@@ -37,8 +47,8 @@ import math
 import platform
 import re
 import zipfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +63,7 @@ from evodse.search.driver import (
     SearchState,
     Termination,
     finished,
+    grid_sizes,
     restore_algorithm,
     restore_state,
 )
@@ -64,20 +75,47 @@ if TYPE_CHECKING:
     from evodse.experiment.config import Experiment
 
 FORMAT = "evodse-checkpoint"
-VERSION = 1
+VERSION = 2
 JSON_FILE = "checkpoint.json"
 ARRAYS_FILE = "checkpoint.npz"
+CHUNKS_DIR = "checkpoint-chunks"
+#: The tail is sealed as a chunk once it holds this many archive rows or generations.
+SEAL_ROWS = 65_536
+SEAL_GENERATIONS = 16_384
 LEGACY_FILE = "checkpoint.pkl"  # the pickle of earlier evodse versions: never loaded
 _RERUN = "rerun with --overwrite"
 _INT_HISTORY = ("generation", "evaluations", "front_size")
 
 
 @dataclass(frozen=True)
+class Chunk:
+    """A sealed part of a checkpoint: the archive rows and history rows after the previous
+    part's, in the file ``file`` (relative to the run directory)."""
+
+    file: str
+    rows: int
+    generations: int
+    sha256: str
+    bytes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class Checkpoint:
-    """A checkpoint's two files as bytes: what is written, and what sweep tasks exchange."""
+    """A checkpoint as bytes: what is written, and what sweep tasks exchange. ``chunks``: every
+    sealed part the JSON names; ``new_chunks``: the files of those this checkpoint sealed (the
+    others are already on disk), by file name."""
 
     json: bytes
     arrays: bytes
+    chunks: tuple[Chunk, ...] = ()
+    new_chunks: Mapping[str, bytes] = field(default_factory=dict)
+
+    def files(self) -> dict[str, bytes]:
+        """The files to write, by name relative to the run directory, the JSON last."""
+        return {**self.new_chunks, ARRAYS_FILE: self.arrays, JSON_FILE: self.json}
 
 
 def software_versions() -> dict[str, str]:
@@ -106,19 +144,58 @@ CHOICE_FIELDS = tuple(f.name for f in fields(Choice))
 # --- writing ------------------------------------------------------------------------------------
 
 
-def encode(state: SearchState, resolved: Mapping[str, Any]) -> Checkpoint:
-    """The checkpoint of ``state``, a run of the configuration ``resolved``."""
+def _npz(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # numeric arrays only: nothing is pickled
+    return buf.getvalue()
+
+
+def _part(state: SearchState, rows: slice, generations: slice) -> dict[str, np.ndarray]:
+    """The archive's and the history's columns over ``rows`` and ``generations``."""
+    archive = state.archive
+    arrays = {
+        "X": np.asarray(archive.column("X")[rows], dtype=np.int64),
+        "objectives": np.asarray(archive.column("objectives")[rows], dtype=np.float64),
+        "F": np.asarray(archive.column("F")[rows], dtype=np.float64),
+        "G": np.asarray(archive.column("G")[rows], dtype=np.float64),
+        "generation": np.asarray(archive.column("generation")[rows], dtype=np.int64),
+    }
+    for i, name in enumerate(archive.metric_names()):
+        arrays[f"metric_{i}"] = archive.column(name)[rows]
+    history = state.history[generations]
+    for name in HISTORY_COLUMNS:
+        dtype = np.int64 if name in _INT_HISTORY else np.float64
+        arrays[f"history_{name}"] = np.asarray([h[name] for h in history], dtype=dtype)
+    return arrays
+
+
+def encode(
+    state: SearchState,
+    resolved: Mapping[str, Any],
+    *,
+    sealed: Sequence[Chunk] = (),
+    incremental: bool = False,
+    config_sha256: str | None = None,
+) -> Checkpoint:
+    """The checkpoint of ``state``, a run of the configuration ``resolved``
+    (``config_sha256``: its :func:`config_hash`, if known), after the parts ``sealed``
+    already written; ``incremental``: seal the tail as a new chunk once it is large."""
     archive = state.archive
     metrics = archive.metric_names()
-    arrays = {
-        "X": np.asarray(archive.column("X"), dtype=np.int64),
-        "objectives": np.asarray(archive.column("objectives"), dtype=np.float64),
-        "F": np.asarray(archive.column("F"), dtype=np.float64),
-        "G": np.asarray(archive.column("G"), dtype=np.float64),
-        "generation": np.asarray(archive.column("generation"), dtype=np.int64),
-        "front": np.asarray(archive.front, dtype=np.int64),
-    }
-    arrays.update({f"metric_{i}": archive.column(name) for i, name in enumerate(metrics)})
+    n, g = len(archive), state.generation
+    rows0, gens0 = sum(c.rows for c in sealed), sum(c.generations for c in sealed)
+    chunks, new_chunks = tuple(sealed), {}
+    tail = _part(state, slice(rows0, n), slice(gens0, g))
+    if incremental and (n - rows0 >= SEAL_ROWS or g - gens0 >= SEAL_GENERATIONS):
+        data = _npz(tail)
+        name = f"{CHUNKS_DIR}/{len(chunks):06d}.npz"
+        sha = hashlib.sha256(data).hexdigest()
+        chunks += (
+            Chunk(file=name, rows=n - rows0, generations=g - gens0, sha256=sha, bytes=len(data)),
+        )
+        new_chunks[name] = data
+        tail = _part(state, slice(n, n), slice(g, g))
+    arrays = {**tail, "front": np.asarray(archive.front, dtype=np.int64)}
     arrays.update({f"hv_{k}": v for k, v in state.hypervolume.arrays().items()})
     rng, weights_n = None, None
     if state.rng is not None:
@@ -128,33 +205,31 @@ def encode(state: SearchState, resolved: Mapping[str, Any]) -> Checkpoint:
         if state.algorithm._weights is not None:
             weights_n, arrays["surrogate_weights"] = state.algorithm._weights
             weights_n = int(weights_n)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)  # numeric arrays only: nothing is pickled
-    npz = buf.getvalue()
+    npz = _npz(arrays)
     header = {
         "format": FORMAT,
         "version": VERSION,
-        "config_sha256": config_hash(resolved),
+        "config_sha256": config_sha256 or config_hash(resolved),
         "seed": state.seed,
         "algorithm": AUTO if state.choice is not None else state.algorithm_name,
         "choice": None if state.choice is None else state.choice.as_dict(),
-        "generation": state.generation,
+        "generation": g,
         "elapsed_s": state.elapsed_s,
         "stopped_by": state.stopped_by,
         "cursor": int(state.cursor),
         "rng": rng,
         "surrogate_weights_n": weights_n,
-        "archive": {"rows": len(archive), "metrics": metrics},
+        "archive": {"rows": n, "metrics": metrics},
+        "chunks": [c.as_dict() for c in chunks],
         "arrays": {
             "file": ARRAYS_FILE,
             "sha256": hashlib.sha256(npz).hexdigest(),
             "bytes": len(npz),
         },
         "versions": software_versions(),
-        "history": state.history,
     }
     text = json.dumps(header, indent=1, allow_nan=False) + "\n"
-    return Checkpoint(json=text.encode("utf-8"), arrays=npz)
+    return Checkpoint(json=text.encode("utf-8"), arrays=npz, chunks=chunks, new_chunks=new_chunks)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -198,13 +273,13 @@ def load(
 ) -> SearchState:
     """The state in the checkpoint of a run (``algorithm`` with ``options`` and ``seed`` on
     ``problem``, configured as ``resolved``); ``read(name)`` returns the bytes of file
-    ``name`` (``JSON_FILE``, then ``ARRAYS_FILE`` once the JSON is checked) of run directory
-    ``where`` (named in errors). ``replay``: rebuild the algorithm now, unless the run is
-    :func:`~evodse.search.driver.finished` under ``termination`` (errors name the
+    ``name`` (``JSON_FILE``, then the chunks and ``ARRAYS_FILE`` once the JSON is checked) of
+    run directory ``where`` (named in errors). ``replay``: rebuild the algorithm now, unless
+    the run is :func:`~evodse.search.driver.finished` under ``termination`` (errors name the
     checkpoint); otherwise :func:`~evodse.search.driver.step` does it when first called."""
-    json_source, arrays_source = str(Path(where) / JSON_FILE), str(Path(where) / ARRAYS_FILE)
+    json_source = str(Path(where) / JSON_FILE)
     header = read_header(read(JSON_FILE), resolved, source=json_source)
-    arrays = read_arrays(read(ARRAYS_FILE), header, problem, source=arrays_source)
+    arrays = read_arrays(read, header, problem, where=where)
     try:
         state = _state(header, arrays, problem, algorithm, options, seed)
     except (ValueError, TypeError, KeyError) as exc:
@@ -317,35 +392,89 @@ def _check_fields(header: dict[str, Any], algorithm: str, *, source: str) -> Non
         and _is_int(arrays.get("bytes")),
         f'"arrays": {{"file": "{ARRAYS_FILE}", "sha256": 64 hex digits, "bytes": an integer}}',
     )
-    history = header.get("history")
+    chunks = header.get("chunks")
     expect(
-        isinstance(history, list) and len(history) == generation,
-        f'"history": a list of {generation} rows',
-    )
-    for row in history:
-        expect(
-            isinstance(row, dict)
-            and tuple(row) == HISTORY_COLUMNS
-            and all(_is_int(row[k]) for k in _INT_HISTORY)
-            and all(_is_number(row[k]) for k in HISTORY_COLUMNS),
-            f'"history" rows with the numbers {", ".join(HISTORY_COLUMNS)}',
+        isinstance(chunks, list)
+        and all(
+            isinstance(c, dict)
+            and set(c) == set(CHUNK_FIELDS)
+            and c["file"] == f"{CHUNKS_DIR}/{i:06d}.npz"
+            and all(_is_int(c[k]) and c[k] >= 0 for k in ("rows", "generations", "bytes"))
+            and isinstance(c["sha256"], str)
+            and re.fullmatch(r"[0-9a-f]{64}", c["sha256"]) is not None
+            for i, c in enumerate(chunks)
         )
+        and sum(c["rows"] for c in chunks) <= archive["rows"]
+        and sum(c["generations"] for c in chunks) <= generation,
+        f'"chunks": a list of {{"file": "{CHUNKS_DIR}/<6 digits>.npz" numbered from 0, '
+        '"rows", "generations", "sha256", "bytes"}, within the archive and the generations',
+    )
 
 
 def read_arrays(
-    data: bytes, header: Mapping[str, Any], problem: AcceleratorProblem, *, source: str
+    read: Callable[[str], bytes],
+    header: Mapping[str, Any],
+    problem: AcceleratorProblem,
+    *,
+    where: str | Path,
 ) -> dict[str, np.ndarray]:
-    """The checked arrays of ``checkpoint.npz`` (``data``), which ``header`` names."""
-    spec = header["arrays"]
+    """The checked arrays of a checkpoint (``header``, checked): its chunks' and its tail's
+    columns concatenated, with the tail's state arrays."""
+    parts = []
+    for chunk in header["chunks"]:
+        parts.append(
+            _read_part(
+                read(chunk["file"]),
+                chunk,
+                header,
+                problem,
+                rows=chunk["rows"],
+                generations=chunk["generations"],
+                tail=False,
+                source=str(Path(where) / chunk["file"]),
+            )
+        )
+    tail = _read_part(
+        read(ARRAYS_FILE),
+        header["arrays"],
+        header,
+        problem,
+        rows=header["archive"]["rows"] - sum(c["rows"] for c in header["chunks"]),
+        generations=header["generation"] - sum(c["generations"] for c in header["chunks"]),
+        tail=True,
+        source=str(Path(where) / ARRAYS_FILE),
+    )
+    if not parts:
+        return tail
+    columns = {n for n, (_, shape, _) in _array_shapes(header, problem, 0, 0, False).items()}
+    arrays = dict(tail)
+    for name in columns:
+        arrays[name] = np.concatenate([p[name] for p in parts] + [tail[name]])
+    return arrays
+
+
+def _read_part(
+    data: bytes,
+    spec: Mapping[str, Any],
+    header: Mapping[str, Any],
+    problem: AcceleratorProblem,
+    *,
+    rows: int,
+    generations: int,
+    tail: bool,
+    source: str,
+) -> dict[str, np.ndarray]:
+    """The checked arrays of one ``.npz`` (``data``), which ``spec`` (of the JSON) names."""
     if len(data) != spec["bytes"] or hashlib.sha256(data).hexdigest() != spec["sha256"]:
         raise InputError(
-            f"does not match {JSON_FILE} (another SHA-256: a torn or modified pair); {_RERUN}",
+            f"does not match {JSON_FILE} (another SHA-256: a torn or modified set); {_RERUN}",
             source=source,
         )
-    names = _array_shapes(header, problem)
+    names = _array_shapes(header, problem, rows, generations, tail)
+    shown = ", ".join(n for n in names if not n.startswith(("metric_", "history_")))
     bad = (
-        "not a valid checkpoint .npz (expected an uncompressed zip of the numeric arrays "
-        f"{', '.join(n for n in names if not n.startswith('metric_'))}, metric_<i>); {_RERUN}"
+        f"not a valid checkpoint .npz (expected an uncompressed zip of the numeric arrays "
+        f"{shown}, metric_<i>, history_<column>); {_RERUN}"
     )
     try:  # every array's header is checked before any data is read
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -372,7 +501,7 @@ def read_arrays(
         raise InputError(bad, source=source) from None
     for name, a in arrays.items():
         _check_array(name, a.dtype, a.shape, names[name], source=source)
-    consistent = (
+    consistent = not tail or (
         ("hv_ideal" in arrays) == ("hv_nadir" in arrays)
         and ("hv_dominated" in arrays) == ("hv_tested" in arrays)
         and ("hv_dominated" not in arrays or "hv_ideal" in arrays)
@@ -389,6 +518,9 @@ def read_arrays(
             f"array generation holds generations outside 0..{header['generation'] - 1}; {_RERUN}",
             source=source,
         )
+    floats = [arrays[f"history_{k}"] for k in HISTORY_COLUMNS if k not in _INT_HISTORY]
+    if not all(np.isfinite(a).all() for a in floats):
+        raise InputError(f"the history holds numbers that are not finite; {_RERUN}", source=source)
     return arrays
 
 
@@ -412,10 +544,11 @@ def _check_array(
 
 
 def _array_shapes(
-    header: Mapping[str, Any], problem: AcceleratorProblem
+    header: Mapping[str, Any], problem: AcceleratorProblem, n: int, generations: int, tail: bool
 ) -> dict[str, tuple[str, tuple, bool]]:
-    """name -> (dtype or "numeric", shape (None: any length), optional)."""
-    n, n_var, n_obj = header["archive"]["rows"], problem.n_var, problem.n_obj
+    """name -> (dtype or "numeric", shape (None: any length), optional) in a part holding
+    ``n`` archive rows and ``generations`` history rows (``tail``: also the state arrays)."""
+    n_var, n_obj = problem.n_var, problem.n_obj
     shapes = {
         "X": ("int64", (n, n_var), False),
         "objectives": ("float64", (n, n_obj), False),
@@ -431,7 +564,16 @@ def _array_shapes(
     }
     for i, _ in enumerate(header["archive"]["metrics"]):
         shapes[f"metric_{i}"] = ("numeric", (n,), False)
+    for name in HISTORY_COLUMNS:
+        dtype = "int64" if name in _INT_HISTORY else "float64"
+        shapes[f"history_{name}"] = (dtype, (generations,), False)
+    if not tail:
+        shapes = {k: v for k, v in shapes.items() if not k.startswith(_STATE_ARRAYS)}
     return shapes
+
+
+_STATE_ARRAYS = ("front", "hv_", "surrogate_weights")  # in the tail only
+CHUNK_FIELDS = tuple(f.name for f in fields(Chunk))
 
 
 def _state(
@@ -450,7 +592,7 @@ def _state(
         G=arrays["G"],
         metrics=metrics,
     )
-    archive = Archive.restore(ev, arrays["generation"], arrays["front"])
+    archive = Archive.restore(ev, arrays["generation"], arrays["front"], grid_sizes(problem))
     weights = header["surrogate_weights_n"]
     hv = {k[3:]: v for k, v in arrays.items() if k.startswith("hv_")}
     return restore_state(
@@ -461,7 +603,7 @@ def _state(
         archive=archive,
         generation=header["generation"],
         elapsed_s=float(header["elapsed_s"]),
-        history=[dict(row) for row in header["history"]],
+        history=_history(arrays),
         stopped_by=header["stopped_by"],
         hypervolume=Hypervolume.from_arrays(hv),
         cursor=header["cursor"],
@@ -469,6 +611,11 @@ def _state(
         surrogate_weights=None if weights is None else (weights, arrays["surrogate_weights"]),
         choice=None if header.get("choice") is None else Choice(**header["choice"]),
     )
+
+
+def _history(arrays: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
+    columns = [arrays[f"history_{name}"].tolist() for name in HISTORY_COLUMNS]
+    return [dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _is_int(value: Any) -> bool:

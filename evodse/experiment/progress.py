@@ -1,5 +1,6 @@
-"""Progress of a running search on stderr: generation, evaluations, front size, hypervolume;
-and, once, which algorithm the default (``auto``) chose and why."""
+"""Progress of a running search on stderr: generation, evaluations, front size, hypervolume,
+wall time and, under a ``time_s`` budget, the time left; and, once, which algorithm the
+default (``auto``) chose and why."""
 
 from __future__ import annotations
 
@@ -63,6 +64,8 @@ class Progress:
             f"{self.label} {bar}gen {h['generation']} | evals {h['evaluations']} | "
             f"front {h['front_size']} | hv {h['hypervolume']:.4f} | {h['wall_time_s']:.1f}s"
         )
+        if self.termination.time_s is not None:  # the budget holds the run's last writes
+            text += f" | {max(0.0, self.termination.time_s - state.elapsed_s):.1f}s left"
         if self.tty:
             self.stream.write("\r" + text.ljust(100)[:160])
         else:

@@ -3,11 +3,13 @@
 ``config.yaml`` (resolved config), ``evaluations.csv`` (every evaluated design),
 ``pareto.csv`` (the non-dominated feasible designs of ``evaluations.csv``), ``history.csv``
 (``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
-``checkpoint.json`` with ``checkpoint.npz`` (for ``--resume``: the run's state as data, never
-code; :mod:`evodse.experiment.checkpoint`). A file is written to a temporary name in the same
-folder and renamed over the old one, so a crash never leaves a half-written file; it gets the
-permissions a plain ``open()`` would give it (or those of the file it replaces). A
-``checkpoint.pkl`` (the pickle checkpoint of older evodse versions) is never loaded.
+``checkpoint.json`` with ``checkpoint.npz`` and ``checkpoint-chunks/`` (for ``--resume``: the
+run's state as data, never code; :mod:`evodse.experiment.checkpoint`). A file is written to a
+temporary name in the same folder and renamed over the old one, so a crash never leaves a
+half-written file; it gets the permissions a plain ``open()`` would give it (or those of the file
+it replaces). evaluations.csv grows as a hidden ``.evaluations.csv.partial`` during a run
+(:class:`RunWriter`) and is renamed into place at its end. A ``checkpoint.pkl`` (the pickle
+checkpoint of older evodse versions) is never loaded.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import io
 import json
 import os
 import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +29,25 @@ import yaml
 
 from evodse.errors import InputError
 from evodse.experiment import checkpoint
+from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
 from evodse.search.archive import Archive
 from evodse.search.driver import HISTORY_COLUMNS, SearchState
 from evodse.search.problem import AcceleratorProblem
+from evodse.search.space import DesignSpace
 from evodse.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from evodse.experiment.config import Experiment
 
+#: What a run's last writes take beyond its rows: pareto.csv, history.csv, summary.json.
+FINISH_S = 0.25
+#: Seconds per row of appending to evaluations.csv and of writing a checkpoint's tail,
+#: assumed until a checkpoint of at least MEASURE_ROWS rows measures them (about what
+#: benchmarks/big_runs.py measures on a loaded two-core machine: docs/big_runs.md).
+CSV_ROW_S = 30e-6
+CHECKPOINT_ROW_S = 3e-6
+MEASURE_ROWS = 1000
+RATE_WINDOW = 5  # the reserve uses the median of the last five measured costs per row
 CONFIG = "config.yaml"
 EVALUATIONS = "evaluations.csv"
 PARETO = "pareto.csv"
@@ -122,26 +137,71 @@ def _metric_names(state: SearchState) -> list[str]:
     return [m for m in state.archive.metric_names() if m not in objectives]
 
 
-def design_rows(state: SearchState, rows: np.ndarray) -> list[list[Any]]:
-    """Rows (archive row ids) of evaluations.csv / pareto.csv."""
+def design_csv(state: SearchState, rows: np.ndarray) -> str:
+    """The lines (no header) of evaluations.csv / pareto.csv for archive row ids ``rows``,
+    formatted a column at a time: the same text :func:`csv_text` writes for those rows."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return ""
     archive: Archive = state.archive
-    problem = state.problem
-    X = archive.column("X")[rows]
-    hw = problem.decision_table(X)
     objectives = archive.column("objectives")[rows]
-    metrics = {name: archive.column(name)[rows] for name in _metric_names(state)}
-    gen = archive.column("generation")[rows]
-    feasible = archive.column("feasible")[rows]
-    cv = archive.column("cv")[rows]
-    out = []
-    for i, row in enumerate(rows):
-        out.append(
-            [int(row), int(gen[i]), _cell(feasible[i]), _cell(cv[i])]
-            + [_cell(hw[k][i]) for k in hw]
-            + [_cell(v) for v in objectives[i]]
-            + [_cell(metrics[name][i]) for name in metrics]
-        )
-    return out
+    columns = [
+        _texts(rows),
+        _texts(archive.column("generation")[rows]),
+        _texts(archive.column("feasible")[rows]),
+        _texts(archive.column("cv")[rows]),
+        *_hardware_texts(state.problem, archive.column("X")[rows]),
+        *(_texts(objectives[:, j]) for j in range(objectives.shape[1])),
+        *(_texts(archive.column(name)[rows]) for name in _metric_names(state)),
+    ]
+    return "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+
+
+def _texts(values: np.ndarray) -> list[str]:
+    """CSV cells of a numeric column: floats as repr, integers, booleans as 1/0."""
+    if values.dtype == bool:
+        return np.where(values, "1", "0").tolist()
+    if values.dtype.kind in "iu":
+        return list(map(str, values.tolist()))
+    return list(map(repr, values.astype(np.float64).tolist()))
+
+
+def _cell_text(value: Any) -> str:
+    """One cell as :func:`csv_text` writes it."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([_cell(value)])
+    return buf.getvalue()
+
+
+def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str]]:
+    """The hardware columns' cells: each parameter's few values formatted once, then looked up
+    by index (a problem with its own ``decision_table`` has its table formatted by value)."""
+    space = getattr(problem, "design_space", None)
+    if type(problem).decision_table is not AcceleratorProblem.decision_table or not isinstance(
+        space, DesignSpace
+    ):
+        out = []
+        for values in problem.decision_table(X).values():
+            texts = {v: _cell_text(v) for v in dict.fromkeys(values)}
+            out.append([texts[v] for v in values])
+        return out
+    by_name = {p.name: j for j, p in enumerate(space.parameters)}
+    base = space.base.to_dict()
+    out: dict[str, list[str]] = {}
+    for key in HARDWARE_KEYS:
+        if key == "name":
+            continue
+        if key in by_name:
+            j = by_name[key]
+            texts = np.asarray([_cell_text(v) for v in space.parameters[j].values], dtype=object)
+            out[key] = texts[X[:, j]].tolist()
+        else:
+            out[key] = [_cell_text(base[key])] * len(X)
+    unset = _cell_text(None)
+    for key in OPERAND_BITS:  # a width left to precision_bits is that row's precision
+        bits = zip(out[key], out["precision_bits"], strict=True)
+        out[key] = [p if v == unset else v for v, p in bits]
+    return list(out.values())
 
 
 def pareto_rows(state: SearchState) -> np.ndarray:
@@ -228,13 +288,20 @@ def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_results(out: Path, state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
-    """Write every result file of a (finished or interrupted) run; returns the summary."""
+def write_results(
+    out: Path,
+    state: SearchState,
+    resolved: dict[str, Any],
+    *,
+    evaluations: EvaluationsCsv | None = None,
+) -> dict[str, Any]:
+    """Write every result file of a (finished or interrupted) run; returns the summary.
+    ``evaluations``: the run's evaluations.csv written as it went (else written now, as
+    that would)."""
     out = Path(out)
     columns = design_columns(state)
-    all_rows = np.arange(len(state.archive))
-    write_atomic(out / EVALUATIONS, csv_text(columns, design_rows(state, all_rows)))
-    write_atomic(out / PARETO, csv_text(columns, design_rows(state, pareto_rows(state))))
+    (evaluations or EvaluationsCsv(out)).finish(state)
+    write_atomic(out / PARETO, csv_text(columns, []) + design_csv(state, pareto_rows(state)))
     history = [[_cell(h[k]) for k in HISTORY_COLUMNS] for h in state.history]
     write_atomic(out / HISTORY, csv_text(list(HISTORY_COLUMNS), history))
     data = summary(state, resolved)
@@ -257,17 +324,145 @@ def read_config(out: Path) -> dict[str, Any]:
 
 
 def save_checkpoint(out: Path, state: SearchState, resolved: dict[str, Any]) -> None:
-    """Write the checkpoint of ``state`` (a run of the configuration ``resolved``)."""
+    """Write the checkpoint of ``state`` (a run of the configuration ``resolved``) whole."""
     write_checkpoint(out, checkpoint.encode(state, resolved))
 
 
 def write_checkpoint(out: Path, data: checkpoint.Checkpoint) -> None:
-    """Write a checkpoint's two files, both on disk before either is renamed into place, the
-    arrays first (a crash between the two renames leaves a pair the JSON's SHA-256 of the
-    arrays detects as torn). A legacy ``checkpoint.pkl`` goes."""
+    """Write a checkpoint's files, all on disk before any is renamed into place, the JSON last
+    (a crash between the renames leaves a set the JSON's SHA-256s detect as torn). Chunks the
+    JSON does not name, and a legacy ``checkpoint.pkl``, go."""
     out = Path(out)
-    write_atomic_many({out / CHECKPOINT_ARRAYS: data.arrays, out / CHECKPOINT: data.json})
+    write_atomic_many({out / name: data for name, data in data.files().items()})
     (out / LEGACY_CHECKPOINT).unlink(missing_ok=True)
+    chunks = out / checkpoint.CHUNKS_DIR
+    if chunks.is_dir():
+        keep = {Path(c.file).name for c in data.chunks}
+        for path in chunks.iterdir():
+            if path.name not in keep:
+                path.unlink()
+
+
+CSV_BLOCK_ROWS = 65_536  # rows formatted at a time
+
+
+class EvaluationsCsv:
+    """evaluations.csv written as the run goes: the rows of each checkpoint are formatted
+    (``CSV_BLOCK_ROWS`` at a time) and appended to a hidden partial file, which :meth:`finish`
+    completes and renames into place (the same bytes as writing it at once)."""
+
+    def __init__(self, out: Path):
+        self.path = Path(out) / EVALUATIONS
+        self.partial = Path(out) / f".{EVALUATIONS}.partial"
+        self.rows = 0  # archive rows in the partial file
+        self._started = False
+
+    def append(self, state: SearchState) -> None:
+        """Append the rows evaluated since the last call (the header first)."""
+        if not self._started:
+            self.partial.parent.mkdir(parents=True, exist_ok=True)
+            self.partial.write_text(csv_text(design_columns(state), []), encoding="utf-8")
+            self._started, self.rows = True, 0
+        n = len(state.archive)
+        if n > self.rows:
+            with self.partial.open("a", encoding="utf-8", newline="") as fh:
+                for start in range(self.rows, n, CSV_BLOCK_ROWS):  # bounded memory
+                    fh.write(design_csv(state, np.arange(start, min(start + CSV_BLOCK_ROWS, n))))
+            self.rows = n
+
+    def finish(self, state: SearchState) -> None:
+        """Append the last rows and rename the file into place."""
+        self.append(state)
+        with self.partial.open("ab") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.partial, self.path)
+        self._started, self.rows = False, 0
+
+
+def _measured(rates: list[float], rate: float) -> None:
+    """Keep the last ``RATE_WINDOW`` measurements (the first replaces the assumed rate)."""
+    if len(rates) == 1 and rates[0] in (CSV_ROW_S, CHECKPOINT_ROW_S):
+        rates.clear()
+    rates.append(rate)
+    del rates[:-RATE_WINDOW]
+
+
+class RunWriter:
+    """Writes one run's directory as it goes: checkpoints that append what is new since the
+    last sealed chunk, and evaluations.csv's new rows; measures what the run's last writes
+    will take (:attr:`~evodse.search.driver.SearchState.reserve_s`)."""
+
+    def __init__(
+        self, out: Path, resolved: dict[str, Any], *, chunks: Sequence[checkpoint.Chunk] = ()
+    ):
+        self.out = Path(out)
+        self.resolved = resolved
+        self.config_sha256 = checkpoint.config_hash(resolved)
+        self.chunks = tuple(chunks)
+        self.evaluations = EvaluationsCsv(self.out)
+        self.last_checkpoint_s = 0.0  # the last checkpoint's wall time
+        # seconds per row of appending to evaluations.csv and of a checkpoint's tail, as
+        # measured on at least MEASURE_ROWS rows (the median of the last RATE_WINDOW)
+        self._csv_rates = [CSV_ROW_S]
+        self._checkpoint_rates = [CHECKPOINT_ROW_S]
+
+    @classmethod
+    def resuming(cls, out: Path, resolved: dict[str, Any]) -> RunWriter:
+        """The writer of a run continued from its (checked) checkpoint in ``out``."""
+        header = json.loads((Path(out) / CHECKPOINT).read_text("utf-8"))
+        chunks = [checkpoint.Chunk(**c) for c in header["chunks"]]
+        return cls(out, resolved, chunks=chunks)
+
+    def append_rows(self, state: SearchState) -> None:
+        """Append the rows evaluated since the last call to evaluations.csv."""
+        new_rows = len(state.archive) - self.evaluations.rows
+        start = time.perf_counter()
+        self.evaluations.append(state)
+        if new_rows >= MEASURE_ROWS:
+            _measured(self._csv_rates, (time.perf_counter() - start) / new_rows)
+
+    def checkpoint(self, state: SearchState) -> None:
+        """Write the checkpoint of ``state``."""
+        start = time.perf_counter()
+        tail_rows = len(state.archive) - sum(c.rows for c in self.chunks)
+        data = checkpoint.encode(
+            state,
+            self.resolved,
+            sealed=self.chunks,
+            incremental=True,
+            config_sha256=self.config_sha256,
+        )
+        write_checkpoint(self.out, data)
+        self.chunks = data.chunks
+        self.last_checkpoint_s = time.perf_counter() - start
+        if tail_rows >= MEASURE_ROWS:
+            _measured(self._checkpoint_rates, self.last_checkpoint_s / tail_rows)
+
+    def reserve_s(self, state: SearchState) -> float:
+        """What :meth:`finish` would take now, at the costs per row measured: the rows not yet
+        in evaluations.csv, the checkpoint's tail, and ``FINISH_S``."""
+        n = len(state.archive)
+        tail = n - sum(c.rows for c in self.chunks)
+        csv_rows = n - self.evaluations.rows
+        return (
+            csv_rows * float(np.median(self._csv_rates))
+            + tail * float(np.median(self._checkpoint_rates))
+            + FINISH_S
+        )
+
+    def finish(self, state: SearchState) -> dict[str, Any]:
+        """The last checkpoint and every result file; returns the summary."""
+        write_checkpoint(
+            self.out,
+            checkpoint.encode(
+                state,
+                self.resolved,
+                sealed=self.chunks,
+                incremental=True,
+                config_sha256=self.config_sha256,
+            ),
+        )
+        return write_results(self.out, state, self.resolved, evaluations=self.evaluations)
 
 
 def has_checkpoint(out: Path) -> bool:
@@ -276,9 +471,20 @@ def has_checkpoint(out: Path) -> bool:
 
 
 def read_checkpoint(out: Path) -> checkpoint.Checkpoint:
-    """A checkpoint's two files as bytes (unchecked: for sending to a worker, which checks)."""
+    """A checkpoint's files as bytes (unchecked: for sending to a worker, which checks; the
+    chunks are those its JSON names, if it names them as expected)."""
     check_legacy(out)
-    return checkpoint.Checkpoint(json=_read(out, CHECKPOINT), arrays=_read(out, CHECKPOINT_ARRAYS))
+    data = _read(out, CHECKPOINT)
+    try:
+        names = [c["file"] for c in json.loads(data)["chunks"]]
+        names = [n for n in names if isinstance(n, str) and n.startswith(checkpoint.CHUNKS_DIR)]
+    except (ValueError, TypeError, KeyError):
+        names = []  # the worker reports the problem
+    return checkpoint.Checkpoint(
+        json=data,
+        arrays=_read(out, CHECKPOINT_ARRAYS),
+        new_chunks={name: _read(out, name) for name in names},
+    )
 
 
 def check_legacy(out: Path) -> None:

@@ -11,7 +11,7 @@ simulator (:func:`evodse.validation.refine_run`), adding the ``validation*`` fil
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from evodse.hardware.template import Accelerator
 from evodse.search.driver import SearchState, finished, new_state, run_search
 
 CHECKPOINT_EVERY_S = 2.0
+CHECKPOINT_SHARE = 0.05  # at most this share of a run's time in checkpoints
 
 
 def default_out(name: str, reuse: bool) -> Path:
@@ -180,40 +181,59 @@ def _check_run_dir(
 def _run_one(
     experiment: Experiment, seed: int, out_dir: Path, *, resume: bool, progress: bool
 ) -> RunResult:
+    started = time.perf_counter()  # the run's time counts from here (time_s)
     problem = experiment.build_problem()
     resolved = experiment.resolved(problem, seed)
     state = rundir.load_checkpoint(out_dir, experiment, seed, problem) if resume else None
     if state is None:
         state = new_state(problem, experiment.algorithm, experiment.options, seed)
         rundir.write_config(out_dir, resolved)
+        writer = rundir.RunWriter(out_dir, resolved)
+    else:
+        writer = rundir.RunWriter.resuming(out_dir, resolved)
     bar = Progress(f"{experiment.name}[seed {seed}]", experiment.termination) if progress else None
-    last_save = [time.monotonic()]
-
-    def on_generation(s: SearchState) -> None:
-        if bar is not None:
-            bar(s)
-        if time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
-            rundir.save_checkpoint(out_dir, s, resolved)
-            last_save[0] = time.monotonic()
-
+    on_generation = checkpointing(writer, bar)
     try:
         if not finished(state, experiment.termination):  # else: rewrite the results
+            state.elapsed_s += time.perf_counter() - started  # building, loading, replaying
+            state.reserve_s = writer.reserve_s(state)
             run_search(state, experiment.termination, on_generation=on_generation)
     except KeyboardInterrupt:
-        rundir.save_checkpoint(out_dir, state, resolved)
-        rundir.write_results(out_dir, state, resolved)
+        writer.finish(state)
         raise
     finally:
         if bar is not None:
             bar(state, force=True)
             bar.close()
-    rundir.save_checkpoint(out_dir, state, resolved)
-    data = rundir.write_results(out_dir, state, resolved)
+    data = writer.finish(state)
     if experiment.refine is not None:  # two-fidelity last step: validation*.{csv,json,png}
         from evodse.validation.run import refine_run
 
         refine_run(out_dir, state, experiment.refine, progress=progress)
     return result_from_state(out_dir, state, data)
+
+
+def checkpointing(writer: rundir.RunWriter, bar: Progress | None) -> Callable[[SearchState], None]:
+    """The ``on_generation`` of a run: the progress bar; evaluations.csv's new rows every
+    ``CHECKPOINT_EVERY_S`` seconds; a checkpoint as often, or less often when it takes more
+    than ``CHECKPOINT_SHARE`` of the time between two; and the time the run's last writes
+    need (``reserve_s``), which the ``time_s`` budget keeps free."""
+    last_save = last_rows = time.monotonic()
+
+    def on_generation(state: SearchState) -> None:
+        nonlocal last_save, last_rows
+        if bar is not None:
+            bar(state)
+        if time.monotonic() - last_rows >= CHECKPOINT_EVERY_S:
+            writer.append_rows(state)
+            last_rows = time.monotonic()
+        every_s = max(CHECKPOINT_EVERY_S, writer.last_checkpoint_s / CHECKPOINT_SHARE)
+        if time.monotonic() - last_save >= every_s:
+            writer.checkpoint(state)
+            last_save = time.monotonic()
+        state.reserve_s = writer.reserve_s(state)
+
+    return on_generation
 
 
 def result_from_state(out_dir: Path, state: SearchState, data: dict[str, Any]) -> RunResult:

@@ -56,7 +56,6 @@ import os
 import pickle
 import re
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -77,11 +76,11 @@ from evodse.experiment.executors import (
 )
 from evodse.experiment.progress import Progress
 from evodse.experiment.runner import (
-    CHECKPOINT_EVERY_S,
     RunResult,
     check_flags,
     check_out_dir,
     check_resumable,
+    checkpointing,
     default_out,
     result_from_state,
 )
@@ -393,7 +392,7 @@ def _unique(labels: list[str]) -> list[str]:
 
 def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
     """One run, on a worker: validate the experiment, search (from the checkpoint if given:
-    ``{"json", "arrays", "where"}``, checked as a run directory's), and return the final
+    ``{"json", "arrays", "chunks", "where"}``, checked as a run directory's), and return the final
     state's checkpoint ``{"json", "arrays"}`` (:mod:`evodse.experiment.checkpoint`). Writes
     nothing."""
     experiment = experiment_from_dict(
@@ -404,6 +403,7 @@ def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
     given = payload.get("checkpoint")
     if given is not None:
         files = {ckpt.JSON_FILE: given["json"], ckpt.ARRAYS_FILE: given["arrays"]}
+        files.update(given.get("chunks", {}))
         state = ckpt.load_run(
             files.__getitem__,
             where=given["where"],
@@ -417,6 +417,17 @@ def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
         run_search(state, experiment.termination)
     data = ckpt.encode(state, experiment.resolved(problem, seed))
     return {"json": data.json, "arrays": data.arrays}
+
+
+def checkpoint_payload(out: Path) -> dict[str, Any]:
+    """The checkpoint of run directory ``out`` as :func:`run_task` takes it (all its files)."""
+    data = rundir.read_checkpoint(out)
+    return {
+        "json": data.json,
+        "arrays": data.arrays,
+        "chunks": dict(data.new_chunks),
+        "where": str(out),
+    }
 
 
 def plan_run(
@@ -502,12 +513,18 @@ def _run_here(
     """Run one search in this process, checkpointing as it goes; a parallel executor evaluates
     populations larger than its ``chunk_size`` in chunks on its workers."""
     experiment = point.experiment
+    resuming = state is not None
     if state is None:
         state = new_state(
             experiment.build_problem(), experiment.algorithm, experiment.options, point.seed
         )
         rundir.write_config(point.out_dir, point.resolved(state))
     resolved = point.resolved(state)
+    writer = (
+        rundir.RunWriter.resuming(point.out_dir, resolved)
+        if resuming
+        else rundir.RunWriter(point.out_dir, resolved)
+    )
     runner = executor.chunk_runner()
     if runner is not None:
         modules = _user_modules(type(state.problem))
@@ -515,21 +532,12 @@ def _run_here(
     bar = (
         Progress(f"{experiment.name}[{point.label}]", experiment.termination) if progress else None
     )
-    last_save = [time.monotonic()]
-
-    def on_generation(s: SearchState) -> None:
-        if bar is not None:
-            bar(s)
-        if time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
-            rundir.save_checkpoint(point.out_dir, s, resolved)
-            last_save[0] = time.monotonic()
-
     try:
         if not finished(state, experiment.termination):  # else: rewrite the results
-            run_search(state, experiment.termination, on_generation=on_generation)
+            state.reserve_s = writer.reserve_s(state)
+            run_search(state, experiment.termination, on_generation=checkpointing(writer, bar))
     except KeyboardInterrupt:
-        rundir.save_checkpoint(point.out_dir, state, resolved)
-        rundir.write_results(point.out_dir, state, resolved)
+        writer.finish(state)
         raise
     finally:
         if bar is not None:
@@ -576,10 +584,7 @@ def execute(
     pending = [i for i, (kind, _) in enumerate(plans) if kind != "done"]
 
     def checkpoint(i: int) -> dict[str, Any] | None:
-        if plans[i][0] != "resume":
-            return None
-        data = rundir.read_checkpoint(points[i].out_dir)
-        return {"json": data.json, "arrays": data.arrays, "where": str(points[i].out_dir)}
+        return checkpoint_payload(points[i].out_dir) if plans[i][0] == "resume" else None
 
     if not executor.parallel or len(pending) == 1:
         for i in pending:

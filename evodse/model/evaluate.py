@@ -502,12 +502,19 @@ def _gemm_choice(d: Designs, t: LayerTable, c: _Capacities, on: _OnChip, p: Pric
     return _Chosen(counts=counts, choice=choice, **out)
 
 
-def evaluate(hardware: Designs | Accelerator | Sequence[Accelerator], network: Network):
-    """Cost of ``network`` on every design of ``hardware`` (see module docstring)."""
+def evaluate(
+    hardware: Designs | Accelerator | Sequence[Accelerator],
+    network: Network,
+    *,
+    design_prices: Prices | None = None,
+):
+    """Cost of ``network`` on every design of ``hardware`` (see module docstring).
+    ``design_prices``: ``prices(hardware)`` when already computed (they depend on the designs
+    only, so several networks on the same designs share them)."""
     d = as_designs(hardware)
     t = layer_table(network)
     c = _capacities(d, t)
-    p = prices(d)
+    p = prices(d) if design_prices is None else design_prices
     on = _on_chip(d, t, c)
     n = len(d)
     gemm = _gemm_choice(d, t, c, on, p)

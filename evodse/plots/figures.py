@@ -15,7 +15,7 @@ from evodse.plots.convergence import convergence
 from evodse.plots.crosseval import cross_evaluation
 from evodse.plots.layers import layer_breakdown
 from evodse.plots.parallel import parallel_coordinates
-from evodse.plots.pareto import pareto_3d, pareto_front, pareto_pairs
+from evodse.plots.pareto import MAX_DRAWN, pareto_3d, pareto_front, pareto_pairs
 from evodse.plots.roofline import roofline
 from evodse.plots.rundata import Run, load_run
 
@@ -61,16 +61,25 @@ def _has_feasible(run: Run) -> str | None:
     return None if run.feasible.any() else "no feasible evaluation"
 
 
+_THINNED = (
+    f" (beyond {MAX_DRAWN:,} dominated or infeasible evaluations, an evenly spaced sample of "
+    "them is drawn; the legend gives how many)"
+)
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("pareto", "Pareto front; dominated evaluations faded.", _two_objectives),
+        Kind("pareto", f"Pareto front; dominated evaluations faded{_THINNED}.", _two_objectives),
         Kind(
             "pareto_pairs",
-            "Pareto front, every pair of objectives; dominated evaluations faded.",
+            f"Pareto front, every pair of objectives; dominated evaluations faded{_THINNED}.",
             _n_obj(3, "three or more objectives"),
         ),
-        Kind("pareto_3d", "Pareto front in three objectives.", _n_obj(3, "three objectives")),
+        Kind(
+            "pareto_3d",
+            f"Pareto front in three objectives{_THINNED}.",
+            _n_obj(3, "three objectives"),
+        ),
         Kind(
             "parallel",
             "Parallel coordinates of the Pareto designs over their hardware parameters.",

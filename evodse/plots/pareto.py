@@ -79,15 +79,28 @@ def objective_bounds(run: Run) -> dict[str, tuple[float, str]]:
     return out
 
 
+#: Dominated (and, apart, infeasible) designs drawn at most; beyond, an evenly spaced sample in
+#: evaluation order is drawn and the legend says how many of how many. The front is whole.
+MAX_DRAWN = 20_000
+
+
+def _thin(E: np.ndarray) -> tuple[np.ndarray, int]:
+    """At most ``MAX_DRAWN`` rows of ``E``, evenly spaced; and how many rows there were."""
+    if len(E) <= MAX_DRAWN:
+        return E, len(E)
+    return E[np.linspace(0, len(E) - 1, MAX_DRAWN).round().astype(np.int64)], len(E)
+
+
 class _Points:
-    """Objective values of a run split into infeasible, dominated, front and knee."""
+    """Objective values of a run split into infeasible, dominated, front and knee (the first
+    two thinned for drawing: :data:`MAX_DRAWN`)."""
 
     def __init__(self, run: Run):
         E = run.objective_values()
         feasible = run.feasible
         front = run.pareto_mask & feasible
-        self.infeasible = E[~feasible]
-        self.dominated = E[feasible & ~front]
+        self.infeasible, self.n_infeasible = _thin(E[~feasible])
+        self.dominated, self.n_dominated = _thin(E[feasible & ~front])
         self.front = E[front]
         self.knee: np.ndarray | None = None
         self.knee_id = run.knee_id
@@ -169,11 +182,16 @@ def _legend_handles(pts: _Points) -> list[Line2D]:
     def marker(label: str, **kw: Any) -> Line2D:
         return Line2D([], [], ls="", label=label, **kw)
 
+    def drawn(label: str, shown: np.ndarray, total: int) -> str:
+        return label if len(shown) == total else f"{label} ({len(shown):,} of {total:,} drawn)"
+
     handles = [marker(f"Pareto front ({len(pts.front)})", marker="o", ms=3.5, color=style.BLUE)]
     if len(pts.dominated):
-        handles.append(marker("dominated", marker="o", ms=2.5, color=style.GREY, alpha=0.6))
+        label = drawn("dominated", pts.dominated, pts.n_dominated)
+        handles.append(marker(label, marker="o", ms=2.5, color=style.GREY, alpha=0.6))
     if len(pts.infeasible):
-        handles.append(marker("infeasible", marker="x", ms=3, color=style.GREY, mew=0.6))
+        label = drawn("infeasible", pts.infeasible, pts.n_infeasible)
+        handles.append(marker(label, marker="x", ms=3, color=style.GREY, mew=0.6))
     if pts.bounds:
         parts = []
         for column, (bound, op) in pts.bounds.items():

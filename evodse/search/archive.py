@@ -3,10 +3,15 @@
 The reported front is the archive's front, not the final population's: a design found in
 generation 3 and later lost by the population still counts. Designs are keyed by their index
 vector, so a design is never evaluated twice in a run.
+
+The archive is held as whole columns (one array per field, grown geometrically), so reading a
+column is a view and adding a generation costs what the generation holds, not what the archive
+holds; look-ups go through :class:`KeyIndex` (sorted key arrays, no Python object per design).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -17,11 +22,8 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from evodse.search.problem import AcceleratorProblem, Evaluation
 
 _NDS = NonDominatedSorting()
-
-
-def _keys(X: np.ndarray) -> list[bytes]:
-    X = np.ascontiguousarray(np.asarray(X, dtype=np.int64))
-    return [row.tobytes() for row in X]
+GROWTH = 1.5  # column capacity grows by this factor when full
+MIN_CAPACITY = 1024
 
 
 def non_dominated(F: np.ndarray) -> np.ndarray:
@@ -57,25 +59,98 @@ class ReplayError(ValueError):
     """A replayed run proposed designs other than the ones its checkpoint recorded."""
 
 
-class Archive:
-    """All evaluations of a run, in order, with an incrementally maintained feasible front."""
+_Run = tuple[np.ndarray, np.ndarray]  # (sorted keys, row ids)
 
-    def __init__(self, n_var: int, n_obj: int, n_constr: int):
+
+def _sorted_run(keys: np.ndarray, rows: np.ndarray) -> _Run:
+    order = np.argsort(keys, kind="stable")
+    return keys[order], rows[order]
+
+
+def _merge(a: _Run, b: _Run) -> _Run:
+    """Two sorted runs as one (a stable sort of two runs is a linear merge)."""
+    if len(a[0]) == 0:
+        return b
+    return _sorted_run(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+
+
+class KeyIndex:
+    """Archive row ids by design, without a Python object per design.
+
+    A design's key is its flat number in the grid ``sizes`` (one int64) when the grid has fewer
+    than 2^63 points, else the bytes of its index row. Keys live in a sorted main run and a
+    sorted tail; the tail is merged into the main run once it holds more than an eighth of it,
+    so indexing n designs costs O(n log n) in all."""
+
+    def __init__(self, n_var: int, sizes: np.ndarray | None = None):
+        self.n_var = n_var
+        self._strides: np.ndarray | None = None
+        if sizes is not None and math.prod(int(s) for s in sizes) < 2**63:
+            sizes = np.asarray(sizes, dtype=np.int64)
+            self._strides = np.append(np.cumprod(sizes[::-1])[::-1][1:], 1).astype(np.int64)
+        empty = self.keys(np.zeros((0, n_var), dtype=np.int64))
+        self._main: _Run = (empty, np.zeros(0, dtype=np.int64))
+        self._tail: _Run = self._main
+
+    def keys(self, X: np.ndarray) -> np.ndarray:
+        """The keys of index rows ``X`` (int64, or void holding the row's bytes)."""
+        X = np.ascontiguousarray(np.asarray(X, dtype=np.int64)).reshape(-1, self.n_var)
+        if self._strides is not None:
+            return X @ self._strides
+        return X.view(np.dtype((np.void, 8 * self.n_var))).ravel()
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """The row id of each key, -1 where absent."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        for sorted_keys, rows in (self._main, self._tail):
+            if len(sorted_keys) and len(keys):
+                i = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+                hit = sorted_keys[i] == keys
+                out[hit] = rows[i[hit]]
+        return out
+
+    def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        """Index ``keys`` (absent and distinct) as ``rows``."""
+        self._tail = _merge(self._tail, _sorted_run(keys, rows))
+        if len(self._tail[0]) > max(4096, len(self._main[0]) // 8):
+            self._main = _merge(self._main, self._tail)
+            self._tail = (self._tail[0][:0], self._tail[1][:0])
+
+
+class Archive:
+    """All evaluations of a run, in order, as whole columns, with an incrementally maintained
+    feasible front. ``sizes`` (the number of values of each variable) makes keys one int64."""
+
+    def __init__(self, n_var: int, n_obj: int, n_constr: int, sizes: np.ndarray | None = None):
         self.n_var, self.n_obj, self.n_constr = n_var, n_obj, n_constr
-        self._index: dict[bytes, int] = {}
-        self._chunks: list[tuple[Evaluation, np.ndarray]] = []  # (evaluation, generation per row)
-        self._front = np.zeros(0, dtype=np.int64)  # row ids into the concatenated archive
-        self._cache: dict[str, np.ndarray] | None = None
+        self._index = KeyIndex(n_var, sizes)
+        self._n = 0
+        self._columns: dict[str, np.ndarray] = {
+            "X": np.zeros((0, n_var), dtype=np.int64),
+            "objectives": np.zeros((0, n_obj)),
+            "F": np.zeros((0, n_obj)),
+            "G": np.zeros((0, n_constr)),
+            "generation": np.zeros(0, dtype=np.int64),
+            "cv": np.zeros(0),
+            "feasible": np.zeros(0, dtype=bool),
+        }
+        self._metrics: list[str] = []
+        self._front = np.zeros(0, dtype=np.int64)  # row ids
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self._n
 
-    def __contains__(self, key: bytes) -> bool:
-        return key in self._index
+    def keys(self, X: np.ndarray) -> np.ndarray:
+        """The look-up keys of index rows ``X``."""
+        return self._index.keys(X)
 
     def contains_rows(self, X: np.ndarray) -> np.ndarray:
         """Boolean mask: which rows of ``X`` are already evaluated."""
-        return np.asarray([k in self._index for k in _keys(X)], dtype=bool)
+        return self.contains_keys(self.keys(X))
+
+    def contains_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Boolean mask: which designs of :meth:`keys` ``keys`` are already evaluated."""
+        return self._index.lookup(keys) >= 0
 
     def within_budget(self, X: np.ndarray, new_designs: int) -> np.ndarray:
         """Boolean mask of the rows of ``X`` to evaluate so that at most ``new_designs`` of them
@@ -87,34 +162,65 @@ class Archive:
         unique = np.unique(X[new], axis=0)
         if len(unique) <= new_designs:
             return np.ones(len(X), dtype=bool)
-        keep = set(_keys(unique[: max(new_designs, 0)]))
-        return ~new | np.asarray([k in keep for k in _keys(X)], dtype=bool)
+        keep = self.keys(unique[: max(new_designs, 0)])
+        return ~new | np.isin(self.keys(X), keep)
+
+    def _reserve(self, rows: int, ev: Evaluation) -> None:
+        if not self._metrics and self._n == 0:
+            self._metrics = list(ev.metrics)
+            for name in self._metrics:
+                self._columns[name] = np.zeros(0, dtype=np.asarray(ev.metrics[name]).dtype)
+        capacity = len(self._columns["X"])
+        if self._n + rows <= capacity:
+            return
+        capacity = max(self._n + rows, int(GROWTH * capacity), MIN_CAPACITY)
+        for name, old in self._columns.items():
+            new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
+            new[: self._n] = old[: self._n]
+            self._columns[name] = new
 
     def add(self, ev: Evaluation, generation: int) -> None:
         """Append new (not yet archived, mutually distinct) evaluations."""
-        start = len(self._index)
-        for i, key in enumerate(_keys(ev.X)):
-            if key in self._index:
-                raise ValueError("design already in the archive")
-            self._index[key] = start + i
-        self._chunks.append((ev, np.full(len(ev.X), generation, dtype=np.int64)))
-        self._cache = None
+        keys = self.keys(ev.X)
+        if len(np.unique(keys)) != len(keys) or self.contains_keys(keys).any():
+            raise ValueError("design already in the archive")
+        start, stop = self._n, self._n + len(keys)
+        self._reserve(len(keys), ev)
+        values = {
+            "X": ev.X,
+            "objectives": ev.objectives,
+            "F": ev.F,
+            "G": ev.G,
+            "generation": generation,
+            "cv": ev.cv,
+            "feasible": ev.feasible,
+            **{name: ev.metrics[name] for name in self._metrics},
+        }
+        for name, value in values.items():
+            self._columns[name][start:stop] = value
+        self._n = stop
+        self._index.add(keys, np.arange(start, stop, dtype=np.int64))
         feasible = np.flatnonzero(ev.feasible) + start
         if len(feasible):
             candidates = np.concatenate([self._front, feasible])
-            F = self.column("F")[candidates]
-            self._front = np.sort(candidates[non_dominated(F)])
+            self._front = np.sort(candidates[non_dominated(self.column("F")[candidates])])
 
     @classmethod
-    def restore(cls, ev: Evaluation, generation: np.ndarray, front: np.ndarray) -> Archive:
+    def restore(
+        cls,
+        ev: Evaluation,
+        generation: np.ndarray,
+        front: np.ndarray,
+        sizes: np.ndarray | None = None,
+    ) -> Archive:
         """An archive holding the rows of ``ev`` (added in ``generation``, per row) with the
         front ``front`` (row ids), as a checkpoint recorded them; ValueError if inconsistent."""
-        archive = cls(ev.X.shape[1], ev.F.shape[1], ev.G.shape[1])
+        archive = cls(ev.X.shape[1], ev.F.shape[1], ev.G.shape[1], sizes)
         generation = np.asarray(generation, dtype=np.int64)
         if len(generation) != len(ev.X) or (np.diff(generation) < 0).any():
             raise ValueError("the generation column is not one non-decreasing value per design")
-        archive._index = {key: i for i, key in enumerate(_keys(ev.X))}
-        if len(archive._index) != len(ev.X):
+        keys = archive.keys(ev.X)
+        if len(np.unique(keys)) != len(keys):
             raise ValueError("a design appears twice")
         front = np.asarray(front, dtype=np.int64)
         if len(front) and (
@@ -125,7 +231,19 @@ class Archive:
         ):
             raise ValueError("the front is not a sorted set of feasible designs")
         if len(ev.X):
-            archive._chunks.append((ev, generation))
+            archive._metrics = list(ev.metrics)
+            archive._columns = {
+                "X": np.asarray(ev.X, dtype=np.int64),
+                "objectives": ev.objectives,
+                "F": ev.F,
+                "G": ev.G,
+                "generation": generation,
+                "cv": ev.cv,
+                "feasible": ev.feasible,
+                **ev.metrics,
+            }
+            archive._n = len(keys)
+            archive._index.add(keys, np.arange(len(keys), dtype=np.int64))
         archive._front = front
         return archive
 
@@ -140,37 +258,26 @@ class Archive:
         )
 
     def column(self, name: str) -> np.ndarray:
-        """A stacked array over all evaluations: X, F, G, objectives, generation, cv, feasible."""
-        if self._cache is None:
-            self._cache = {}
-        if name not in self._cache:
-            if name == "generation":
-                parts = [g for _, g in self._chunks]
-            elif name in ("cv", "feasible") or name in ("X", "F", "G", "objectives"):
-                parts = [getattr(ev, name) for ev, _ in self._chunks]
-            else:
-                parts = [ev.metrics[name] for ev, _ in self._chunks]
-            empty = {"X": (0, self.n_var), "F": (0, self.n_obj), "objectives": (0, self.n_obj)}
-            shape = empty.get(name, (0, self.n_constr) if name == "G" else (0,))
-            self._cache[name] = np.concatenate(parts) if parts else np.zeros(shape)
-        return self._cache[name]
+        """One field over all evaluations, a read-only view: X, F, G, objectives, generation,
+        cv, feasible, or a metric."""
+        view = self._columns[name][: self._n]
+        view.flags.writeable = False
+        return view
 
     def metric_names(self) -> list[str]:
-        return list(self._chunks[0][0].metrics) if self._chunks else []
+        return list(self._metrics)
 
     def rows(self, X: np.ndarray) -> np.ndarray:
-        """Archive row ids of designs ``X`` (all must be archived)."""
-        return np.asarray([self._index[k] for k in _keys(X)], dtype=np.int64)
+        """Archive row ids of designs ``X`` (all must be archived; KeyError otherwise)."""
+        rows = self._index.lookup(self.keys(X))
+        if (rows < 0).any():
+            raise KeyError("design not in the archive")
+        return rows
 
     @property
     def front(self) -> np.ndarray:
         """Row ids of the feasible non-dominated designs, in evaluation order."""
         return self._front
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_cache"] = None
-        return state
 
 
 class ArchiveDuplicates(DuplicateElimination):
@@ -181,19 +288,15 @@ class ArchiveDuplicates(DuplicateElimination):
         self.archive = archive
 
     def _do(self, pop, other, is_duplicate):
-        X = pop.get("X")
-        keys = _keys(X)
-        if other is None:
-            seen: set[bytes] = set()
-            for i, key in enumerate(keys):
-                if key in seen or key in self.archive:
-                    is_duplicate[i] = True
-                seen.add(key)
+        keys = self.archive.keys(pop.get("X"))
+        seen = self.archive.contains_keys(keys)
+        if other is None:  # a repeat of an earlier offspring
+            first = np.zeros(len(keys), dtype=bool)
+            first[np.unique(keys, return_index=True)[1]] = True
+            seen |= ~first
         else:
-            other_keys = set(_keys(other.get("X")))
-            for i, key in enumerate(keys):
-                if key in other_keys or key in self.archive:
-                    is_duplicate[i] = True
+            seen |= np.isin(keys, self.archive.keys(other.get("X")))
+        is_duplicate |= seen
         return is_duplicate
 
 

@@ -40,7 +40,8 @@ CHUNK_PAIRS = 250_000  # design x layer-shape pairs per vectorized call of the e
 
 @dataclass(frozen=True)
 class Termination:
-    """Stop at the first limit reached (unset limits are ignored)."""
+    """Stop at the first limit reached (unset limits are ignored). ``time_s`` bounds the run's
+    wall time with what it still has to write (:attr:`SearchState.reserve_s`)."""
 
     generations: int | None = None
     evaluations: int | None = None
@@ -58,7 +59,7 @@ class Termination:
             return "generations"
         if self.evaluations is not None and len(state.archive) >= self.evaluations:
             return "evaluations"
-        if self.time_s is not None and state.elapsed_s >= self.time_s:
+        if self.time_s is not None and state.elapsed_s + state.reserve_s >= self.time_s:
             return "time_s"
         if searching and self.hv_window and len(state.history) > self.hv_window:
             old = state.history[-1 - self.hv_window]["hypervolume"]
@@ -91,6 +92,8 @@ class SearchState:
     replay: Archive | None = None  # restored, pymoo algorithm not rebuilt yet: the archive to
     # replay (:func:`restore_algorithm`; ``archive`` is this one meanwhile)
     forced_choice: Choice | None = None  # replaying "auto": its recorded choice, not a new one
+    reserve_s: float = 0.0  # wall time the run still needs after its search (its last writes)
+    hv_of: tuple[np.ndarray, float] | None = None  # the last front and its hypervolume
 
     def attach_runner(self, runner: ChunkRunner | None, chunk_size: int = 1024) -> None:
         """Evaluate large populations in chunks through ``runner`` (None: in process)."""
@@ -103,7 +106,7 @@ def new_state(
 ) -> SearchState:
     """A fresh search state (nothing evaluated yet). ``auto`` chooses the algorithm in its
     first generation (:mod:`evodse.search.choice`)."""
-    archive = Archive(problem.n_var, problem.n_obj, problem.n_ieq_constr)
+    archive = Archive(problem.n_var, problem.n_obj, problem.n_ieq_constr, grid_sizes(problem))
     state = SearchState(
         problem=problem, algorithm_name=algorithm, options=dict(options), seed=seed, archive=archive
     )
@@ -243,21 +246,36 @@ def exhaustive_chunk(problem: AcceleratorProblem) -> int:
     return int(np.clip(CHUNK_PAIRS // shapes, 1024, 65_536))
 
 
+def grid_sizes(problem: AcceleratorProblem) -> np.ndarray:
+    """The number of values of each decision variable."""
+    return np.asarray(problem.xu, dtype=np.int64) + 1
+
+
+def random_batch_size(state: SearchState) -> int:
+    """Designs per generation of the random baseline: ``pop_size`` when set, else as many as
+    one vectorized call of the cost model takes efficiently (:func:`exhaustive_chunk`)."""
+    return int(state.options.get("pop_size") or exhaustive_chunk(state.problem))
+
+
 def _random_batch(state: SearchState, want: int) -> np.ndarray:
-    """Up to ``want`` uniform random designs not yet archived (fewer near exhaustion)."""
-    sizes = np.asarray(state.problem.xu, dtype=np.int64) + 1
-    rows: list[np.ndarray] = []
-    seen = set()
+    """Up to ``want`` uniform random designs not yet archived, in the order drawn (fewer near
+    exhaustion)."""
+    sizes = grid_sizes(state.problem)
+    archive = state.archive
+    X_out = np.zeros((0, len(sizes)), dtype=np.int64)
+    keys_out = archive.keys(X_out)
     for _ in range(100):  # resample duplicates; a nearly exhausted space ends early
         X = state.rng.integers(0, sizes, (want, len(sizes)))
-        for x in X[~state.archive.contains_rows(X)]:
-            key = x.tobytes()
-            if key not in seen and len(rows) < want:
-                seen.add(key)
-                rows.append(x)
-        if len(rows) >= want or len(state.archive) + len(rows) >= state.problem.space_size:
+        keys = archive.keys(X)
+        first = np.sort(np.unique(keys, return_index=True)[1])  # first draws, in draw order
+        X, keys = X[first], keys[first]
+        fresh = ~archive.contains_keys(keys) & ~np.isin(keys, keys_out)
+        take = np.flatnonzero(fresh)[: want - len(X_out)]
+        X_out = np.concatenate([X_out, X[take]])
+        keys_out = np.concatenate([keys_out, keys[take]])
+        if len(X_out) >= want or len(archive) + len(X_out) >= state.problem.space_size:
             break
-    return np.asarray(rows, dtype=np.int64).reshape(-1, len(sizes))
+    return X_out
 
 
 def _exhaustive_batch(state: SearchState, max_new: int | None) -> np.ndarray:
@@ -332,7 +350,7 @@ def step(
             more = len(X) > 0
         else:
             if algorithm is None:
-                X = _random_batch(state, int(state.options.get("pop_size", 100)))
+                X = _random_batch(state, random_batch_size(state))
                 if max_new is not None:
                     X = X[state.archive.within_budget(X, max_new)]
             else:
@@ -361,10 +379,14 @@ def step(
 
 
 def _record(state: SearchState, start: float, *, progressed: bool) -> bool:
-    """Close a generation: count it, and append its history row."""
+    """Close a generation: count it, and append its history row (the hypervolume is computed
+    again only when the front changed)."""
     state.generation += 1
-    front_F = state.archive.column("F")[state.archive.front]
-    hv = state.hypervolume(front_F) if len(front_F) else 0.0
+    front = state.archive.front
+    if state.hv_of is None or not np.array_equal(state.hv_of[0], front):
+        front_F = state.archive.column("F")[front]
+        state.hv_of = (front, state.hypervolume(front_F) if len(front_F) else 0.0)
+    hv = state.hv_of[1]
     state.elapsed_s += time.perf_counter() - start
     state.history.append(
         {
@@ -395,7 +417,8 @@ def run_search(
     on_generation: Callable[[SearchState], None] | None = None,
     max_idle_generations: int = 20,
 ) -> SearchState:
-    """Advance ``state`` until a termination limit is reached or the space is exhausted."""
+    """Advance ``state`` until a termination limit is reached or the space is exhausted.
+    The time ``on_generation`` takes (progress, checkpoints) counts in ``state.elapsed_s``."""
     idle = 0
     while (reason := termination.reached(state)) is None:
         before = len(state.archive)
@@ -403,7 +426,9 @@ def run_search(
         progressed = step(state, max_new=left, termination=termination)
         idle = idle + 1 if len(state.archive) == before else 0
         if on_generation is not None:
+            start = time.perf_counter()
             on_generation(state)
+            state.elapsed_s += time.perf_counter() - start
         if not progressed or len(state.archive) >= state.problem.space_size:
             reason = "space_exhausted"
             break

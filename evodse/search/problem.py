@@ -26,6 +26,7 @@ from pymoo.core.problem import Problem
 from evodse.errors import InputError
 from evodse.hardware.template import Accelerator, load_hardware
 from evodse.model.evaluate import evaluate
+from evodse.model.prices import prices
 from evodse.search.objectives import (
     DESIGN_METRICS,
     Composite,
@@ -198,7 +199,8 @@ class AcceleratorProblem(Problem):
         """Objectives, constraints and metrics of the designs with index rows ``X``."""
         X = np.asarray(X, dtype=np.int64).reshape(-1, self.n_var)
         designs = self.design_space.decode(X)
-        costs = [evaluate(designs, net) for net in self.networks]
+        shared = prices(designs)  # the designs' prices, once for every workload
+        costs = [evaluate(designs, net, design_prices=shared) for net in self.networks]
         per_workload = {
             net.name: workload_metrics(c) for net, c in zip(self.networks, costs, strict=True)
         }

@@ -1,0 +1,518 @@
+"""Big runs: does ``time_s`` hold, and what do checkpoints, outputs and memory cost at 10^6
+evaluations (issue 24)?
+
+Usage::
+
+    nice -n 10 python benchmarks/big_runs.py --label after            # all parts, ~10 min
+    PYTHONPATH=/path/to/old/tree nice -n 10 python benchmarks/big_runs.py --label before
+    python benchmarks/big_runs.py --doc                                # docs/big_runs.md only
+
+The space is the issue's: resnet50 + bert_base (geomean latency, energy; area), a 32 x 32
+array shape, three SRAMs of 16-2048 KiB in 16 KiB steps, DRAM bandwidth 1-64 GB/s in 0.5 GB/s
+steps and the clock 200-1000 MHz in 1 MHz steps: 218,457,069,060,096 designs.
+
+Parts (``--parts``):
+
+``command``
+    ``evodse run`` of the space with ``termination: {time_s: T}``, one fresh process each
+    (``python -m evodse.cli.main``, run directory included): command wall time, CPU time (user
+    + system of the child) and peak resident memory, and the designs evaluated.
+``rate``
+    NSGA-II designs per second (CPU and wall) for a few population sizes, in process.
+``io``
+    A random-search archive of ``--io-designs`` designs, then: the checkpoint written whole
+    (``save_checkpoint``), the incremental checkpoint after one more generation (``RunWriter``,
+    where the code has it), evaluations.csv with the other result files written at once
+    (``write_results``), and the bytes per archived design.
+``plot`` (with ``io``)
+    ``evodse plot`` and ``evodse report`` of that run directory, in child processes.
+
+The machine is shared (two cores, other jobs running): run under ``nice -n 10``; wall and CPU
+times are both recorded, and CPU time is the one to compare between runs. Results are merged
+into ``--json`` under ``--label`` (with the evodse commit measured), and ``docs/big_runs.md``'s
+generated block is rewritten from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "data" / "big_runs.json"
+DOC = ROOT / "docs" / "big_runs.md"
+BEGIN = "<!-- big_runs results: begin (generated) -->"
+END = "<!-- big_runs results: end -->"
+
+EXPERIMENT: dict[str, Any] = {
+    "name": "big",
+    "workloads": ["resnet50", "bert_base"],
+    "base": "edge",
+    "space": {
+        "pe_rows": {"range": [8, 256], "step": 8},
+        "pe_cols": {"range": [8, 256], "step": 8},
+        "ifmap_sram_kib": {"range": [16, 2048], "step": 16},
+        "weight_sram_kib": {"range": [16, 2048], "step": 16},
+        "ofmap_sram_kib": {"range": [16, 2048], "step": 16},
+        "dram_bandwidth_gbps": {"range": [1, 64], "step": 0.5},
+        "frequency_mhz": {"range": [200, 1000], "step": 1},
+    },
+    "objectives": ["latency", "energy", "area"],
+    "seeds": [0],
+}
+COMMANDS = (("random", 20), ("random", 60), ("nsga2", 20), ("nsga2", 60))
+RATE_POPS = (50, 200, 1000)
+RATE_CPU_S = 6.0
+
+
+def experiment(algorithm: str, **termination: Any) -> dict[str, Any]:
+    return {**EXPERIMENT, "algorithm": {"name": algorithm}, "termination": termination}
+
+
+def commit() -> str:
+    """The commit of the evodse measured (its package's repository)."""
+    import evodse
+
+    where = Path(evodse.__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"unknown ({where})"
+
+
+# --- parts ----------------------------------------------------------------------------------------
+
+
+def run_command(algorithm: str, time_s: float, tmp: Path, limit_s: float) -> dict[str, Any]:
+    """``evodse run`` in a child process: wall, CPU, peak memory, designs evaluated (killed
+    after ``limit_s`` seconds of wall time)."""
+    config = tmp / f"{algorithm}-{time_s:g}.yaml"
+    config.write_text(yaml.safe_dump(experiment(algorithm, time_s=time_s), sort_keys=False))
+    out = tmp / f"run-{algorithm}-{time_s:g}"
+    argv = [sys.executable, "-m", "evodse.cli.main", "run", str(config), "--out", str(out)]
+    start = time.perf_counter()
+    child = subprocess.Popen([*argv, "--quiet"], stdout=subprocess.DEVNULL)
+    killed = False
+    while True:  # the child's own resource usage, killed after ``limit_s``
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        if not killed and time.perf_counter() - start > limit_s:
+            child.kill()
+            killed = True
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    record = {
+        "algorithm": algorithm,
+        "time_s": time_s,
+        "status": "killed" if killed else os.waitstatus_to_exitcode(status),
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+    if not killed:
+        summary = json.loads((out / "summary.json").read_text())
+        sizes = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
+        record.update(
+            evaluations=summary["evaluations"],
+            search_wall_s=summary["wall_time_s"],
+            evaluations_csv_mib=sizes.get("evaluations.csv", 0) / 2**20,
+            run_dir_mib=sum(sizes.values()) / 2**20,
+        )
+    return record
+
+
+def startup_s(repeats: int = 3) -> float:
+    """The median wall time of a process that only imports evodse's command line."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import evodse.cli.main"], check=True)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def problem():
+    from evodse.experiment.config import load_experiment
+
+    exp = load_experiment(experiment("random", generations=1))
+    return exp, exp.build_problem()
+
+
+def nsga2_rate(pop_size: int) -> dict[str, Any]:
+    """NSGA-II designs per CPU and wall second over ``RATE_CPU_S`` of CPU time."""
+    from evodse.search.driver import Termination, new_state, run_search
+
+    _, prob = problem()
+    model_cpu = [0.0]
+    evaluate = prob.evaluate_designs
+
+    def timed(X):  # the cost model's share of the CPU time
+        start = time.process_time()
+        try:
+            return evaluate(X)
+        finally:
+            model_cpu[0] += time.process_time() - start
+
+    prob.evaluate_designs = timed
+    state = new_state(prob, "nsga2", {"pop_size": pop_size}, 0)
+    run_search(state, Termination(generations=2))  # set up, first population
+    n0, gen0 = len(state.archive), state.generation
+    model_cpu[0] = 0.0
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    while time.process_time() - cpu0 < RATE_CPU_S:
+        run_search(state, Termination(generations=state.generation + 1))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    designs = len(state.archive) - n0
+    return {
+        "pop_size": pop_size,
+        "designs": designs,
+        "generations": state.generation - gen0,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "model_cpu_s": model_cpu[0],
+        "designs_per_cpu_s": designs / cpu,
+        "designs_per_wall_s": designs / wall,
+    }
+
+
+def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
+    """Checkpoint and output costs on a random-search archive of ``designs`` designs (and, with
+    the part ``plot``, ``evodse plot`` and ``evodse report`` of its run directory)."""
+    from evodse.experiment import rundir
+    from evodse.search.driver import Termination, new_state, run_search
+
+    exp, prob = problem()
+    base = _rss_mib()  # the process with its problem built, nothing evaluated
+    batch = 10_000
+    state = new_state(prob, "random", {"pop_size": batch}, 0)
+    cpu0 = time.process_time()
+    run_search(state, Termination(evaluations=designs // 2))
+    half = (len(state.archive), _rss_mib())  # memory per design: between half and all
+    run_search(state, Termination(evaluations=designs - batch))
+    search_cpu = time.process_time() - cpu0
+    resolved = exp.resolved(prob, 0)
+    out: dict[str, Any] = {
+        "designs": designs,
+        "search_cpu_s": search_cpu,
+        "base_rss_mib": base,
+        "half_rows": half[0],
+        "rss_at_half_mib": half[1],
+    }
+    writer = (
+        rundir.RunWriter(tmp / "incremental", resolved) if hasattr(rundir, "RunWriter") else None
+    )
+    if writer is not None:  # everything so far, then one generation more
+        writer.checkpoint(state)
+        writer.append_rows(state)
+    run_search(state, Termination(evaluations=designs))
+    out["archive_rows"] = len(state.archive)
+    out["rss_after_search_mib"] = _rss_mib()  # the archive, its index and the history held
+    if writer is not None:
+        for name, write in (
+            ("incremental_checkpoint", writer.checkpoint),
+            ("append_rows", writer.append_rows),
+        ):
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            write(state)
+            out[name] = {
+                "new_rows": batch,
+                "wall_s": time.perf_counter() - wall0,
+                "cpu_s": time.process_time() - cpu0,
+            }
+    for name, write in (  # a run's writes first, for its peak memory; then a whole checkpoint
+        ("write_results", lambda d: rundir.write_results(d, state, resolved)),
+        ("whole_checkpoint", lambda d: rundir.save_checkpoint(d, state, resolved)),
+    ):
+        if name == "whole_checkpoint":
+            out["peak_rss_run_mib"] = _peak_rss_mib()
+        where = tmp / name
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        write(where)
+        out[name] = {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0}
+    if "plot" in parts:  # the run directory written at once, plotted and reported
+        rundir.write_config(tmp / "write_results", resolved)
+        out["plot"] = _child([*_CLI, "plot", str(tmp / "write_results"), "--out", str(tmp / "p")])
+        out["report"] = _child([*_CLI, "report", str(tmp / "write_results")])
+    archive = state.archive
+    columns = ["X", "objectives", "F", "G", "generation", "cv", "feasible"]
+    columns += archive.metric_names()
+    out["archive_column_bytes_per_design"] = sum(archive.column(c).nbytes for c in columns) / len(
+        archive
+    )
+    out["peak_rss_mib"] = _peak_rss_mib()
+    return out
+
+
+_CLI = [sys.executable, "-m", "evodse.cli.main"]
+
+
+def _child(argv: list[str]) -> dict[str, float]:
+    """Wall time, CPU time and peak memory of a command in a child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    return {
+        "status": os.waitstatus_to_exitcode(status),
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def _peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mib() -> float:
+    """The process's resident memory now (Linux ``/proc``)."""
+    fields = Path("/proc/self/status").read_text().split("VmRSS:")[1].split()
+    return float(fields[0]) / 1024
+
+
+# --- results and docs -----------------------------------------------------------------------------
+
+
+def headlines(results: dict[str, Any]) -> list[str]:
+    """The measured answers to the issue's goals, one line each."""
+    before, after = results.get("before", {}), results.get("after", {})
+    lines = []
+    done = [r for r in after.get("command", []) if r["status"] == 0]
+    if done:
+        worst = max(done, key=lambda r: r["wall_s"] / r["time_s"])
+        ratio = worst["wall_s"] / worst["time_s"]
+        line = (
+            f"- `time_s`: the largest command wall time was {ratio:.2f}x its budget "
+            f"({worst['algorithm']}, `time_s: {worst['time_s']:g}`: {worst['wall_s']:.1f} s)"
+        )
+        if "startup_wall_s" in after:
+            start = after["startup_wall_s"]
+            within = max((r["wall_s"] - start) / r["time_s"] for r in done)
+            line += (
+                f"; without the {start:.1f} s a process takes to start and import evodse "
+                f"(measured alone), at most {within:.2f}x"
+            )
+        lines.append(line + ".")
+    rate = {
+        k: {r["pop_size"]: r["designs_per_cpu_s"] for r in results.get(k, {}).get("rate", [])}
+        for k in ("before", "after")
+    }
+    common = sorted(set(rate["before"]) & set(rate["after"]))
+    if common:
+        ratios = ", ".join(
+            f"{rate['after'][p] / rate['before'][p]:.1f}x at population {p}" for p in common
+        )
+        lines.append(f"- NSGA-II designs per CPU second, after / before: {ratios}.")
+    shares = [r for r in after.get("rate", []) if "model_cpu_s" in r]
+    if shares:
+        parts = ", ".join(
+            f"{1e3 * r['cpu_s'] / r['generations']:.1f} ms at population {r['pop_size']} "
+            f"({100 * r['model_cpu_s'] / r['cpu_s']:.0f}% in the cost model)"
+            for r in shares
+        )
+        lines.append(
+            f"- NSGA-II CPU time per generation: {parts}; the rest is pymoo's ask and tell and "
+            "evodse's bookkeeping (archive, front, history), which no longer grows with the "
+            "archive."
+        )
+    io_b, io_a = before.get("io", {}), after.get("io", {})
+    if "incremental_checkpoint" in io_a:
+        inc = io_a["incremental_checkpoint"]
+        lines.append(
+            f"- Checkpoint at {io_a['archive_rows']:,} designs: {inc['wall_s']:.2f} s of wall "
+            f"time ({inc['cpu_s']:.2f} s CPU) for the incremental checkpoint (the archive's "
+            f"last {inc['new_rows']:,} designs appended to the tail); written whole "
+            f"{io_a['whole_checkpoint']['wall_s']:.2f} s"
+            + (
+                f" (before: {io_b['whole_checkpoint']['wall_s']:.2f} s)."
+                if "whole_checkpoint" in io_b
+                else "."
+            )
+        )
+    if "write_results" in io_a and "write_results" in io_b:
+        lines.append(
+            f"- evaluations.csv (and the other result files) for {io_a['archive_rows']:,} rows: "
+            f"{io_a['write_results']['cpu_s']:.1f} s of CPU time, before "
+            f"{io_b['write_results']['cpu_s']:.1f} s."
+        )
+    if "rss_after_search_mib" in io_a:
+        n = io_a["archive_rows"]
+        held = io_a["rss_after_search_mib"] - io_a["rss_at_half_mib"]
+        per_design = held * 2**20 / (n - io_a["half_rows"])
+        estimate = io_a["peak_rss_run_mib"] / 1024 + per_design * (1e7 - n) / 2**30
+        lines.append(
+            f"- Memory: {per_design:,.0f} resident bytes per design held (the growth of the "
+            "process between half and all of the designs; archive columns "
+            f"{io_a['archive_column_bytes_per_design']:.0f}, the rest its index and the "
+            f"history); the run's peak at {n:,} designs was "
+            f"{io_a['peak_rss_run_mib']:,.0f} MiB (searching and writing its results). "
+            f"Adding {1e7 - n:,.0f} designs at that rate, a 10^7-evaluation run peaks near "
+            f"{estimate:.1f} GiB (a checkpoint written whole, as a sweep's task returns it, "
+            "adds a copy of the archive)."
+        )
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The docs block: the headlines, then before and after side by side."""
+    labels = [k for k in ("before", "after") if k in results]
+    lines = [*headlines(results), ""] if headlines(results) else []
+    lines += [
+        "Measured by `benchmarks/big_runs.py` (raw results: `docs/data/big_runs.json`) on a "
+        "shared two-core machine under `nice -n 10`; CPU time is the child's user + system time, "
+        "wall time includes waiting for the CPU. Commits: "
+        + ", ".join(f"{k} `{results[k]['commit']}`" for k in labels)
+        + ".",
+        "",
+        "| run (`time_s`) | "
+        + " | ".join(f"{k}: command wall / CPU s, designs" for k in labels)
+        + " |",
+        "| --- |" + " --- |" * len(labels),
+    ]
+    for algorithm, time_s in COMMANDS:
+        cells = []
+        for k in labels:
+            rows = [
+                r
+                for r in results[k].get("command", [])
+                if (r["algorithm"], r["time_s"]) == (algorithm, time_s)
+            ]
+            if not rows:
+                cells.append("not measured")
+            elif rows[0]["status"] == "killed":
+                cells.append(f"killed after {rows[0]['wall_s']:.0f} / {rows[0]['cpu_s']:.0f}")
+            else:
+                r = rows[0]
+                cells.append(f"{r['wall_s']:.1f} / {r['cpu_s']:.1f}, {r['evaluations']:,}")
+        lines.append(f"| {algorithm} ({time_s:g} s) | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| NSGA-II population | "
+        + " | ".join(f"{k}: designs per CPU s (per wall s)" for k in labels)
+        + " |",
+        "| --- |" + " --- |" * len(labels),
+    ]
+    for pop in RATE_POPS:
+        cells = []
+        for k in labels:
+            rows = [r for r in results[k].get("rate", []) if r["pop_size"] == pop]
+            cells.append(
+                f"{rows[0]['designs_per_cpu_s']:,.0f} ({rows[0]['designs_per_wall_s']:,.0f})"
+                if rows
+                else "not measured"
+            )
+        lines.append(f"| {pop} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| at 10^6 designs | " + " | ".join(labels) + " |",
+        "| --- |" + " --- |" * len(labels),
+    ]
+    facts = (
+        ("checkpoint written whole, wall / CPU s", "whole_checkpoint"),
+        ("incremental checkpoint after 10,000 new designs, wall / CPU s", "incremental_checkpoint"),
+        ("their 10,000 rows appended to evaluations.csv, wall / CPU s", "append_rows"),
+        ("evaluations.csv and the other results at once, wall / CPU s", "write_results"),
+    )
+    for text, key in facts:
+        cells = []
+        for k in labels:
+            io = results[k].get("io", {})
+            cells.append(
+                f"{io[key]['wall_s']:.2f} / {io[key]['cpu_s']:.2f}"
+                if key in io
+                else "not available"
+            )
+        lines.append(f"| {text} | " + " | ".join(cells) + " |")
+    for text, key in (
+        ("`evodse plot` of the run directory (all figures), wall / CPU s", "plot"),
+        ("`evodse report` of the run directory, wall / CPU s", "report"),
+    ):
+        cells = []
+        for k in labels:
+            io = results[k].get("io", {})
+            cells.append(
+                f"{io[key]['wall_s']:.1f} / {io[key]['cpu_s']:.1f}" if key in io else "not measured"
+            )
+        lines.append(f"| {text} | " + " | ".join(cells) + " |")
+    for text, key, fmt in (
+        ("archive columns, bytes per design", "archive_column_bytes_per_design", "{:.0f}"),
+        ("peak resident memory of the process, MiB", "peak_rss_mib", "{:,.0f}"),
+        ("of which before the checkpoint written whole, MiB", "peak_rss_run_mib", "{:,.0f}"),
+    ):
+        cells = [
+            fmt.format(results[k]["io"][key])
+            if key in results[k].get("io", {})
+            else "not available"
+            for k in labels
+        ]
+        lines.append(f"| {text} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
+    """Rewrite the generated block of ``path`` (between BEGIN and END)."""
+    text = path.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{markdown(results)}{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--label", choices=["before", "after"], help="where the results go")
+    ap.add_argument("--parts", nargs="+", default=["startup", "command", "rate", "io", "plot"])
+    ap.add_argument("--io-designs", type=int, default=1_000_000)
+    ap.add_argument("--json", type=Path, default=RESULTS)
+    ap.add_argument("--limit-s", type=float, default=300.0, help="kill a command after this")
+    ap.add_argument("--commit", default=None, help="the commit measured (default: git's)")
+    ap.add_argument("--doc", action="store_true", help="only rewrite docs/big_runs.md")
+    args = ap.parse_args(argv)
+    results = json.loads(args.json.read_text()) if args.json.exists() else {}
+    if not args.doc:
+        if args.label is None:
+            ap.error("--label is required to measure")
+        entry = results.setdefault(args.label, {})
+        entry["commit"] = args.commit or commit()
+        with tempfile.TemporaryDirectory() as tmp:
+            if "command" in args.parts:
+                entry["command"] = []
+                for algorithm, time_s in COMMANDS:
+                    record = run_command(algorithm, time_s, Path(tmp), args.limit_s)
+                    entry["command"].append(record)
+                    print(json.dumps(entry["command"][-1]), flush=True)
+            if "startup" in args.parts:
+                entry["startup_wall_s"] = startup_s()
+            if "rate" in args.parts:
+                entry["rate"] = [nsga2_rate(pop) for pop in RATE_POPS]
+                print(json.dumps(entry["rate"]), flush=True)
+            if "io" in args.parts:
+                entry["io"] = io_costs(args.io_designs, Path(tmp), args.parts)
+                print(json.dumps(entry["io"]), flush=True)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    write_doc(results)
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    raise SystemExit(main())
