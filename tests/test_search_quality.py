@@ -245,3 +245,54 @@ def test_the_docs_tables_are_the_committed_results(sq):
             assert not default[0]["goal"], f"{name} meets the goal now: drop it from GOAL_MISSED"
         else:
             assert default[0]["goal"], name
+
+
+@pytest.fixture(scope="module")
+def anytime(sq):
+    spec = importlib.util.spec_from_file_location("anytime", ROOT / "benchmarks" / "anytime.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # imports search_quality from sys.modules (the sq fixture)
+    module.SPACES["tiny-test"] = sq.BENCHMARKS["tiny-test"]
+    return module
+
+
+def test_mark_fronts_are_the_fronts_of_growing_prefixes(anytime):
+    L = np.random.default_rng(3).random((400, 3))
+    counts = [0, 5, 60, 60, 400]
+    rows, first, last = anytime.mark_fronts(L, counts)
+    for k, n in enumerate(counts):
+        on = rows[(first <= k) & (last >= k)]
+        assert set(on.tolist()) == set(non_dominated(L[:n]).tolist())
+
+
+def test_mark_times_double_every_two_steps_and_end_at_the_run_length(anytime):
+    assert anytime.mark_times(1.0) == [0.25, 0.25 * 2**0.5, 0.5, 0.5 * 2**0.5, 1.0]
+    times = anytime.mark_times(60.0)
+    assert times[-1] == 60.0 and times[-2] < 60.0 and {0.25, 1.0, 4.0, 16.0} <= set(times)
+
+
+def test_anytime_runs_score_against_a_union_reference_and_report(anytime, tmp_path):
+    """Two short runs on a space treated as too big to enumerate: the reference is the
+    non-dominated union of their last fronts, so no ratio exceeds 1; scored at every time."""
+    seconds = {"tiny-test": 0.3}
+    anytime.run_all(["tiny-test"], ["auto", "random"], 1, seconds, tmp_path, processes=1)
+    out = anytime.score(tmp_path, ["tiny-test"], "cmd")
+    facts = out["benchmarks"]["tiny-test"]
+    assert facts["reference"] == "union" and facts["enumeration_cpu_s"] is None
+    assert [r["method"] for r in out["records"]] == ["auto", "random"]  # METHODS order
+    for r in out["records"]:
+        assert len(r["hv_ratio"]) == len(r["times"]) == len(r["evaluations"])
+        assert all(0 <= hv <= 1 + 1e-9 for hv in r["hv_ratio"])
+        assert r["evaluations"] == sorted(r["evaluations"])
+    assert max(r["hv_ratio"][-1] for r in out["records"]) > 0.9
+    text = anytime.report(json.loads(json.dumps(out)))
+    assert "**tiny-test**" in text and "| auto (" in text and "union of all runs" in text
+
+
+def test_big_spaces_are_too_big_to_enumerate(sq):
+    """Every space added for the anytime comparison has 10^9-10^15 designs and evaluates."""
+    for bench in sq.BIG.values():
+        problem = bench.problem()
+        assert 1e9 <= problem.space_size <= 1e15, bench.name
+        X = np.random.default_rng(0).integers(0, np.asarray(problem.xu) + 1, (3, problem.n_var))
+        assert np.isfinite(problem.evaluate_designs(X).F).all(), bench.name
