@@ -340,7 +340,8 @@ def report(out: dict[str, Any]) -> str:
         if not methods:
             continue
         times = np.asarray(_records(out, name, methods[0])[0]["times"])
-        columns = [t for t in TABLE_TIMES if _at(times, times, t) is not None]
+        columns = [t for t in TABLE_TIMES if t < times[-1] and _at(times, times, t) is not None]
+        columns.append(float(times[-1]))  # the run's end
         seeds = sorted({len(_records(out, name, m)) for m in methods})
         lines += [
             "",

@@ -712,18 +712,21 @@ def markdown(out: dict[str, Any], command: str) -> str:
             if not group:
                 continue
             pct = 100 * group[0]["budget_fraction"]
+            seeds = max(r["seeds"] for r in group)
             lines += [
                 "",
-                f"**{bench}, {budget:,} evaluations ({pct:.2g}% of the space), "
-                f"{group[0]['seeds']} seeds**",
+                f"**{bench}, {budget:,} evaluations ({pct:.2g}% of the space), {seeds} seeds**",
                 "",
                 "| method | HV ratio | IGD+ | IGD+ / random | recovered | wall s | goal |",
                 "|---|---|---|---:|---|---:|:-:|",
             ]
             for r in group:
                 ratio = "" if r["igd_vs_random"] is None else f"{r['igd_vs_random']:.2f}"
+                label = (
+                    r["method"] if r["seeds"] == seeds else f"{r['method']} ({r['seeds']} seeds)"
+                )
                 lines.append(
-                    f"| {r['method']} | {_fmt(r['hv_ratio'], 4)} | {_fmt(r['igd_plus'], 4)} | "
+                    f"| {label} | {_fmt(r['hv_ratio'], 4)} | {_fmt(r['igd_plus'], 4)} | "
                     f"{ratio} | {_fmt(r['recovered'], 3)} | {r['wall_s']['median']:.2f} | "
                     f"{'yes' if r['goal'] else 'no'} |"
                 )
@@ -825,18 +828,20 @@ def write_results(path: Path, out: dict[str, Any]) -> None:
 
 
 def merge(outs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One result from several ``--json`` files (e.g. a new method run on its own): records of
-    a (benchmark, method, seed, budget) already present in an earlier file are dropped."""
+    """One result from several ``--json`` files (e.g. a new method run on its own, or a method
+    re-run after a change): the records of a (benchmark, method, budget) present in an earlier
+    file replace all of that group's records in later files (so a re-run with fewer seeds is
+    not mixed with the old run's other seeds)."""
     merged: dict[str, Any] = {"benchmarks": {}, "records": [], "skipped": [], "total_s": 0.0}
     seen: set[tuple] = set()
     for out in outs:
         for name, facts in out["benchmarks"].items():
             merged["benchmarks"].setdefault(name, facts)
-        for r in out["records"]:
-            key = (r["benchmark"], r["method"], r["seed"], r["budget"])
-            if key not in seen:
-                seen.add(key)
-                merged["records"].append(r)
+        groups = {(r["benchmark"], r["method"], r["budget"]) for r in out["records"]}
+        merged["records"] += [
+            r for r in out["records"] if (r["benchmark"], r["method"], r["budget"]) not in seen
+        ]
+        seen |= groups
         merged["skipped"] += [s for s in out.get("skipped", []) if s not in merged["skipped"]]
         merged["total_s"] += out.get("total_s", 0.0)
     merged["command"] = "; ".join(out["command"] for out in outs)

@@ -12,7 +12,8 @@ and selection: everything but the cost model), on ``fine-1e13`` (nine parameters
 enumerate) by default at 150 evaluations, seeds 0..``--seeds``-1 (default 5 here): the run's
 process CPU time minus the CPU time inside ``problem.evaluate_designs``, divided by the
 evaluations. ``--json`` appends the raw per-seed results under ``--label`` (default: the git
-commit) to that file, so measurements of two versions of the code sit side by side.
+commit) to that file, so measurements of two versions of the code sit side by side;
+``--overhead --load FILE`` prints their table.
 
 For one space of ``benchmarks/search_quality.py``, evaluated exhaustively here (keep it to about
 10^6 designs), it prints three tables:
@@ -148,7 +149,29 @@ def git_commit() -> str:
     ).stdout.strip()
 
 
+def overhead_table(out: dict) -> str:
+    """One row per measurement: median [range] over seeds of the overhead per evaluation."""
+    lines = [
+        "| measurement | space (parameters) | evaluations | seeds | overhead ms per evaluation,"
+        " median [min-max] | CPU s per run (cost model) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for m in out["measurements"]:
+        ms = [r["overhead_ms_per_evaluation"] for r in m["runs"]]
+        cpu = np.median([r["cpu_s"] for r in m["runs"]])
+        model = np.median([r["model_cpu_s"] for r in m["runs"]])
+        lines.append(
+            f"| {m['label']} | {m['space']} ({m['parameters']}) | {m['evaluations']} | "
+            f"{len(ms)} | {np.median(ms):.1f} [{min(ms):.1f}-{max(ms):.1f}] | "
+            f"{cpu:.1f} ({model:.2f}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def overhead_main(args: argparse.Namespace) -> int:
+    if args.load:
+        print(overhead_table(json.loads(args.load.read_text())), end="")
+        return 0
     bench = {**BENCHMARKS, **BIG}[args.space]
     problem = bench.problem()
     runs = []
@@ -188,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overhead", action="store_true", help="the surrogate's cost instead")
     parser.add_argument("--json", type=Path, default=None, help="--overhead: append results")
     parser.add_argument("--label", default=None, help="--overhead: name of the measurement")
+    parser.add_argument("--load", type=Path, default=None, help="--overhead: print the table")
     args = parser.parse_args(argv)
     if args.overhead:
         args.space = args.space or "fine-1e13"
