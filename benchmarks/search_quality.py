@@ -836,7 +836,8 @@ def merge(outs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     seen: set[tuple] = set()
     for out in outs:
         for name, facts in out["benchmarks"].items():
-            merged["benchmarks"].setdefault(name, facts)
+            into = merged["benchmarks"].setdefault(name, dict(facts))
+            into["budgets"] = sorted({*into["budgets"], *facts["budgets"]})
         groups = {(r["benchmark"], r["method"], r["budget"]) for r in out["records"]}
         merged["records"] += [
             r for r in out["records"] if (r["benchmark"], r["method"], r["budget"]) not in seen
