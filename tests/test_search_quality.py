@@ -333,6 +333,7 @@ def test_the_docs_overhead_table_is_the_committed_results(diagnostics):
     end = "<!-- surrogate overhead: end -->"
     block = DOCS.read_text().split(begin, 1)[1].split(end, 1)[0]
     assert block == "\n" + diagnostics.overhead_table(out)
-    latest = out["measurements"][-1]
-    assert (latest["parameters"], latest["evaluations"]) == (9, 150)
-    assert np.median([r["overhead_ms_per_evaluation"] for r in latest["runs"]]) <= 20
+    after = [m for m in out["measurements"] if m["label"].startswith("after")]
+    goal = [m for m in after if (m["parameters"], m["evaluations"]) == (9, 150)]
+    assert len(goal) == 1
+    assert np.median([r["overhead_ms_per_evaluation"] for r in goal[0]["runs"]]) <= 20
