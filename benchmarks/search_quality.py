@@ -845,6 +845,13 @@ def merge(outs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         seen |= groups
         merged["skipped"] += [s for s in out.get("skipped", []) if s not in merged["skipped"]]
         merged["total_s"] += out.get("total_s", 0.0)
+    order = list(BENCHMARKS)  # the benchmarks in their usual order, whichever file came first
+    merged["benchmarks"] = dict(
+        sorted(
+            merged["benchmarks"].items(),
+            key=lambda item: order.index(item[0]) if item[0] in order else len(order),
+        )
+    )
     merged["command"] = "; ".join(out["command"] for out in outs)
     return merged
 
