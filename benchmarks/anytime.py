@@ -273,7 +273,10 @@ def score(raw: Path, spaces: Sequence[str], command: str) -> dict[str, Any]:
         enumeration = [r["meta"] for r in runs if r["meta"]["method"] == "enumeration"]
         out["benchmarks"][name] = {
             "space_size": space_size,
-            "objectives": [str(o) for o in bench.objectives],
+            "objectives": [
+                o if isinstance(o, str) else f"{o['name']} ({o['aggregate']})"
+                for o in bench.objectives
+            ],
             "note": bench.note,
             "reference": kind,
             "reference_size": len(reference),
@@ -445,6 +448,7 @@ def figure(out: dict[str, Any], path: Path) -> None:
     """Per space, the gap to the reference front (1 - HV ratio, median over seeds, log scale)
     against CPU seconds, one line per method; the enumeration's CPU time marked."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -467,6 +471,7 @@ def figure(out: dict[str, Any], path: Path) -> None:
             ax.axvline(enum, color="black", lw=0.8, ls=":")
         ax.axhline(0.01, color="grey", lw=0.8, ls="--")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_yscale("log")
         ax.set_ylim(GAP_FLOOR * 0.8, 1.0)
         ax.set_title(f"{name} ({out['benchmarks'][name]['space_size']:.2g} designs)", fontsize=9)
