@@ -24,7 +24,7 @@ a running non-dominated set, one process): what exhaustive search costs.
 
 **score**: per space a reference front, the exact one (``benchmarks/search_quality.py``'s
 cached exhaustive front) on enumerable spaces and on spaces too big to enumerate the
-non-dominated union of the last front of every run of every method (all run equally long), then
+non-dominated union of the last front of every run of every method (its longest run), then
 every run's hypervolume ratio (:mod:`evodse.search.indicators`) at every time; ``--json`` keeps
 these curves and the reference fronts (the committed raw results).
 

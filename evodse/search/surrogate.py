@@ -12,7 +12,8 @@ combinations of others over the training designs are dropped (:func:`independent
 and predictions are clipped to ``EXTRAPOLATION`` training ranges beyond the training set.
 Each part has its own model whose inputs are weighted per parameter (automatic relevance
 determination): the weights minimize the model's leave-one-out error on the archive (Rippa's
-closed form, :func:`loo_error`), refitted every step up to ``ARD_POINTS`` designs and then
+closed form, :func:`loo_error`; fitted by L-BFGS-B on its analytic gradient from the
+previous fit, :func:`fit_weights`), refitted every step up to ``ARD_POINTS`` designs and then
 whenever the archive has grown by ``ARD_REFIT``; a parameter that barely moves a part gets a
 small weight, so the interpolant stops spending its smoothness on it. It then scores a pool of
 unevaluated candidates: neighbours of the archive front (:func:`neighbour_step`), uniform
@@ -27,9 +28,10 @@ negative when one does (how far it falls behind). After each pick its prediction
 front ("believer" batch), so a batch spreads along the front. Candidates predicted to violate
 a constraint are taken only when no candidate is predicted feasible, least violation first.
 
-The state is the random generator only (the surrogate is refitted from the archive every
-step, the weights from a prefix of the archive whose length depends on the archive size
-only), so a resumed run continues exactly as an uninterrupted one. Measured against exhaustive
+The state is the random generator and the last fitted weights (the surrogate is refitted
+from the archive every step, the weights from a prefix of the archive whose length depends on
+the archive size only, starting from the last fit; a checkpoint keeps both), so a resumed run
+continues exactly as an uninterrupted one. Measured against exhaustive
 fronts in ``docs/search_quality.md``.
 """
 
