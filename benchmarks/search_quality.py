@@ -53,6 +53,8 @@ from evodse.search.driver import Termination, new_state, run_search
 from evodse.search.indicators import Normalization, hypervolume, igd_plus, recovered
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.space import index_rows
+from evodse.studies.network import NetworkProblem
+from evodse.studies.partition import PartitionedProblem
 
 DEFAULT_CACHE = Path("~/.cache/evodse/search_quality").expanduser()
 OBJECTIVES = ("latency", "energy", "area")
@@ -72,18 +74,25 @@ _CNN_SPACE = {  # resnet50 with 2 and 3 objectives
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A design space and a workload; objectives latency, energy, area."""
+    """A design space and its workloads (several joined by ``+``); objectives latency, energy,
+    area unless given. ``problem_class`` is the problem searched (a study's joint space:
+    stage widths, a partition among workloads)."""
 
     name: str
     workload: str
     space: dict[str, Any]
     base: str = "edge"
-    objectives: tuple[str, ...] = OBJECTIVES
+    objectives: tuple[str | dict[str, Any], ...] = OBJECTIVES
     note: str = ""
+    problem_class: type[AcceleratorProblem] = AcceleratorProblem
+
+    @property
+    def workloads(self) -> list[str]:
+        return self.workload.split("+")
 
     def problem(self) -> AcceleratorProblem:
-        return AcceleratorProblem(
-            workloads=[self.workload], base=self.base, space=self.space, objectives=self.objectives
+        return self.problem_class(
+            workloads=self.workloads, base=self.base, space=self.space, objectives=self.objectives
         )
 
     def key(self) -> str:
@@ -169,6 +178,64 @@ BENCHMARKS = {
     ]
 }
 FULL = ("mobile-1e5", "cnn-1e6", "transformer-1e7")
+#: Spaces too big to enumerate (10^11-10^13 designs): no true front; the anytime benchmark
+#: (benchmarks/anytime.py) scores against the non-dominated union of every method's runs.
+_HARDWARE = {  # the hardware part of the two joint spaces
+    "pe_rows": {"range": [8, 128], "step": 8},
+    "pe_cols": {"range": [8, 128], "step": 8},
+    "dataflow": ["ws", "os", "is"],
+    "ifmap_sram_kib": {"pow2": [32, 2048]},
+    "weight_sram_kib": {"pow2": [32, 2048]},
+    "dram_bandwidth_gbps": BANDWIDTHS[:5],
+}
+BIG = {
+    b.name: b
+    for b in [
+        Benchmark(
+            "codesign-1e11",
+            "resnet50",
+            {**_HARDWARE, "widths": {"bound": 0.25, "multiple": 16}},
+            objectives=("latency", "energy", "accuracy_proxy"),
+            note="hardware plus ResNet-50's five stage widths (+-25%, multiples of 16); the"
+            " capacity proxy maximized (evodse.studies.network)",
+            problem_class=NetworkProblem,
+        ),
+        Benchmark(
+            "multi-dnn-1e12",
+            "resnet50+mobilenet_v2+bert_base",
+            {
+                "pe_rows": {"pow2": [16, 128]},
+                "pe_cols": {"range": [32, 256], "step": 32},
+                "dataflow": ["ws", "os", "is"],
+                "ifmap_sram_kib": {"pow2": [64, 2048]},
+                "weight_sram_kib": {"pow2": [64, 2048]},
+                "dram_bandwidth_gbps": BANDWIDTHS[1:5],
+                "partition": {"weights": 8},
+            },
+            objectives=("makespan", {"name": "energy", "aggregate": "sum"}, "area"),
+            note="three DNNs at once on one accelerator partitioned among them: shared"
+            " hardware plus array, SRAM and bandwidth shares per DNN (evodse.studies.partition)",
+            problem_class=PartitionedProblem,
+        ),
+        Benchmark(
+            "fine-1e13",
+            "resnet50",
+            {
+                "pe_rows": {"range": [8, 256], "step": 8},
+                "pe_cols": {"range": [8, 256], "step": 8},
+                "dataflow": ["ws", "os", "is"],
+                "ifmap_sram_kib": {"range": [16, 2048], "step": 16},
+                "weight_sram_kib": {"range": [16, 2048], "step": 16},
+                "ofmap_sram_kib": {"range": [16, 256], "step": 16},
+                "dram_bandwidth_gbps": {"range": [3.2, 204.8], "step": 3.2},
+                "frequency_mhz": {"range": [200, 1200], "step": 25},
+                "vector_lanes": [16, 32, 64],
+            },
+            note="nine parameters in fine steps: SRAMs in 16 KiB, bandwidth in 3.2 GB/s, clock"
+            " in 25 MHz",
+        ),
+    ]
+}
 
 DEFAULT_METHODS = (
     "surrogate",
@@ -378,14 +445,14 @@ def optuna_available() -> bool:
     return True
 
 
-def run_optuna(problem: AcceleratorProblem, kind: str, budget: int, seed: int) -> Trace:
-    """One Optuna trial per evaluation: ordered parameters as integer indices (so the sampler
-    sees their order), categorical ones as categories."""
+def optuna_trials(problem: AcceleratorProblem, kind: str, seed: int) -> Iterator[np.ndarray]:
+    """Optuna's NSGA-II or TPE sampler, one trial per evaluation: ordered parameters as
+    integer indices (so the sampler sees their order), categorical ones as categories. Yields
+    each trial's objectives (true values), endlessly."""
     import optuna
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    start = time.perf_counter()
     params = problem.design_space.parameters
     distributions = {
         p.name: CategoricalDistribution(list(range(p.size)))
@@ -399,13 +466,21 @@ def run_optuna(problem: AcceleratorProblem, kind: str, budget: int, seed: int) -
         sampler = optuna.samplers.TPESampler(seed=seed)
     directions = ["maximize" if m else "minimize" for m in _maximize(problem)]
     study = optuna.create_study(directions=directions, sampler=sampler)
-    objectives = np.zeros((budget, problem.n_obj))
-    marks = []
-    for i in range(budget):
+    while True:
         trial = study.ask(distributions)
         x = np.asarray([[trial.params[p.name] for p in params]], dtype=np.int64)
-        objectives[i] = problem.evaluate_designs(x).objectives[0]
-        study.tell(trial, objectives[i].tolist())
+        objectives = problem.evaluate_designs(x).objectives[0]
+        study.tell(trial, objectives.tolist())
+        yield objectives
+
+
+def run_optuna(problem: AcceleratorProblem, kind: str, budget: int, seed: int) -> Trace:
+    """``budget`` trials of :func:`optuna_trials`."""
+    start = time.perf_counter()
+    objectives = np.zeros((budget, problem.n_obj))
+    marks = []
+    for i, trial in zip(range(budget), optuna_trials(problem, kind, seed), strict=False):
+        objectives[i] = trial
         if (i + 1) % 100 == 0 or i + 1 == budget:
             marks.append((i + 1, time.perf_counter() - start))
     return Trace(objectives, marks)
@@ -637,18 +712,21 @@ def markdown(out: dict[str, Any], command: str) -> str:
             if not group:
                 continue
             pct = 100 * group[0]["budget_fraction"]
+            seeds = max(r["seeds"] for r in group)
             lines += [
                 "",
-                f"**{bench}, {budget:,} evaluations ({pct:.2g}% of the space), "
-                f"{group[0]['seeds']} seeds**",
+                f"**{bench}, {budget:,} evaluations ({pct:.2g}% of the space), {seeds} seeds**",
                 "",
                 "| method | HV ratio | IGD+ | IGD+ / random | recovered | wall s | goal |",
                 "|---|---|---|---:|---|---:|:-:|",
             ]
             for r in group:
                 ratio = "" if r["igd_vs_random"] is None else f"{r['igd_vs_random']:.2f}"
+                label = (
+                    r["method"] if r["seeds"] == seeds else f"{r['method']} ({r['seeds']} seeds)"
+                )
                 lines.append(
-                    f"| {r['method']} | {_fmt(r['hv_ratio'], 4)} | {_fmt(r['igd_plus'], 4)} | "
+                    f"| {label} | {_fmt(r['hv_ratio'], 4)} | {_fmt(r['igd_plus'], 4)} | "
                     f"{ratio} | {_fmt(r['recovered'], 3)} | {r['wall_s']['median']:.2f} | "
                     f"{'yes' if r['goal'] else 'no'} |"
                 )
@@ -750,20 +828,30 @@ def write_results(path: Path, out: dict[str, Any]) -> None:
 
 
 def merge(outs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One result from several ``--json`` files (e.g. a new method run on its own): records of
-    a (benchmark, method, seed, budget) already present in an earlier file are dropped."""
+    """One result from several ``--json`` files (e.g. a new method run on its own, or a method
+    re-run after a change): the records of a (benchmark, method, budget) present in an earlier
+    file replace all of that group's records in later files (so a re-run with fewer seeds is
+    not mixed with the old run's other seeds)."""
     merged: dict[str, Any] = {"benchmarks": {}, "records": [], "skipped": [], "total_s": 0.0}
     seen: set[tuple] = set()
     for out in outs:
         for name, facts in out["benchmarks"].items():
-            merged["benchmarks"].setdefault(name, facts)
-        for r in out["records"]:
-            key = (r["benchmark"], r["method"], r["seed"], r["budget"])
-            if key not in seen:
-                seen.add(key)
-                merged["records"].append(r)
+            into = merged["benchmarks"].setdefault(name, dict(facts))
+            into["budgets"] = sorted({*into["budgets"], *facts["budgets"]})
+        groups = {(r["benchmark"], r["method"], r["budget"]) for r in out["records"]}
+        merged["records"] += [
+            r for r in out["records"] if (r["benchmark"], r["method"], r["budget"]) not in seen
+        ]
+        seen |= groups
         merged["skipped"] += [s for s in out.get("skipped", []) if s not in merged["skipped"]]
         merged["total_s"] += out.get("total_s", 0.0)
+    order = list(BENCHMARKS)  # the benchmarks in their usual order, whichever file came first
+    merged["benchmarks"] = dict(
+        sorted(
+            merged["benchmarks"].items(),
+            key=lambda item: order.index(item[0]) if item[0] in order else len(order),
+        )
+    )
     merged["command"] = "; ".join(out["command"] for out in outs)
     return merged
 

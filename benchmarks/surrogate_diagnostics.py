@@ -1,9 +1,19 @@
-"""Why the surrogate misses: its prediction error per objective next to the true front's span.
+"""Why the surrogate misses: its prediction error per objective next to the true front's span;
+and what it costs per evaluation.
 
 Usage::
 
     python benchmarks/surrogate_diagnostics.py                   # mobile-1e5, 10 seeds (~6 min)
     python benchmarks/surrogate_diagnostics.py --space quick-1e4 --seeds 3 --evaluations 60
+    python benchmarks/surrogate_diagnostics.py --overhead --json overhead.json   # (~1 min)
+
+``--overhead``: the surrogate's own CPU time per evaluation (its model fits, candidate pool
+and selection: everything but the cost model), on ``fine-1e13`` (nine parameters, too big to
+enumerate) by default at 150 evaluations, seeds 0..``--seeds``-1 (default 5 here): the run's
+process CPU time minus the CPU time inside ``problem.evaluate_designs``, divided by the
+evaluations. ``--json`` appends the raw per-seed results under ``--label`` (default: the git
+commit) to that file, so measurements of two versions of the code sit side by side;
+``--overhead --load FILE`` prints their table.
 
 For one space of ``benchmarks/search_quality.py``, evaluated exhaustively here (keep it to about
 10^6 designs), it prints three tables:
@@ -31,10 +41,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import subprocess
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
-from search_quality import BENCHMARKS
+from search_quality import BENCHMARKS, BIG
 from search_quality import _log_objectives as log_objectives
 
 from evodse.search.archive import non_dominated
@@ -98,14 +112,117 @@ def prediction_rmse(
     return out
 
 
+def overhead(problem: AcceleratorProblem, *, evaluations: int, seed: int) -> dict[str, float]:
+    """One surrogate run of ``evaluations``: CPU seconds in all and inside the cost model."""
+    model_s = 0.0
+    evaluate = problem.evaluate_designs
+
+    def timed(X: np.ndarray):
+        nonlocal model_s
+        start = time.process_time()
+        try:
+            return evaluate(X)
+        finally:
+            model_s += time.process_time() - start
+
+    problem.evaluate_designs = timed  # the archive's evaluator calls the instance's method
+    try:
+        start = time.process_time()
+        state = new_state(problem, "surrogate", {}, seed)
+        run_search(state, Termination(evaluations=evaluations))
+        total_s = time.process_time() - start
+    finally:
+        del problem.evaluate_designs
+    n = len(state.archive)
+    return {
+        "seed": seed,
+        "evaluations": n,
+        "cpu_s": total_s,
+        "model_cpu_s": model_s,
+        "overhead_ms_per_evaluation": 1e3 * (total_s - model_s) / n,
+    }
+
+
+def git_commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def overhead_table(out: dict) -> str:
+    """One row per measurement: median [range] over seeds of the overhead per evaluation."""
+    lines = [
+        "| measurement | space (parameters) | evaluations | seeds | overhead ms per evaluation,"
+        " median [min-max] | CPU s per run (cost model) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for m in out["measurements"]:
+        ms = [r["overhead_ms_per_evaluation"] for r in m["runs"]]
+        cpu = np.median([r["cpu_s"] for r in m["runs"]])
+        model = np.median([r["model_cpu_s"] for r in m["runs"]])
+        lines.append(
+            f"| {m['label']} | {m['space']} ({m['parameters']}) | {m['evaluations']} | "
+            f"{len(ms)} | {np.median(ms):.1f} [{min(ms):.1f}-{max(ms):.1f}] | "
+            f"{cpu:.1f} ({model:.2f}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def overhead_main(args: argparse.Namespace) -> int:
+    if args.load:
+        print(overhead_table(json.loads(args.load.read_text())), end="")
+        return 0
+    bench = {**BENCHMARKS, **BIG}[args.space]
+    problem = bench.problem()
+    runs = []
+    for seed in range(args.seeds):
+        runs.append(overhead(problem, evaluations=args.evaluations, seed=seed))
+        print(
+            f"[{bench.name} seed {seed}] {runs[-1]['overhead_ms_per_evaluation']:.1f} ms per"
+            f" evaluation ({runs[-1]['cpu_s']:.1f} s CPU)",
+            flush=True,
+        )
+    label = args.label or git_commit()
+    median = float(np.median([r["overhead_ms_per_evaluation"] for r in runs]))
+    print(f"{label}: median {median:.1f} ms per evaluation over {len(runs)} seeds")
+    if args.json:
+        out = json.loads(args.json.read_text()) if args.json.exists() else {"measurements": []}
+        out["measurements"].append(
+            {
+                "label": label,
+                "space": bench.name,
+                "parameters": problem.n_var,
+                "evaluations": args.evaluations,
+                "runs": runs,
+            }
+        )
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--space", choices=list(BENCHMARKS), default="mobile-1e5")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--evaluations", type=int, default=141)
+    parser.add_argument("--space", choices=[*BENCHMARKS, *BIG], default=None)
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--evaluations", type=int, default=None)
     parser.add_argument("--band", type=float, default=0.03)
     parser.add_argument("--sample", type=int, default=30_000)
+    parser.add_argument("--overhead", action="store_true", help="the surrogate's cost instead")
+    parser.add_argument("--json", type=Path, default=None, help="--overhead: append results")
+    parser.add_argument("--label", default=None, help="--overhead: name of the measurement")
+    parser.add_argument("--load", type=Path, default=None, help="--overhead: print the table")
     args = parser.parse_args(argv)
+    if args.overhead:
+        args.space = args.space or "fine-1e13"
+        args.seeds = args.seeds or 5
+        args.evaluations = args.evaluations or 150
+        return overhead_main(args)
+    args.space = args.space or "mobile-1e5"
+    args.seeds = args.seeds or 10
+    args.evaluations = args.evaluations or 141
+    if args.space not in BENCHMARKS:
+        parser.error(f"--space {args.space}: the error tables need an enumerable space")
 
     bench = BENCHMARKS[args.space]
     problem = bench.problem()

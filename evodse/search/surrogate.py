@@ -12,7 +12,8 @@ combinations of others over the training designs are dropped (:func:`independent
 and predictions are clipped to ``EXTRAPOLATION`` training ranges beyond the training set.
 Each part has its own model whose inputs are weighted per parameter (automatic relevance
 determination): the weights minimize the model's leave-one-out error on the archive (Rippa's
-closed form, :func:`loo_error`), refitted every step up to ``ARD_POINTS`` designs and then
+closed form, :func:`loo_error`; fitted by L-BFGS-B on its analytic gradient from the
+previous fit, :func:`fit_weights`), refitted every step up to ``ARD_POINTS`` designs and then
 whenever the archive has grown by ``ARD_REFIT``; a parameter that barely moves a part gets a
 small weight, so the interpolant stops spending its smoothness on it. It then scores a pool of
 unevaluated candidates: neighbours of the archive front (:func:`neighbour_step`), uniform
@@ -27,9 +28,10 @@ negative when one does (how far it falls behind). After each pick its prediction
 front ("believer" batch), so a batch spreads along the front. Candidates predicted to violate
 a constraint are taken only when no candidate is predicted feasible, least violation first.
 
-The state is the random generator only (the surrogate is refitted from the archive every
-step, the weights from a prefix of the archive whose length depends on the archive size
-only), so a resumed run continues exactly as an uninterrupted one. Measured against exhaustive
+The state is the random generator and the last fitted weights (the surrogate is refitted
+from the archive every step, the weights from a prefix of the archive whose length depends on
+the archive size only, starting from the last fit; a checkpoint keeps both), so a resumed run
+continues exactly as an uninterrupted one. Measured against exhaustive
 fronts in ``docs/search_quality.md``.
 """
 
@@ -52,7 +54,8 @@ from evodse.search.space import index_rows
 KERNEL = "cubic"  # measured best of cubic, thin-plate spline, quintic, linear (phi(r) = r^3)
 ARD_POINTS = 150  # archive designs (best non-domination ranks first) the weights are fitted on
 ARD_REFIT = 1.1  # beyond ARD_POINTS designs, weights are refitted each time the archive grows 10%
-ARD_LOG_BOUND = 4.0  # weights within exp(+-4) of their start, 1
+ARD_LOG_BOUND = 4.0  # weights within exp(+-4) of 1
+ARD_ITERATIONS = 30  # L-BFGS-B iterations per weight fit, at most
 EXTRAPOLATION = 1.0  # predictions clipped to the training range +- this multiple of it
 _SINGULAR = 1e30  # the leave-one-out error the weight search sees for a singular system
 
@@ -106,9 +109,15 @@ class SurrogateSearch:
 
     def _unseen(self, X: np.ndarray, archive: Archive) -> np.ndarray:
         """Rows of ``X`` not in the archive, duplicates dropped, first occurrences in order."""
-        X = X[~archive.contains_rows(X)]
-        _, first = np.unique(X, axis=0, return_index=True)
-        return X[np.sort(first)]
+        if self.space_size >= 2**62:  # flat design numbers would overflow int64
+            X = X[~archive.contains_rows(X)]
+            _, first = np.unique(X, axis=0, return_index=True)
+            return X[np.sort(first)]
+        strides = np.cumprod(np.concatenate([[1], self.upper[::-1] + 1]))[-2::-1]
+        codes = X @ strides  # each design's number in the space: 1-D, so unique is fast
+        _, first = np.unique(codes, return_index=True)
+        first = np.sort(first)
+        return X[first][~np.isin(codes[first], archive.column("X") @ strides)]
 
     def _pool(self, archive: Archive) -> np.ndarray:
         if self.space_size <= self.candidates:
@@ -180,7 +189,15 @@ class SurrogateSearch:
             X = archive.column("X")[:n]
             rows = self._training_rows(archive.column("F")[:n], ARD_POINTS)
             Y, E, columns = _normalized(T[rows], T[rows]), self._encode(X[rows]), self._columns()
-            fitted = [fit_weights(E, Y[:, j], columns) for j in range(T.shape[1])]
+            # warm start from the previous fit (restored with a checkpoint, so a resumed run
+            # fits the same weights)
+            previous = self._weights[1] if self._weights is not None else None
+            if previous is not None and previous.shape != (T.shape[1], len(self.upper)):
+                previous = None
+            fitted = [
+                fit_weights(E, Y[:, j], columns, start=None if previous is None else previous[j])
+                for j in range(T.shape[1])
+            ]
             self._weights = (n, np.stack(fitted))
         return self._weights[1]
 
@@ -319,23 +336,94 @@ def loo_error(E: np.ndarray, y: np.ndarray) -> float:
     return error if math.isfinite(error) else math.inf
 
 
-def fit_weights(E: np.ndarray, y: np.ndarray, columns: np.ndarray) -> np.ndarray:
+def _loo_and_gradient(
+    squared: np.ndarray,
+    E: np.ndarray,
+    columns: np.ndarray,
+    y: np.ndarray,
+    log_w: np.ndarray,
+    *,
+    gradient: bool = True,
+) -> tuple[float, np.ndarray | None]:
+    """``log`` of :func:`loo_error` of ``E * exp(log_w)[columns]`` and its gradient in
+    ``log_w``; ``squared[p]`` holds the squared differences between the designs summed over
+    parameter ``p``'s columns. One inverse of the augmented system ``A`` (``B = A^-1``) gives
+    both: with ``c = B y``, ``d = diag(B)``, ``e = c / d`` and ``u = e / d``,
+    ``d sum(e^2) = 2 sum((B diag(u e) B - (B u) c^T) o dA)`` (``dA`` from the kernel
+    ``r^3``, ``d r^3 / d log w_p = 3 r w_p^2 squared[p]``, and from the linear tail). Without
+    ``gradient``, the error only (None for the gradient)."""
+    n = len(E)
+    w = np.exp(log_w)
+    w2 = w**2
+    r = np.sqrt(np.tensordot(w2, squared, axes=1))
+    Ew = E * w[columns]
+    m = E.shape[1] + 1
+    A = np.zeros((n + m, n + m))
+    A[:n, :n] = r**3
+    A[:n, n] = A[n, :n] = 1.0
+    A[:n, n + 1 :] = Ew
+    A[n + 1 :, :n] = Ew.T
+    try:
+        B = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return math.log(_SINGULAR), np.zeros(len(log_w))
+    c = B[:, :n] @ y
+    d = np.diag(B)[:n]
+    with np.errstate(all="ignore"):
+        e = c[:n] / d
+        loss = float(np.mean(e**2))
+    if not (math.isfinite(loss) and loss > 0):
+        return math.log(_SINGULAR), np.zeros(len(log_w))
+    if not gradient:
+        return math.log(loss), None
+    u = np.zeros(n + m)
+    u[:n] = e / d
+    G = (B * (u * np.concatenate([e, np.zeros(m)]))) @ B - np.outer(B @ u, c)
+    G = G + G.T  # dA is symmetric
+    kernel = w2 * np.tensordot(squared, G[:n, :n] * (3.0 * r), axes=([1, 2], [0, 1]))
+    tail = np.bincount(columns, weights=(G[:n, n + 1 :] * Ew).sum(axis=0), minlength=len(w))
+    gradient = (kernel + 2.0 * tail) / n  # d loss; the pairs (i, j) and (j, i) of G both count
+    return math.log(loss), gradient / loss
+
+
+def fit_weights(
+    E: np.ndarray, y: np.ndarray, columns: np.ndarray, start: np.ndarray | None = None
+) -> np.ndarray:
     """Per-parameter input weights (``columns[k]`` is column ``k``'s parameter) minimizing
-    :func:`loo_error`, by scipy's Powell search over log weights in +-``ARD_LOG_BOUND``."""
+    :func:`loo_error`: L-BFGS-B on the log of the error over log weights in
+    +-``ARD_LOG_BOUND``, with its analytic gradient (:func:`_loo_and_gradient`), from
+    ``start`` (the previous fit's weights; all 1 when None) after a greedy pass that switches
+    parameters off."""
     n_params = int(columns.max()) + 1
     keep = independent_columns(E)
-
-    def error(log_w: np.ndarray) -> float:  # finite, for Powell's line search
-        return min(loo_error((E * np.exp(log_w)[columns])[:, keep], y), _SINGULAR)
-
-    if not keep.any() or error(np.zeros(n_params)) >= _SINGULAR:
+    if not keep.any():
         return np.ones(n_params)
+    E, columns = E[:, keep], columns[keep]
+    squared = np.zeros((n_params, len(E), len(E)))
+    for k in range(E.shape[1]):
+        squared[columns[k]] += np.square(E[:, k, None] - E[None, :, k])
+    x0 = np.zeros(n_params)
+    if start is not None:
+        x0 = np.clip(np.log(start), -ARD_LOG_BOUND, ARD_LOG_BOUND)
+    best = _loo_and_gradient(squared, E, columns, y, x0, gradient=False)[0]
+    if best >= math.log(_SINGULAR):
+        return np.ones(n_params)
+    # the error has local minima that a descent from x0 cannot leave (one weighs down a
+    # parameter that matters instead of one that does not): first switch off, one at a time,
+    # each parameter whose smallest weight lowers the error
+    for p in range(n_params):
+        trial = x0.copy()
+        trial[p] = -ARD_LOG_BOUND
+        error = _loo_and_gradient(squared, E, columns, y, trial, gradient=False)[0]
+        if error < best:
+            x0, best = trial, error
     result = minimize(
-        error,
-        np.zeros(n_params),
-        method="Powell",
+        lambda log_w: _loo_and_gradient(squared, E, columns, y, log_w),
+        x0,
+        jac=True,
+        method="L-BFGS-B",
         bounds=[(-ARD_LOG_BOUND, ARD_LOG_BOUND)] * n_params,
-        options={"maxfev": 40 * n_params, "xtol": 0.05, "ftol": 1e-3},
+        options={"maxiter": ARD_ITERATIONS, "ftol": 1e-4, "gtol": 1e-3},
     )
     return np.exp(result.x)
 
