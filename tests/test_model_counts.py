@@ -309,3 +309,37 @@ def test_on_chip_keeps_an_intermediate_up_to_the_exact_room(elements, kept):
         compute = cost.layer("compute_cycles")[0]
         assert c[0] == pytest.approx(compute[0] + (4 + 32) / bytes_per_cycle, rel=EXACT)
         assert c[1] == pytest.approx(compute[1] + (32 + 4) / bytes_per_cycle, rel=EXACT)
+
+
+# ------------------------------------------------------------------------------------------------
+# Prices (prices.py): what each byte and each design costs.
+
+
+def test_registers_are_priced_when_written_only():
+    # flip-flops spend their energy when a value is clocked in; reading one is wiring
+    from evodse.hardware.technology import technology
+    from evodse.model import Designs
+    from evodse.model.prices import prices
+
+    p = prices(Designs.from_accelerators([design(technology_nm=45)]))
+    per_byte = technology().register_energy_pj_per_bit * 8  # 45 nm: the table's own node
+    for operand in ("input", "weight", "output"):
+        assert p.pj_per_byte[("register", operand, "write")][0, 0] == pytest.approx(per_byte)
+        assert p.pj_per_byte[("register", operand, "read")][0, 0] == 0.0
+
+
+def test_leakage_is_logic_area_times_density_plus_the_srams():
+    from evodse.hardware.technology import technology
+    from evodse.model import Designs
+    from evodse.model.prices import prices
+
+    hw = design(pe_rows=16, pe_cols=8, vector_lanes=32, precision_bits=8, technology_nm=45)
+    p = prices(Designs.from_accelerators([hw]))
+    tech = technology()
+    logic_mm2 = sum(p.area_mm2[k][0] for k in ("array", "vector", "dram_interface", "overhead"))
+    ports_bits = {"ifmap": 16 * 8, "weight": 8 * 8, "ofmap": 8 * tech.accumulator_bits}
+    sram_mw = sum(
+        tech.sram_cost(45, getattr(hw, f"{name}_sram_kib"), bits).leakage_mw
+        for name, bits in ports_bits.items()
+    )
+    assert p.leakage_mw[0, 0] == pytest.approx(tech.leakage_mw_per_mm2 * logic_mm2 + sram_mw)
