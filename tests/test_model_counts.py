@@ -343,3 +343,26 @@ def test_leakage_is_logic_area_times_density_plus_the_srams():
         for name, bits in ports_bits.items()
     )
     assert p.leakage_mw[0, 0] == pytest.approx(tech.leakage_mw_per_mm2 * logic_mm2 + sram_mw)
+
+
+@pytest.mark.parametrize(("weight_sram_kib", "on_chip"), [(1024, True), (64, False)])
+def test_a_kv_cache_that_fits_stays_in_the_weight_sram(weight_sram_kib, on_chip):
+    # Llama-3.2-1B decoding one token after 16: a token's keys and values are 16 layers x
+    # 2 x 8 KV heads x 64 = 16,384 bytes at 8 bits; the 17 tokens' cache (278,528 B) fits in
+    # half of a 1 MiB weight SRAM but not of 64 KiB
+    from evodse.hardware import load_hardware
+    from evodse.workload import load_workload
+
+    net = load_workload("llama3_2_1b:phase=decode,kv_len=16")
+    hw = load_hardware("edge").replace(weight_sram_kib=weight_sram_kib, precision_bits=8)
+    cost = evaluate(hw, net)
+    kv = {(lv, d): float(cost.total_bytes((lv, "kv", d))[0]) for lv in ("dram", "sram")
+          for d in ("read", "write")}  # fmt: skip
+    token, cache = 16 * 2 * 8 * 64, 17 * 16 * 2 * 8 * 64
+    assert kv[("sram", "read")] == cache  # every step reads the whole cache from the SRAM
+    if on_chip:  # nothing to or from DRAM; the SRAM receives the new token's keys and values
+        assert kv[("dram", "read")] == kv[("dram", "write")] == 0
+        assert kv[("sram", "write")] == token
+    else:  # the cache streams in from DRAM (filling the SRAM) and the new token goes out
+        assert kv[("dram", "read")] == kv[("sram", "write")] == cache
+        assert kv[("dram", "write")] == token
