@@ -309,3 +309,60 @@ def test_on_chip_keeps_an_intermediate_up_to_the_exact_room(elements, kept):
         compute = cost.layer("compute_cycles")[0]
         assert c[0] == pytest.approx(compute[0] + (4 + 32) / bytes_per_cycle, rel=EXACT)
         assert c[1] == pytest.approx(compute[1] + (32 + 4) / bytes_per_cycle, rel=EXACT)
+
+
+# ------------------------------------------------------------------------------------------------
+# Prices (prices.py): what each byte and each design costs.
+
+
+def test_registers_are_priced_when_written_only():
+    # flip-flops spend their energy when a value is clocked in; reading one is wiring
+    from evodse.hardware.technology import technology
+    from evodse.model import Designs
+    from evodse.model.prices import prices
+
+    p = prices(Designs.from_accelerators([design(technology_nm=45)]))
+    per_byte = technology().register_energy_pj_per_bit * 8  # 45 nm: the table's own node
+    for operand in ("input", "weight", "output"):
+        assert p.pj_per_byte[("register", operand, "write")][0, 0] == pytest.approx(per_byte)
+        assert p.pj_per_byte[("register", operand, "read")][0, 0] == 0.0
+
+
+def test_leakage_is_logic_area_times_density_plus_the_srams():
+    from evodse.hardware.technology import technology
+    from evodse.model import Designs
+    from evodse.model.prices import prices
+
+    hw = design(pe_rows=16, pe_cols=8, vector_lanes=32, precision_bits=8, technology_nm=45)
+    p = prices(Designs.from_accelerators([hw]))
+    tech = technology()
+    logic_mm2 = sum(p.area_mm2[k][0] for k in ("array", "vector", "dram_interface", "overhead"))
+    ports_bits = {"ifmap": 16 * 8, "weight": 8 * 8, "ofmap": 8 * tech.accumulator_bits}
+    sram_mw = sum(
+        tech.sram_cost(45, getattr(hw, f"{name}_sram_kib"), bits).leakage_mw
+        for name, bits in ports_bits.items()
+    )
+    assert p.leakage_mw[0, 0] == pytest.approx(tech.leakage_mw_per_mm2 * logic_mm2 + sram_mw)
+
+
+@pytest.mark.parametrize(("weight_sram_kib", "on_chip"), [(1024, True), (64, False)])
+def test_a_kv_cache_that_fits_stays_in_the_weight_sram(weight_sram_kib, on_chip):
+    # Llama-3.2-1B decoding one token after 16: a token's keys and values are 16 layers x
+    # 2 x 8 KV heads x 64 = 16,384 bytes at 8 bits; the 17 tokens' cache (278,528 B) fits in
+    # half of a 1 MiB weight SRAM but not of 64 KiB
+    from evodse.hardware import load_hardware
+    from evodse.workload import load_workload
+
+    net = load_workload("llama3_2_1b:phase=decode,kv_len=16")
+    hw = load_hardware("edge").replace(weight_sram_kib=weight_sram_kib, precision_bits=8)
+    cost = evaluate(hw, net)
+    kv = {(lv, d): float(cost.total_bytes((lv, "kv", d))[0]) for lv in ("dram", "sram")
+          for d in ("read", "write")}  # fmt: skip
+    token, cache = 16 * 2 * 8 * 64, 17 * 16 * 2 * 8 * 64
+    assert kv[("sram", "read")] == cache  # every step reads the whole cache from the SRAM
+    if on_chip:  # nothing to or from DRAM; the SRAM receives the new token's keys and values
+        assert kv[("dram", "read")] == kv[("dram", "write")] == 0
+        assert kv[("sram", "write")] == token
+    else:  # the cache streams in from DRAM (filling the SRAM) and the new token goes out
+        assert kv[("dram", "read")] == kv[("sram", "write")] == cache
+        assert kv[("dram", "write")] == token

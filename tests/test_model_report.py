@@ -76,6 +76,8 @@ def test_totals_are_the_designs_own_and_sum_the_layers(cost, design):
     for key in ("cycles", "latency_s", "energy_pj", "area_mm2", "utilization", "dram_bytes"):
         assert total[key] == getattr(cost, key)[design], key
     assert total["power_w"] == pytest.approx(total["energy_pj"] * 1e-12 / total["latency_s"])
+    assert total["chip_power_w"] == cost.chip_power_w[design]
+    assert 0 < total["chip_power_w"] < total["power_w"]
     for key in ("cycles", "energy_pj", "dram_bytes"):
         assert total[key] == pytest.approx(sum(la[key] for la in layers), rel=1e-12), key
     assert list(total["energy_breakdown_pj"]) == list(ENERGY_COMPONENTS)
