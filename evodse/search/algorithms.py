@@ -15,8 +15,10 @@ enumerates it; all use the same archive, so their fronts compare at equal evalua
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,20 +34,117 @@ from evodse.search.operators import NeighbourMutation
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.surrogate import SURROGATE_OPTIONS, SurrogateSearch
 
-PYMOO_ALGORITHMS = (
-    "nsga2",
-    "nsga3",
-    "unsga3",
-    "moead",
-    "agemoea",
-    "agemoea2",
-    "smsemoa",
-    "rnsga2",
-    "ctaea",
-)
+
+@dataclass(frozen=True)
+class _Setup:
+    """What every pymoo algorithm is built from: the problem, the options, the population
+    size, the integer operators, the archive's duplicate filter and (lazily) reference
+    directions."""
+
+    problem: AcceleratorProblem
+    opts: Mapping[str, Any]
+    pop_size: int
+    operators: Mapping[str, Any]
+    dedup: ArchiveDuplicates
+
+    @property
+    def ref_dirs(self) -> np.ndarray:
+        return reference_directions(self.problem.n_obj, self.pop_size)
+
+
+def _nsga2(s: _Setup) -> Algorithm:
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+
+    return NSGA2(pop_size=s.pop_size, eliminate_duplicates=s.dedup, **s.operators)
+
+
+def _nsga3(s: _Setup, *, unified: bool = False) -> Algorithm:
+    from pymoo.algorithms.moo.nsga3 import NSGA3
+    from pymoo.algorithms.moo.unsga3 import UNSGA3
+
+    ref_dirs = s.ref_dirs
+    size = max(s.pop_size, len(ref_dirs))
+    return (UNSGA3 if unified else NSGA3)(
+        ref_dirs=ref_dirs, pop_size=size, eliminate_duplicates=s.dedup, **s.operators
+    )
+
+
+def _moead(s: _Setup) -> Algorithm:
+    from pymoo.algorithms.moo.moead import ParallelMOEAD
+
+    if s.problem.n_ieq_constr:
+        raise InputError(
+            "moead does not support constraints; use nsga2, nsga3 or ctaea", key="algorithm.name"
+        )
+    ref_dirs = s.ref_dirs
+    # the batch variant: a whole generation of offspring per ask, evaluated in one call
+    return ParallelMOEAD(
+        ref_dirs=ref_dirs,
+        n_offsprings=len(ref_dirs),
+        n_neighbors=int(s.opts.get("n_neighbors", 15)),
+        prob_neighbor_mating=float(s.opts.get("prob_neighbor_mating", 0.7)),
+        **s.operators,
+    )
+
+
+def _agemoea(s: _Setup, *, second: bool = False) -> Algorithm:
+    from pymoo.algorithms.moo.age import AGEMOEA
+    from pymoo.algorithms.moo.age2 import AGEMOEA2
+
+    cls = AGEMOEA2 if second else AGEMOEA
+    return cls(pop_size=s.pop_size, eliminate_duplicates=s.dedup, **s.operators)
+
+
+def _smsemoa(s: _Setup) -> Algorithm:
+    from pymoo.algorithms.moo.sms import SMSEMOA
+
+    return SMSEMOA(pop_size=s.pop_size, eliminate_duplicates=s.dedup, **s.operators)
+
+
+def _rnsga2(s: _Setup) -> Algorithm:
+    from pymoo.algorithms.moo.rnsga2 import RNSGA2
+
+    # reference points are given in true objective units; the optimizer sees +-log10
+    points = np.asarray(s.opts["ref_points"], dtype=float)
+    n_obj = s.problem.n_obj
+    if points.ndim != 2 or points.shape[1] != n_obj or (points <= 0).any():
+        raise InputError(
+            f"ref_points must be positive vectors of {n_obj} objectives",
+            key="algorithm.ref_points",
+        )
+    sign = np.asarray([-1.0 if o.maximize else 1.0 for o in s.problem.objective_list])
+    return RNSGA2(
+        ref_points=sign * np.log10(points),
+        epsilon=float(s.opts.get("epsilon", 0.001)),
+        pop_size=s.pop_size,
+        eliminate_duplicates=s.dedup,
+        **s.operators,
+    )
+
+
+def _ctaea(s: _Setup) -> Algorithm:
+    from pymoo.algorithms.moo.ctaea import CTAEA
+
+    return CTAEA(ref_dirs=s.ref_dirs, eliminate_duplicates=s.dedup, **s.operators)
+
+
+#: pymoo algorithms by name: each builder takes the shared :class:`_Setup`.
+BUILDERS: dict[str, Callable[[_Setup], Algorithm]] = {
+    "nsga2": _nsga2,
+    "nsga3": _nsga3,
+    "unsga3": functools.partial(_nsga3, unified=True),
+    "moead": _moead,
+    "agemoea": _agemoea,
+    "agemoea2": functools.partial(_agemoea, second=True),
+    "smsemoa": _smsemoa,
+    "rnsga2": _rnsga2,
+    "ctaea": _ctaea,
+}
+
+
+PYMOO_ALGORITHMS = tuple(BUILDERS)
 BASELINES = ("random", "exhaustive")
 ALGORITHMS = (AUTO, *PYMOO_ALGORITHMS, "surrogate", *BASELINES)
-_NEEDS_REF_DIRS = ("nsga3", "unsga3", "moead", "ctaea")
 
 #: Options every algorithm accepts, with defaults (measured in docs/search_quality.md).
 COMMON_OPTIONS = {
@@ -155,8 +254,10 @@ def make_algorithm(
     name: str, options: Mapping[str, Any], problem: AcceleratorProblem, archive: Archive
 ) -> Algorithm:
     """A configured pymoo algorithm (not the baselines) sharing ``archive`` for duplicates."""
+    build = BUILDERS.get(name)
+    if build is None:
+        raise InputError(f"unknown algorithm {name!r}", key="algorithm.name")
     opts = {**COMMON_OPTIONS, **options}
-    pop_size = int(opts["pop_size"])
     mutation = NeighbourMutation(
         categorical=problem.design_space.categorical_mask,
         prob_var=opts["mutation_prob_var"],
@@ -168,66 +269,5 @@ def make_algorithm(
         "crossover": UX(prob=float(opts["crossover_prob"])),
         "mutation": mutation,
     }
-    dedup = ArchiveDuplicates(archive)
-    if name in _NEEDS_REF_DIRS:
-        ref_dirs = reference_directions(problem.n_obj, pop_size)
-    if name == "nsga2":
-        from pymoo.algorithms.moo.nsga2 import NSGA2
-
-        return NSGA2(pop_size=pop_size, eliminate_duplicates=dedup, **operators)
-    if name in ("nsga3", "unsga3"):
-        from pymoo.algorithms.moo.nsga3 import NSGA3
-        from pymoo.algorithms.moo.unsga3 import UNSGA3
-
-        cls = NSGA3 if name == "nsga3" else UNSGA3
-        size = max(pop_size, len(ref_dirs))
-        return cls(ref_dirs=ref_dirs, pop_size=size, eliminate_duplicates=dedup, **operators)
-    if name == "moead":
-        from pymoo.algorithms.moo.moead import ParallelMOEAD
-
-        if problem.n_ieq_constr:
-            raise InputError(
-                "moead does not support constraints; use nsga2, nsga3 or ctaea",
-                key="algorithm.name",
-            )
-        # the batch variant: a whole generation of offspring per ask, evaluated in one call
-        return ParallelMOEAD(
-            ref_dirs=ref_dirs,
-            n_offsprings=len(ref_dirs),
-            n_neighbors=int(opts.get("n_neighbors", 15)),
-            prob_neighbor_mating=float(opts.get("prob_neighbor_mating", 0.7)),
-            **operators,
-        )
-    if name in ("agemoea", "agemoea2"):
-        from pymoo.algorithms.moo.age import AGEMOEA
-        from pymoo.algorithms.moo.age2 import AGEMOEA2
-
-        cls = AGEMOEA if name == "agemoea" else AGEMOEA2
-        return cls(pop_size=pop_size, eliminate_duplicates=dedup, **operators)
-    if name == "smsemoa":
-        from pymoo.algorithms.moo.sms import SMSEMOA
-
-        return SMSEMOA(pop_size=pop_size, eliminate_duplicates=dedup, **operators)
-    if name == "rnsga2":
-        from pymoo.algorithms.moo.rnsga2 import RNSGA2
-
-        # reference points are given in true objective units; the optimizer sees +-log10
-        points = np.asarray(opts["ref_points"], dtype=float)
-        if points.ndim != 2 or points.shape[1] != problem.n_obj or (points <= 0).any():
-            raise InputError(
-                f"ref_points must be positive vectors of {problem.n_obj} objectives",
-                key="algorithm.ref_points",
-            )
-        sign = np.asarray([-1.0 if o.maximize else 1.0 for o in problem.objective_list])
-        return RNSGA2(
-            ref_points=sign * np.log10(points),
-            epsilon=float(opts.get("epsilon", 0.001)),
-            pop_size=pop_size,
-            eliminate_duplicates=dedup,
-            **operators,
-        )
-    if name == "ctaea":
-        from pymoo.algorithms.moo.ctaea import CTAEA
-
-        return CTAEA(ref_dirs=ref_dirs, eliminate_duplicates=dedup, **operators)
-    raise InputError(f"unknown algorithm {name!r}", key="algorithm.name")
+    setup = _Setup(problem, opts, int(opts["pop_size"]), operators, ArchiveDuplicates(archive))
+    return build(setup)
