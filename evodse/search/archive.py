@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from pymoo.core.duplicate import DuplicateElimination
@@ -53,6 +54,20 @@ def best_row(
     tie = np.flatnonzero(ok & (v <= best + rtol * abs(best)))
     keys = [np.asarray(k)[tie] for k in then] + list(np.asarray(X)[tie].T)
     return int(tie[np.lexsort(keys[::-1])[0]])
+
+
+def _columns(ev: Evaluation, generation: Any, metrics: list[str]) -> dict[str, Any]:
+    """The archive's columns for the rows of ``ev``, added in ``generation``."""
+    return {
+        "X": ev.X,
+        "objectives": ev.objectives,
+        "F": ev.F,
+        "G": ev.G,
+        "generation": generation,
+        "cv": ev.cv,
+        "feasible": ev.feasible,
+        **{name: ev.metrics[name] for name in metrics},
+    }
 
 
 class ReplayError(ValueError):
@@ -186,17 +201,7 @@ class Archive:
             raise ValueError("design already in the archive")
         start, stop = self._n, self._n + len(keys)
         self._reserve(len(keys), ev)
-        values = {
-            "X": ev.X,
-            "objectives": ev.objectives,
-            "F": ev.F,
-            "G": ev.G,
-            "generation": generation,
-            "cv": ev.cv,
-            "feasible": ev.feasible,
-            **{name: ev.metrics[name] for name in self._metrics},
-        }
-        for name, value in values.items():
+        for name, value in _columns(ev, generation, self._metrics).items():
             self._columns[name][start:stop] = value
         self._n = stop
         self._index.add(keys, np.arange(start, stop, dtype=np.int64))
@@ -232,16 +237,8 @@ class Archive:
             raise ValueError("the front is not a sorted set of feasible designs")
         if len(ev.X):
             archive._metrics = list(ev.metrics)
-            archive._columns = {
-                "X": np.asarray(ev.X, dtype=np.int64),
-                "objectives": ev.objectives,
-                "F": ev.F,
-                "G": ev.G,
-                "generation": generation,
-                "cv": ev.cv,
-                "feasible": ev.feasible,
-                **ev.metrics,
-            }
+            archive._columns = _columns(ev, generation, archive._metrics)
+            archive._columns["X"] = np.asarray(ev.X, dtype=np.int64)
             archive._n = len(keys)
             archive._index.add(keys, np.arange(len(keys), dtype=np.int64))
         archive._front = front
