@@ -130,6 +130,21 @@ def study_problem(
     return exp, problem
 
 
+def search_record(exp, problem) -> dict[str, Any]:
+    """What every study's results say of its search: constraints, the space (its size, the
+    hardware values that vary, the base design) and the algorithm with its options and
+    termination."""
+    return {
+        "constraints": problem.constraint_labels,
+        "space_size": problem.space_size,
+        "space": space_table(problem),
+        "base": problem.design_space.base.to_dict(),
+        "algorithm": exp.algorithm,
+        "options": exp.options,
+        "termination": dataclasses.asdict(exp.termination),
+    }
+
+
 def space_table(problem) -> dict[str, list]:
     """The hardware parameters that vary and their values (extra variables are listed by the
     studies themselves)."""

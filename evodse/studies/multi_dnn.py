@@ -57,7 +57,7 @@ from evodse.studies.common import (
     require,
     save_figure,
     search,
-    space_table,
+    search_record,
     write_csv,
     write_json,
 )
@@ -327,13 +327,7 @@ def run_study(
         "quick": quick,
         "experiment": exp.name,
         "dnns": dnns,
-        "constraints": problem.constraint_labels,
-        "space_size": problem.space_size,
-        "space": space_table(problem),
-        "base": problem.design_space.base.to_dict(),
-        "algorithm": exp.algorithm,
-        "options": exp.options,
-        "termination": dataclasses.asdict(exp.termination),
+        **search_record(exp, problem),
         "evaluations": {k: r.summary["evaluations"] for k, r in runs.items()},
         "configurations": [
             {

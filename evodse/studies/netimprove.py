@@ -18,7 +18,6 @@ the comparison isolates the network change.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from evodse.studies.common import (
     require,
     save_figure,
     search,
-    space_table,
+    search_record,
     study_problem,
     write_csv,
     write_json,
@@ -131,17 +130,11 @@ def run_study(
         "workload": net_name,
         "objectives": problem.objective_columns,
         "cost_metric": cost_col,
-        "constraints": problem.constraint_labels,
         "settings": dict(problem.options),
         "stages": list(STAGE_NAMES[problem.zoo_name]),
         "width_choices": {p.name: list(p.values) for p in problem.design_space.extra},
         "hardware_fixed": problem.design_space.hardware is None,
-        "space_size": problem.space_size,
-        "space": space_table(problem),
-        "base": problem.design_space.base.to_dict(),
-        "algorithm": exp.algorithm,
-        "options": exp.options,
-        "termination": dataclasses.asdict(exp.termination),
+        **search_record(exp, problem),
         "evaluations": result.summary["evaluations"],
         "front_size": len(front_rows),
         "original": before,
