@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_model_golden import design as golden_design
+from test_model_golden import net
 
-from evodse.hardware import accelerator_from_dict
 from evodse.model import evaluate
 from evodse.model.layers import layer_table, links
 from evodse.model.memory import dram_traffic
@@ -17,26 +18,9 @@ EXACT = 1e-12
 
 
 def design(**changes):
-    base = {
-        "name": "counts",
-        "pe_rows": 4,
-        "pe_cols": 8,
-        "dataflow": "ws",
-        "ifmap_sram_kib": 64,
-        "weight_sram_kib": 64,
-        "ofmap_sram_kib": 64,
-        "dram_bandwidth_gbps": 8,  # 8e9 B/s at 500 MHz: 16 bytes per cycle
-        "frequency_mhz": 500,
-        "precision_bits": 16,
-        "vector_lanes": 4,
-        "technology_nm": 45,
-        "fusion": "none",
-    }
-    return accelerator_from_dict({**base, **changes})
-
-
-def net(*ops):
-    return Network(name="counts", ops=tuple(ops))
+    """test_model_golden's design (4 rows, 64 KiB buffers, 8 GB/s at 500 MHz: 16 bytes per
+    cycle, 45 nm) with 8 columns, 2-byte operands and no fusion."""
+    return golden_design(**{"pe_cols": 8, "precision_bits": 16, "fusion": "none", **changes})
 
 
 # Two heads of [M = 6, K = 5] @ [K = 5, N = 3] at 16 bits (2 bytes; partial sums 4 bytes) on a
