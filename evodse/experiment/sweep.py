@@ -38,11 +38,13 @@ resolved configuration), continues interrupted ones from their checkpoint, and r
 directory that holds another configuration unless ``overwrite``. A run's result depends only on
 its configuration and seed, never on the executor: runs on a cluster equal local runs.
 
-Runs execute as tasks on the executor (:mod:`evodse.experiment.executors`): a task gets the run's
-experiment as plain data (and the checkpoint to continue from, as data:
+Runs execute through the engine of ``evodse run`` (:func:`evodse.experiment.runner.execute`):
+as tasks on the executor (:mod:`evodse.experiment.executors`): a task gets the run's experiment
+as plain data (and the checkpoint to continue from, as data:
 :mod:`evodse.experiment.checkpoint`) and returns the finished search state's checkpoint; only
-this process (the client) writes files. When only one run is left to do, it runs here and a
-large population is evaluated in chunks on the executor's workers instead.
+this process (the client) writes files, then runs the experiment's ``refine`` step. When only
+one run is left to do, it runs here and a large population is evaluated in chunks on the
+executor's workers instead.
 """
 
 from __future__ import annotations
