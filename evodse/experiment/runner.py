@@ -130,7 +130,11 @@ def load_source(
         path = Path(config)
         data, source, base_dir = load_yaml(path), str(path), path.parent
     if isinstance(data, Mapping) and "grid" in data:
-        command = f"evodse sweep {source}" if source != "config" else "evodse.experiment.sweep"
+        command = (
+            f"evodse sweep {source}"
+            if source != "config"
+            else "evodse.experiment.sweep.run_sweep(grid_from_dict(config))"
+        )
         raise InputError(
             f"an experiment with a grid: section is a sweep of several runs; run it with {command}",
             source=source,
