@@ -151,6 +151,20 @@ def test_cli_run_with_processes_writes_what_a_local_run_writes(serial, tmp_path,
     _same_seed_tables(tmp_path / "p", serial)
 
 
+def test_cli_run_names_failed_tasks_in_one_line(tmp_path, monkeypatch, capsys):
+    def failing(payload):
+        raise RuntimeError(f"seed {payload['seed']} lost")
+
+    monkeypatch.setattr(runner, "make_executor", InlineParallel)
+    monkeypatch.setattr(runner, "run_task", failing)
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(CONFIG, sort_keys=False))
+    argv = ["run", str(path), "--out", str(tmp_path / "p"), "--executor", "processes", "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2 of 2 runs failed" in err and "seed 0 lost" in err
+
+
 # --- a grid file ---------------------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ close the nearest design came, and exits with status 1 (its files are written) u
 ``--allow-infeasible`` (or the experiment key ``allow_infeasible: true``) makes it a warning.
 
 An experiment file with a ``grid:`` section is a sweep of several runs: ``evodse run`` refuses
-it in one line that names ``evodse sweep FILE``, which runs it.
+it in one line that names ``evodse sweep FILE``, which runs it. Runs that fail on a parallel
+executor are named in one line (exit status 1); the others are written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from evodse.cli.common import _nonnegative_int
 from evodse.experiment.compare import compare_results as compare
 from evodse.experiment.executors import EXECUTORS, executor_from_cli
-from evodse.experiment.runner import RunResult, load_source, run_seeds
+from evodse.experiment.runner import RunResult, SweepError, load_source, run_seeds
 from evodse.hardware.template import design_summary
 from evodse.search.feasibility import explain_infeasible
 
@@ -47,15 +48,19 @@ def register_run(sub) -> None:
 def _run(args: argparse.Namespace) -> int:
     source = load_source(args.experiment)  # a file with a grid: section is refused here
     experiment = source.experiment
-    results = run_seeds(
-        source,
-        out=args.out,
-        seeds=None if args.seed is None else [args.seed],
-        resume=args.resume,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-        executor=executor_from_cli(experiment.executor, args.executor, args.scheduler),
-    )
+    try:
+        results = run_seeds(
+            source,
+            out=args.out,
+            seeds=None if args.seed is None else [args.seed],
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.quiet,
+            executor=executor_from_cli(experiment.executor, args.executor, args.scheduler),
+        )
+    except SweepError as exc:  # runs failed on the executor (the finished ones are written)
+        print(f"evodse: error: {exc}", file=sys.stderr)
+        return 1
     # one seed: the run's own hypervolume; several: all under the seeds' common normalization
     compared = compare(results) if len(results) > 1 else None
     for i, r in enumerate(results):
