@@ -4,7 +4,8 @@
 ``pareto.csv`` (the non-dominated feasible designs of ``evaluations.csv``), ``history.csv``
 (``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
 ``checkpoint.json`` with ``checkpoint.npz`` and ``checkpoint-chunks/`` (for ``--resume``: the
-run's state as data, never code; :mod:`evodse.experiment.checkpoint`). A file is written to a
+run's state as data, never code; :mod:`evodse.experiment.checkpoint`). The file names and the
+atomic writer live in the low module :mod:`evodse.runfiles`: a file is written to a
 temporary name in the same folder and renamed over the old one, so a crash never leaves a
 half-written file; it gets the permissions a plain ``open()`` would give it (or those of the file
 it replaces). evaluations.csv grows as a hidden ``.evaluations.csv.partial`` during a run
