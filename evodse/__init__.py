@@ -9,9 +9,8 @@ from evodse.experiment.runner import RunResult, run, run_seeds
 from evodse.hardware import Accelerator, load_hardware
 from evodse.model import evaluate
 from evodse.search.problem import AcceleratorProblem
+from evodse.version import __version__
 from evodse.workload import Network, load_workload
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Accelerator",
@@ -19,6 +18,7 @@ __all__ = [
     "InputError",
     "Network",
     "RunResult",
+    "__version__",
     "evaluate",
     "load_hardware",
     "load_workload",

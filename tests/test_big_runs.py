@@ -274,7 +274,8 @@ def test_the_progress_line_shows_the_time_left():
 
 def test_a_worker_resumes_an_incremental_checkpoint(tmp_path, capsys, monkeypatch, small_chunks):
     """A sweep sends every chunk with the checkpoint; the task ends as the run would."""
-    from evodse.experiment.sweep import checkpoint_payload, grid_from_dict, run_task
+    from evodse.experiment.runner import checkpoint_payload, run_task
+    from evodse.experiment.sweep import grid_from_dict
 
     path = write_config(tmp_path / "exp.yaml")
     full = tmp_path / "full"

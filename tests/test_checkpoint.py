@@ -248,7 +248,8 @@ def test_resume_gives_the_uninterrupted_result(tmp_path, capsys, monkeypatch, ca
 
 def test_a_sweep_resumes_an_interrupted_run_on_a_worker(tmp_path, finished):
     """The task path: the state travels to the worker as checkpoint bytes and back."""
-    from evodse.experiment.sweep import grid_from_dict, run_task
+    from evodse.experiment.runner import run_task
+    from evodse.experiment.sweep import grid_from_dict
 
     path, src = finished
     grid = grid_from_dict({"experiment": str(path), "grid": {"seeds": [0]}}, out=tmp_path)

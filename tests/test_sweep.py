@@ -19,16 +19,8 @@ from evodse.errors import InputError
 from evodse.experiment import checkpoint as ckpt
 from evodse.experiment import rundir
 from evodse.experiment.executors import Executor, ExecutorSpec, make_executor
-from evodse.experiment.runner import run_seeds
-from evodse.experiment.sweep import (
-    SWEEP_CSV,
-    SweepError,
-    grid_from_dict,
-    load_grid,
-    run_experiment,
-    run_sweep,
-    run_task,
-)
+from evodse.experiment.runner import SweepError, run_seeds, run_task
+from evodse.experiment.sweep import SWEEP_CSV, grid_from_dict, load_grid, run_sweep
 from evodse.search.driver import Termination, new_state, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -284,7 +276,7 @@ def test_sweep_cli(tmp_path, capsys):
 
 def test_run_on_a_process_pool_equals_run_seeds(tmp_path, base_file):
     spec = ExecutorSpec(name="processes", workers=2)
-    results = run_experiment(base_file, executor=spec, out=tmp_path / "p", seeds=[0, 1])
+    results = run_seeds(base_file, executor=spec, out=tmp_path / "p", seeds=[0, 1])
     local = run_seeds(base_file, out=tmp_path / "l", seeds=[0, 1])
     assert [r.out_dir.name for r in results] == ["seed_0", "seed_1"]
     for r, ref in zip(results, local, strict=True):
@@ -295,9 +287,9 @@ def test_run_on_a_process_pool_equals_run_seeds(tmp_path, base_file):
     head = (tmp_path / "p" / "seeds.csv").read_text().splitlines()[0]
     assert head == (tmp_path / "l" / "seeds.csv").read_text().splitlines()[0]
     with pytest.raises(InputError) as err:  # like run_seeds: an existing run needs a flag
-        run_experiment(base_file, executor=spec, out=tmp_path / "p", seeds=[0, 1])
+        run_seeds(base_file, executor=spec, out=tmp_path / "p", seeds=[0, 1])
     assert err.value.key == "--out"
-    again = run_experiment(base_file, executor=spec, out=tmp_path / "p", seeds=[0, 1], resume=True)
+    again = run_seeds(base_file, executor=spec, out=tmp_path / "p", seeds=[0, 1], resume=True)
     assert [r.summary["front_size"] for r in again] == [r.summary["front_size"] for r in local]
 
 
@@ -373,7 +365,7 @@ def test_dask_chunked_population_equals_an_unchunked_local_run(cluster, tmp_path
             return runner(function, chunks)
 
         executor.chunk_runner = lambda: counting
-        (result,) = run_experiment(path, executor=executor, out=tmp_path / "dask")
+        (result,) = run_seeds(path, executor=executor, out=tmp_path / "dask")
     assert calls and max(calls) >= 6  # populations of 64 went out in chunks of <= 10
     assert result.state.evaluator.runner is None  # detached after the run
 

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from evodse import __version__
+    from evodse.version import __version__
 
     return f"evodse {__version__}"
 

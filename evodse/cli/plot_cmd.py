@@ -116,10 +116,10 @@ def _headless() -> None:
 
 def _plot(args: argparse.Namespace) -> int:
     _headless()
-    from evodse.experiment.runner import check_out_dir
     from evodse.plots import figures as figs
     from evodse.plots.convergence import convergence
     from evodse.plots.rundata import expand_run_dirs, load_run
+    from evodse.runfiles import check_out_dir
 
     start = time.perf_counter()
     dirs = expand_run_dirs(args.run_dirs)

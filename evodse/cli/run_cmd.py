@@ -4,6 +4,10 @@
 A run whose constraints left no evaluated design feasible names the binding constraint and how
 close the nearest design came, and exits with status 1 (its files are written) unless
 ``--allow-infeasible`` (or the experiment key ``allow_infeasible: true``) makes it a warning.
+
+An experiment file with a ``grid:`` section is a sweep of several runs: ``evodse run`` refuses
+it in one line that names ``evodse sweep FILE``, which runs it. Runs that fail on a parallel
+executor are named in one line (exit status 1); the others are written.
 """
 
 from __future__ import annotations
@@ -13,9 +17,8 @@ import sys
 
 from evodse.cli.common import _nonnegative_int
 from evodse.experiment.compare import compare_results as compare
-from evodse.experiment.config import load_experiment
 from evodse.experiment.executors import EXECUTORS, executor_from_cli
-from evodse.experiment.runner import RunResult, run_seeds
+from evodse.experiment.runner import RunResult, SweepError, load_source, run_seeds
 from evodse.hardware.template import design_summary
 from evodse.search.feasibility import explain_infeasible
 
@@ -43,22 +46,21 @@ def register_run(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    experiment = load_experiment(args.experiment)
-    seeds = None if args.seed is None else [args.seed]
-    spec = executor_from_cli(experiment.executor, args.executor, args.scheduler)
-    options = {
-        "out": args.out,
-        "seeds": seeds,
-        "resume": args.resume,
-        "overwrite": args.overwrite,
-        "progress": not args.quiet,
-    }
-    if spec.name == "local":
-        results = run_seeds(experiment, **options)
-    else:  # runs as tasks (several seeds) or chunked evaluation (one seed) on the executor
-        from evodse.experiment.sweep import run_experiment
-
-        results = run_experiment(args.experiment, executor=spec, **options)
+    source = load_source(args.experiment)  # a file with a grid: section is refused here
+    experiment = source.experiment
+    try:
+        results = run_seeds(
+            source,
+            out=args.out,
+            seeds=None if args.seed is None else [args.seed],
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.quiet,
+            executor=executor_from_cli(experiment.executor, args.executor, args.scheduler),
+        )
+    except SweepError as exc:  # runs failed on the executor (the finished ones are written)
+        print(f"evodse: error: {exc}", file=sys.stderr)
+        return 1
     # one seed: the run's own hypervolume; several: all under the seeds' common normalization
     compared = compare(results) if len(results) > 1 else None
     for i, r in enumerate(results):

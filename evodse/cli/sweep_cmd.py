@@ -48,7 +48,8 @@ def register_sweep(sub) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from evodse.experiment.sweep import SweepError, load_grid, plan_run, run_sweep
+    from evodse.experiment.runner import SweepError
+    from evodse.experiment.sweep import load_grid, plan_run, run_sweep
     from evodse.search.feasibility import explain_infeasible
 
     grid = load_grid(args.grid, out=args.out)
@@ -57,7 +58,7 @@ def _sweep(args: argparse.Namespace) -> int:
         rows = []
         for point in grid.points:
             try:
-                kind, _ = plan_run(point, resume=True, overwrite=args.overwrite, hint="")
+                kind, _ = plan_run(point, overwrite=args.overwrite)
                 state = {"done": "done", "resume": "resume", "new": "to run"}[kind]
             except InputError:
                 state = "other config (--overwrite)"

@@ -121,7 +121,7 @@ class Checkpoint:
 def software_versions() -> dict[str, str]:
     import pymoo
 
-    from evodse import __version__
+    from evodse.version import __version__
 
     return {
         "evodse": __version__,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.experiment import rundir
+from evodse.runfiles import PARETO, csv_text, write_atomic_many
 from evodse.search.indicators import compare_fronts
 
 HYPERVOLUME_JSON = "hypervolume.json"
@@ -91,7 +91,7 @@ def compare(runs: Sequence[tuple[str, Mapping[str, Any], np.ndarray]]) -> Compar
 
 def read_front(run_dir: Path, summary: Mapping[str, Any]) -> np.ndarray:
     """The objective values of a finished run's ``pareto.csv`` (columns of ``summary``)."""
-    path = Path(run_dir) / rundir.PARETO
+    path = Path(run_dir) / PARETO
     columns = [o["column"] for o in summary["objectives"]]
     try:
         with path.open(newline="", encoding="utf-8") as fh:
@@ -138,10 +138,10 @@ def seeds_table(results: Sequence[Any]) -> tuple[list[str], list[list[Any]], Com
 def write_seeds(out: Path, results: Sequence[Any]) -> Compared:
     """Write ``out/seeds.csv`` and ``out/hypervolume.json`` for several seeds' results."""
     columns, rows, compared = seeds_table(results)
-    rundir.write_atomic_many(
+    write_atomic_many(
         {
             Path(out) / HYPERVOLUME_JSON: compared.json_text(),
-            Path(out) / SEEDS_CSV: rundir.csv_text(columns, rows),
+            Path(out) / SEEDS_CSV: csv_text(columns, rows),
         }
     )
     return compared

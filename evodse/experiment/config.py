@@ -48,11 +48,11 @@ from typing import Any
 from evodse.errors import InputError
 from evodse.experiment.executors import ExecutorSpec, parse_executor
 from evodse.hardware.template import HARDWARE_KEYS
+from evodse.runfiles import WorkloadSpec
 from evodse.search.algorithms import DEFAULT_ALGORITHM, check_algorithm, default_options
 from evodse.search.driver import Termination
 from evodse.search.problem import AcceleratorProblem
 from evodse.validation.spec import RefineSpec, check_refine, parse_refine
-from evodse.workload import Network, load_workload
 from evodse.yamlio import check_keys, load_yaml
 
 TOP_KEYS = (
@@ -72,33 +72,6 @@ TOP_KEYS = (
 )
 _WORKLOAD_KEYS = ("workload", "batch", "input_shapes", "strict")
 _TERMINATION_KEYS = ("generations", "evaluations", "time_s", "hv_stagnation")
-
-
-@dataclass(frozen=True)
-class WorkloadSpec:
-    """One workload entry: what to load and how."""
-
-    workload: str
-    batch: int | None = None
-    input_shapes: dict[str, tuple[int, ...]] | None = None
-    strict: bool = False
-
-    def load(self) -> Network:
-        return load_workload(
-            self.workload, batch=self.batch, input_shapes=self.input_shapes, strict=self.strict
-        )
-
-    def to_yaml(self) -> Any:
-        if self.batch is None and self.input_shapes is None and not self.strict:
-            return self.workload
-        out: dict[str, Any] = {"workload": self.workload}
-        if self.batch is not None:
-            out["batch"] = self.batch
-        if self.input_shapes is not None:
-            out["input_shapes"] = {k: list(v) for k, v in self.input_shapes.items()}
-        if self.strict:
-            out["strict"] = True
-        return out
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 ``pareto.csv`` (the non-dominated feasible designs of ``evaluations.csv``), ``history.csv``
 (``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
 ``checkpoint.json`` with ``checkpoint.npz`` and ``checkpoint-chunks/`` (for ``--resume``: the
-run's state as data, never code; :mod:`evodse.experiment.checkpoint`). A file is written to a
+run's state as data, never code; :mod:`evodse.experiment.checkpoint`). The file names and the
+atomic writer live in the low module :mod:`evodse.runfiles`: a file is written to a
 temporary name in the same folder and renamed over the old one, so a crash never leaves a
 half-written file; it gets the permissions a plain ``open()`` would give it (or those of the file
 it replaces). evaluations.csv grows as a hidden ``.evaluations.csv.partial`` during a run
@@ -18,7 +19,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,11 +30,22 @@ import yaml
 from evodse.errors import InputError
 from evodse.experiment import checkpoint
 from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
+from evodse.runfiles import (
+    CONFIG,
+    EVALUATIONS,
+    HISTORY,
+    PARETO,
+    SUMMARY,
+    csv_text,
+    knee_point,
+    pareto_rows,
+    write_atomic,
+    write_atomic_many,
+)
 from evodse.search.archive import Archive
 from evodse.search.driver import HISTORY_COLUMNS, SearchState
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.space import DesignSpace
-from evodse.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from evodse.experiment.config import Experiment
@@ -48,62 +59,9 @@ CSV_ROW_S = 30e-6
 CHECKPOINT_ROW_S = 3e-6
 MEASURE_ROWS = 1000
 RATE_WINDOW = 5  # the reserve uses the median of the last five measured costs per row
-CONFIG = "config.yaml"
-EVALUATIONS = "evaluations.csv"
-PARETO = "pareto.csv"
-HISTORY = "history.csv"
-SUMMARY = "summary.json"
 CHECKPOINT = checkpoint.JSON_FILE  # checkpoint.json, with CHECKPOINT_ARRAYS beside it
 CHECKPOINT_ARRAYS = checkpoint.ARRAYS_FILE  # checkpoint.npz
 LEGACY_CHECKPOINT = checkpoint.LEGACY_FILE  # checkpoint.pkl of older versions: never loaded
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    write_atomic_many({Path(path): data})
-
-
-def write_atomic_many(files: dict[Path, bytes | str]) -> None:
-    """Write several files through temporary files, renamed only once all are on disk, one
-    right after the other (in order)."""
-    temps: list[tuple[str, Path]] = []
-    try:
-        for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            raw = data.encode("utf-8") if isinstance(data, str) else data
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append((tmp, path))
-            os.fchmod(fd, _file_mode(path))  # mkstemp makes 0600; a run is shared like any file
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The permissions ``open()`` would give a new file (0666 less the umask), or those of the
-    file being replaced."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def csv_text(columns: list[str], rows: list[list[Any]]) -> str:
-    """CSV text; floats with full precision (repr), so files round-trip exactly."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def _cell(value: Any) -> Any:
@@ -204,39 +162,6 @@ def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str
     return list(out.values())
 
 
-def pareto_rows(state: SearchState) -> np.ndarray:
-    """Archive row ids of the front, sorted by the first objective then the others, then by
-    the design vector (so designs of equal objectives keep one order, whatever the order they
-    were evaluated in: the best-per-objective and knee picks of :func:`summary` follow it)."""
-    front = state.archive.front
-    objectives = state.archive.column("objectives")[front]
-    X = state.archive.column("X")[front]
-    keys = (*X.T[::-1], *objectives.T[::-1])
-    order = np.lexsort(keys) if len(front) else np.zeros(0, dtype=int)
-    return front[order]
-
-
-def knee_point(F: np.ndarray) -> int | None:
-    """Index of the knee of a front (optimizer space): pymoo's high trade-off points, the one
-    nearest the ideal when several; pseudo-weights with equal weights when none stands out."""
-    from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
-    from pymoo.mcdm.pseudo_weights import PseudoWeights
-
-    if len(F) == 0:
-        return None
-    if F.shape[1] == 1:  # one objective: the best design
-        return int(np.argmin(F[:, 0]))
-    if len(F) < 3:
-        return 0
-    span = F.max(axis=0) - F.min(axis=0)
-    Z = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
-    candidates = HighTradeoffPoints()(Z)
-    if candidates is not None and len(candidates):
-        candidates = np.asarray(candidates, dtype=int)
-        return int(candidates[np.argmin(np.linalg.norm(Z[candidates], axis=1))])
-    return int(PseudoWeights(np.full(F.shape[1], 1.0 / F.shape[1])).do(Z))
-
-
 def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
     """The content of summary.json."""
     problem = state.problem
@@ -311,16 +236,6 @@ def write_results(
 
 def write_config(out: Path, resolved: dict[str, Any]) -> None:
     write_atomic(Path(out) / CONFIG, yaml.safe_dump(resolved, sort_keys=False))
-
-
-def read_config(out: Path) -> dict[str, Any]:
-    """A run directory's ``config.yaml``: plain YAML data (a tag such as ``!!python/...`` is
-    an error, never constructed), a mapping."""
-    path = Path(out) / CONFIG
-    config = load_yaml(path)
-    if not isinstance(config, dict):
-        raise InputError(f"expected a mapping, got {type(config).__name__}", source=str(path))
-    return config
 
 
 def save_checkpoint(out: Path, state: SearchState, resolved: dict[str, Any]) -> None:

@@ -38,54 +38,37 @@ resolved configuration), continues interrupted ones from their checkpoint, and r
 directory that holds another configuration unless ``overwrite``. A run's result depends only on
 its configuration and seed, never on the executor: runs on a cluster equal local runs.
 
-Runs execute as tasks on the executor (:mod:`evodse.experiment.executors`): a task gets the run's
-experiment as plain data (and the checkpoint to continue from, as data:
+Runs execute through the engine of ``evodse run`` (:func:`evodse.experiment.runner.execute`):
+as tasks on the executor (:mod:`evodse.experiment.executors`): a task gets the run's experiment
+as plain data (and the checkpoint to continue from, as data:
 :mod:`evodse.experiment.checkpoint`) and returns the finished search state's checkpoint; only
-this process (the client) writes files. When only one run is left to do, it runs here and a
-large population is evaluated in chunks on the executor's workers instead.
+this process (the client) writes files, then runs the experiment's ``refine`` step. When only
+one run is left to do, it runs here and a large population is evaluated in chunks on the
+executor's workers instead.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import itertools
 import json
-import os
-import pickle
 import re
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from evodse.errors import InputError
-from evodse.experiment import checkpoint as ckpt
 from evodse.experiment import compare, rundir
 from evodse.experiment.config import Experiment, experiment_from_dict, parse_seeds
-from evodse.experiment.executors import (
-    Executor,
-    ExecutorSpec,
-    make_executor,
-    parse_executor,
-)
-from evodse.experiment.progress import Progress
-from evodse.experiment.runner import (
-    RunResult,
-    check_flags,
-    check_out_dir,
-    check_resumable,
-    checkpointing,
-    default_out,
-    result_from_state,
-)
+from evodse.experiment.executors import Executor, ExecutorSpec, parse_executor
+from evodse.experiment.runner import OnRun, Plan, RunPoint, execute, using_executor
+from evodse.runfiles import check_out_dir, csv_text, write_atomic_many
 from evodse.search.algorithms import default_options
-from evodse.search.driver import SearchState, finished, new_state, run_search
+from evodse.search.driver import SearchState
 from evodse.yamlio import check_keys, load_yaml
 
 SWEEP_CSV = "sweep.csv"
@@ -103,33 +86,8 @@ AXES = (
 )
 GRID_KEYS = ("experiment", "grid", "out", "executor")
 RESULT_COLUMNS = ("evaluations", "front_size", "hypervolume", "wall_time_s", "run_dir")
+OTHER_RUN_HINT = "pass --overwrite to replace it, or choose another --out"
 _LABEL_MAX = 60
-_USER_MODULE_PREFIX = "evodse_user_"  # how config.py names modules of `problem: file.py:Class`
-
-
-class SweepError(RuntimeError):
-    """Some runs failed on the executor (the others finished and were written)."""
-
-
-@dataclass(frozen=True)
-class RunPoint:
-    """One run of a grid: its axis values, run directory and validated experiment."""
-
-    label: str  # e.g. "algorithm=nsga2/seed=3"
-    axes: dict[str, Any]  # sweep.csv column -> value label (the seed as an int)
-    out_dir: Path
-    data: dict[str, Any]  # the run's experiment mapping (raw YAML, one seed, no executor)
-    source: str
-    base_dir: Path
-    experiment: Experiment
-
-    @property
-    def seed(self) -> int:
-        return self.experiment.seeds[0]
-
-    def resolved(self, state: SearchState | None = None) -> dict[str, Any]:
-        problem = state.problem if state is not None else self.experiment.build_problem()
-        return self.experiment.resolved(problem, self.seed)
 
 
 @dataclass(frozen=True)
@@ -390,62 +348,14 @@ def _unique(labels: list[str]) -> list[str]:
 # --- running ------------------------------------------------------------------------------------
 
 
-def run_task(payload: Mapping[str, Any]) -> dict[str, bytes]:
-    """One run, on a worker: validate the experiment, search (from the checkpoint if given:
-    ``{"json", "arrays", "chunks", "where"}``, checked as a run directory's), and return the final
-    state's checkpoint ``{"json", "arrays"}`` (:mod:`evodse.experiment.checkpoint`). Writes
-    nothing."""
-    experiment = experiment_from_dict(
-        payload["data"], source=payload["source"], base_dir=Path(payload["base_dir"])
-    )
-    seed = payload["seed"]
-    problem = experiment.build_problem()
-    given = payload.get("checkpoint")
-    if given is not None:
-        files = {ckpt.JSON_FILE: given["json"], ckpt.ARRAYS_FILE: given["arrays"]}
-        files.update(given.get("chunks", {}))
-        state = ckpt.load_run(
-            files.__getitem__,
-            where=given["where"],
-            experiment=experiment,
-            seed=seed,
-            problem=problem,
-        )
-    else:
-        state = new_state(problem, experiment.algorithm, experiment.options, seed)
-    if not finished(state, experiment.termination):
-        run_search(state, experiment.termination)
-    data = ckpt.encode(state, experiment.resolved(problem, seed))
-    return {"json": data.json, "arrays": data.arrays}
-
-
-def checkpoint_payload(out: Path) -> dict[str, Any]:
-    """The checkpoint of run directory ``out`` as :func:`run_task` takes it (all its files)."""
-    data = rundir.read_checkpoint(out)
-    return {
-        "json": data.json,
-        "arrays": data.arrays,
-        "chunks": dict(data.new_chunks),
-        "where": str(out),
-    }
-
-
-def plan_run(
-    point: RunPoint, *, resume: bool, overwrite: bool, hint: str, need_state: bool = False
-) -> tuple[str, Any]:
-    """("done", summary) | ("resume", None) | ("new", None) for a run directory (``need_state``:
-    a finished run counts as done only with its checkpoint)."""
+def plan_run(point: RunPoint, *, overwrite: bool, hint: str = OTHER_RUN_HINT) -> Plan:
+    """("done", summary) | ("resume", None) | ("new", None) for a grid's run directory: a
+    finished run is done, an interrupted one resumes, one of another configuration is refused
+    (``hint`` says what to do) unless ``overwrite``."""
     out = point.out_dir
     summary_path, checkpoint = out / rundir.SUMMARY, rundir.has_checkpoint(out)
     if overwrite or not (summary_path.exists() or checkpoint):
         return "new", None
-    if not resume:
-        raise InputError(
-            "already holds a run; pass --resume to continue it, --overwrite to replace it, or "
-            "choose another --out",
-            source=str(out),
-            key="--out",
-        )
     config = out / rundir.CONFIG
     try:
         recorded = yaml.safe_load(config.read_text("utf-8")) if config.exists() else None
@@ -467,174 +377,13 @@ def plan_run(
                 f"not a JSON object (corrupt or truncated); {hint}",
                 source=str(summary_path),
             )
-        if summary.get("stopped_by") is not None and (checkpoint or not need_state):
-            if need_state:  # the caller loads the checkpoint: check it now
-                rundir.load_checkpoint(out, point.experiment, point.seed, replay=False)
+        if summary.get("stopped_by") is not None:
             return "done", summary
     if not checkpoint:
         return "new", None
     # checked before anything runs: legacy pickle, seed, configuration, arrays (not replayed)
     rundir.load_checkpoint(out, point.experiment, point.seed, replay=False)
     return "resume", None
-
-
-def _finish(
-    point: RunPoint,
-    state: SearchState,
-    *,
-    progress: bool,
-    encoded: ckpt.Checkpoint | None = None,
-) -> dict[str, Any]:
-    """Write a finished run's directory (the client's job; ``encoded``: the state's checkpoint
-    as a task returned it), then the experiment's ``refine`` step as a local run does (here,
-    it writes files too); returns the summary (``summary.json``, written last, marks the run
-    done)."""
-    resolved = point.resolved(state)
-    rundir.write_config(point.out_dir, resolved)
-    if encoded is not None:
-        rundir.write_checkpoint(point.out_dir, encoded)
-    else:
-        rundir.save_checkpoint(point.out_dir, state, resolved)
-    summary = rundir.write_results(point.out_dir, state, resolved)
-    if point.experiment.refine is not None:
-        from evodse.validation.run import refine_run
-
-        refine_run(point.out_dir, state, point.experiment.refine, progress=progress)
-    return summary
-
-
-def _run_here(
-    point: RunPoint,
-    state: SearchState | None,
-    executor: Executor,
-    *,
-    progress: bool,
-) -> SearchState:
-    """Run one search in this process, checkpointing as it goes; a parallel executor evaluates
-    populations larger than its ``chunk_size`` in chunks on its workers."""
-    experiment = point.experiment
-    resuming = state is not None
-    if state is None:
-        state = new_state(
-            experiment.build_problem(), experiment.algorithm, experiment.options, point.seed
-        )
-        rundir.write_config(point.out_dir, point.resolved(state))
-    resolved = point.resolved(state)
-    writer = (
-        rundir.RunWriter.resuming(point.out_dir, resolved)
-        if resuming
-        else rundir.RunWriter(point.out_dir, resolved)
-    )
-    runner = executor.chunk_runner()
-    if runner is not None:
-        modules = _user_modules(type(state.problem))
-        state.attach_runner(_PortableChunkRunner(runner, modules), executor.spec.chunk_size)
-    bar = (
-        Progress(f"{experiment.name}[{point.label}]", experiment.termination) if progress else None
-    )
-    try:
-        if not finished(state, experiment.termination):  # else: rewrite the results
-            state.reserve_s = writer.reserve_s(state)
-            run_search(state, experiment.termination, on_generation=checkpointing(writer, bar))
-    except KeyboardInterrupt:
-        writer.finish(state)
-        raise
-    finally:
-        if bar is not None:
-            bar(state, force=True)
-            bar.close()
-        if runner is not None:
-            state.attach_runner(None, state.evaluator.chunk_size)
-    return state
-
-
-def execute(
-    points: Sequence[RunPoint],
-    executor: Executor,
-    *,
-    resume: bool = True,
-    overwrite: bool = False,
-    progress: bool = False,
-    hint: str = "pass --overwrite to replace it, or choose another --out",
-    need_state: bool = False,
-    on_run: Callable[[int, RunPoint, dict[str, Any], SearchState | None], None] | None = None,
-    on_start: Callable[[], None] | None = None,
-) -> dict[int, dict[str, Any]]:
-    """Run the points not yet done; returns every point's summary by index.
-
-    Every run directory is checked before anything runs. ``on_run(index, point, summary,
-    state)`` is called in this process as each run finishes (``state`` None for a run found
-    finished). Failed runs do not stop the others; the first failure is raised at the end
-    (:class:`SweepError`). ``resume``/``overwrite`` as in :func:`plan_run`; ``need_state``:
-    a finished run without its checkpoint is run again (callers that rebuild results).
-    ``on_start()`` is called once every run directory has passed its checks.
-    """
-    plans = [
-        plan_run(p, resume=resume, overwrite=overwrite, hint=hint, need_state=need_state)
-        for p in points
-    ]
-    if on_start is not None:
-        on_start()
-    summaries: dict[int, dict[str, Any]] = {}
-    for i, (kind, summary) in enumerate(plans):
-        if kind == "done":
-            summaries[i] = summary
-            if on_run is not None:
-                on_run(i, points[i], summary, None)
-    pending = [i for i, (kind, _) in enumerate(plans) if kind != "done"]
-
-    def checkpoint(i: int) -> dict[str, Any] | None:
-        return checkpoint_payload(points[i].out_dir) if plans[i][0] == "resume" else None
-
-    if not executor.parallel or len(pending) == 1:
-        for i in pending:
-            point = points[i]
-            state = None
-            if plans[i][0] == "resume":
-                state = rundir.load_checkpoint(point.out_dir, point.experiment, point.seed)
-            state = _run_here(point, state, executor, progress=progress)
-            summaries[i] = _finish(points[i], state, progress=progress)
-            if on_run is not None:
-                on_run(i, points[i], summaries[i], state)
-        return summaries
-
-    payloads = [
-        {
-            "data": points[i].data,
-            "source": points[i].source,
-            "base_dir": str(points[i].base_dir),
-            "seed": points[i].seed,
-            "checkpoint": checkpoint(i),
-        }
-        for i in pending
-    ]
-    failures: list[tuple[RunPoint, BaseException]] = []
-    for j, result, error in executor.run_tasks(run_task, payloads):
-        i = pending[j]
-        if error is not None:
-            failures.append((points[i], error))
-            continue
-        encoded = ckpt.Checkpoint(json=result["json"], arrays=result["arrays"])
-        files = {ckpt.JSON_FILE: encoded.json, ckpt.ARRAYS_FILE: encoded.arrays}
-        state = ckpt.load_run(  # checked like a file read from the run directory
-            files.__getitem__,
-            where=points[i].out_dir,
-            experiment=points[i].experiment,
-            seed=points[i].seed,
-            replay=False,
-        )
-        summaries[i] = _finish(points[i], state, progress=progress, encoded=encoded)
-        if on_run is not None:
-            on_run(i, points[i], summaries[i], state)
-    if failures:
-        point, error = failures[0]
-        if isinstance(error, InputError):
-            raise error
-        raise SweepError(
-            f"{len(failures)} of {len(pending)} runs failed (finished runs are saved; run again "
-            f"to retry the others); first: {point.label}: {error!r}"
-        ) from error
-    return summaries
 
 
 def _csv_row(point: RunPoint, summary: Mapping[str, Any], hypervolume: float) -> list[Any]:
@@ -654,13 +403,15 @@ def run_sweep(
     executor: Executor | ExecutorSpec | None = None,
     overwrite: bool = False,
     progress: bool = False,
-    on_run: Callable[[int, RunPoint, dict[str, Any], SearchState | None], None] | None = None,
+    on_run: OnRun | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> SweepResult:
     """Run every run of a grid not already finished and write ``sweep.csv``.
 
     ``executor``: an :class:`Executor` (left open), a spec, or None for the grid's own (a spec
-    or None starts and closes its executor here).
+    or None starts and closes its executor here). Every run directory is checked before any
+    run starts, then ``on_start()`` is called; ``on_run``: as
+    :func:`evodse.experiment.runner.execute` calls it.
     """
     grid = grid if isinstance(grid, Grid) else load_grid(grid)
     check_out_dir(grid.out)
@@ -677,10 +428,10 @@ def run_sweep(
             _csv_row(done[i][0], done[i][1], hv)
             for i, hv in zip(order, compared.hypervolume, strict=True)
         ]
-        rundir.write_atomic_many(
+        write_atomic_many(
             {
                 grid.out / compare.HYPERVOLUME_JSON: compared.json_text(),
-                grid.out / SWEEP_CSV: rundir.csv_text(columns, rows),
+                grid.out / SWEEP_CSV: csv_text(columns, rows),
             }
         )
         table.update(rows=rows, compared=compared)
@@ -693,24 +444,15 @@ def run_sweep(
         if on_run is not None:
             on_run(i, point, summary, state)
 
-    owned = not isinstance(executor, Executor)
-    if owned:
-        spec = executor if isinstance(executor, ExecutorSpec) else grid.executor
-        executor = make_executor(spec or ExecutorSpec())
+    plans = [plan_run(p, overwrite=overwrite) for p in grid.points]
+    if on_start is not None:
+        on_start()
     try:
-        execute(
-            grid.points,
-            executor,
-            overwrite=overwrite,
-            progress=progress,
-            on_run=record,
-            on_start=on_start,
-        )
+        with using_executor(executor, grid.executor) as runner:
+            execute(grid.points, plans, runner, progress=progress, on_run=record)
     finally:
         if done:
             write()
-        if owned:
-            executor.close()
     return SweepResult(
         out=grid.out,
         columns=columns,
@@ -719,128 +461,3 @@ def run_sweep(
         skipped=counts["skipped"],
         compared=table["compared"],
     )
-
-
-def run_experiment(
-    config: str | Path | Mapping[str, Any],
-    *,
-    executor: Executor | ExecutorSpec | None = None,
-    out: str | Path | None = None,
-    seeds: list[int] | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: bool = False,
-) -> list[RunResult]:
-    """:func:`evodse.experiment.runner.run_seeds` on an executor: the same run directories
-    (``out`` for one seed; ``out/seed_<N>/`` and ``out/seeds.csv`` for several) and results.
-
-    Several seeds run as tasks on the executor; one seed runs here, with populations larger than
-    the executor's ``chunk_size`` evaluated in chunks on its workers.
-    """
-    if isinstance(config, Mapping):
-        data, source, base_dir = dict(config), "config", Path.cwd()
-    else:
-        path = Path(config)
-        data, source, base_dir = load_yaml(path), str(path), path.parent
-    experiment = experiment_from_dict(data, source=source, base_dir=base_dir)
-    check_flags(resume=resume, overwrite=overwrite)
-    data = {k: v for k, v in data.items() if k != "executor"}
-    seeds = (
-        experiment.seeds if seeds is None else parse_seeds(list(seeds), source=None, key="seeds")
-    )
-    out_dir = Path(out) if out is not None else default_out(experiment.name, resume or overwrite)
-    check_out_dir(out_dir)
-    points = [
-        RunPoint(
-            label=f"seed {s}",
-            axes={"seed": s},
-            out_dir=out_dir if len(seeds) == 1 else out_dir / f"seed_{s}",
-            data={**data, "seeds": [s]},
-            source=source,
-            base_dir=base_dir.resolve(),
-            experiment=replace(experiment, seeds=(s,)),
-        )
-        for s in seeds
-    ]
-    if resume:
-        check_resumable(out_dir, [p.out_dir for p in points])
-    states: dict[int, SearchState | None] = {}
-
-    def keep(i: int, point: RunPoint, summary: dict[str, Any], state: SearchState | None) -> None:
-        states[i] = state
-
-    owned = not isinstance(executor, Executor)
-    if owned:
-        spec = executor if isinstance(executor, ExecutorSpec) else experiment.executor
-        executor = make_executor(spec or ExecutorSpec())
-    try:
-        summaries = execute(
-            points,
-            executor,
-            resume=resume,
-            overwrite=overwrite,
-            progress=progress,
-            hint="run with --overwrite to replace it, or choose another --out",
-            need_state=True,
-            on_run=keep,
-        )
-    finally:
-        if owned:
-            executor.close()
-    results = []
-    for i, point in enumerate(points):
-        state = states.get(i) or rundir.load_checkpoint(
-            point.out_dir, point.experiment, point.seed, replay=False
-        )
-        results.append(result_from_state(point.out_dir, state, summaries[i]))
-    if len(seeds) > 1:
-        compare.write_seeds(out_dir, results)
-    return results
-
-
-# --- chunks of a population on workers --------------------------------------------------------
-
-
-def _user_modules(cls: type) -> dict[str, str]:
-    """The module of a ``problem: file.py:Class`` class, which workers import by path (its
-    name is not importable there), or nothing for an importable class."""
-    module = sys.modules.get(cls.__module__)
-    if cls.__module__.startswith(_USER_MODULE_PREFIX) and getattr(module, "__file__", None):
-        return {cls.__module__: os.path.abspath(module.__file__)}
-    return {}
-
-
-def _import_modules(modules: Mapping[str, str]) -> None:
-    for name, path in modules.items():
-        if name not in sys.modules:
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-
-
-def call_chunk(modules: Mapping[str, str], function: bytes, chunk: Any) -> Any:
-    """On a worker: import the user problem modules, then ``function(chunk)``."""
-    _import_modules(modules)
-    # process transport within the user's own executor (the client pickled it just now), like
-    # the executor's own task transport; nothing read from a run directory is ever unpickled
-    return pickle.loads(function)(chunk)
-
-
-class _PortableChunkRunner:
-    """Wraps a chunk runner so the evaluated function unpickles on workers that have not
-    imported the experiment's problem file (its class pickles by reference): the function
-    travels as bytes, unpickled only after :func:`call_chunk` imported that file."""
-
-    def __init__(self, runner, modules: dict[str, str]):
-        self.runner = runner
-        self.modules = modules
-
-    def __call__(self, function, chunks):
-        if not self.modules:
-            return self.runner(function, chunks)
-        blob = pickle.dumps(function)
-        return self.runner(partial(call_chunk, self.modules, blob), chunks)
-
-    def __getstate__(self):
-        return {"runner": None, "modules": self.modules}

@@ -21,9 +21,9 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from evodse.errors import InputError
-from evodse.experiment.rundir import knee_point
 from evodse.plots import style, units
 from evodse.plots.rundata import Run, load_run, log_objectives
+from evodse.runfiles import knee_point
 from evodse.search.archive import non_dominated
 from evodse.search.metrics import METRICS
 from evodse.search.objectives import DESIGN_METRICS

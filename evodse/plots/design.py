@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.experiment.config import WorkloadSpec
 from evodse.hardware.template import Accelerator, accelerator_from_dict
 from evodse.model.evaluate import NetworkCost, evaluate
 from evodse.plots import units
 from evodse.plots.rundata import Run, load_run
+from evodse.runfiles import WorkloadSpec
 from evodse.workload.network import Network
 
 TIMES = "\u00d7"

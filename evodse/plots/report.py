@@ -22,13 +22,18 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.experiment import rundir
-from evodse.experiment.runner import check_out_dir
 from evodse.hardware.template import design_summary
 from evodse.plots import units
 from evodse.plots.figures import KINDS, run_figures, save_figure
 from evodse.plots.rundata import Run, load_run, log_objectives
 from evodse.plots.rundata import Table as CsvTable
+from evodse.runfiles import (
+    VALIDATION_CSV,
+    VALIDATION_FIGURE,
+    VALIDATION_SUMMARY,
+    check_out_dir,
+    write_atomic,
+)
 
 REPORT_FORMATS = ("html", "md")
 
@@ -172,9 +177,8 @@ _VALIDATION_COLUMNS = (
 
 def validation_section(run: Run) -> ValidationSection | None:
     """The validation files of ``run`` as report content (None when there are none)."""
-    from evodse.validation.report import CSV, FIGURE, SUMMARY
 
-    summary_path = run.path / SUMMARY
+    summary_path = run.path / VALIDATION_SUMMARY
     if not summary_path.is_file():
         return None
     try:
@@ -218,9 +222,9 @@ def validation_section(run: Run) -> ValidationSection | None:
         raise InputError(
             f"unexpected content ({type(exc).__name__}: {exc})", source=str(summary_path)
         ) from None
-    csv_path = run.path / CSV
+    csv_path = run.path / VALIDATION_CSV
     if not csv_path.is_file():
-        raise InputError(f"missing (its {SUMMARY} is there)", source=str(csv_path))
+        raise InputError(f"missing (its {VALIDATION_SUMMARY} is there)", source=str(csv_path))
     rows = CsvTable.read(csv_path)
     for column, _ in _VALIDATION_COLUMNS:
         if column not in rows:
@@ -236,7 +240,7 @@ def validation_section(run: Run) -> ValidationSection | None:
             cells[j] = _number(rows[_VALIDATION_COLUMNS[j][0]][i], "{:+.1%}")
         body.append(cells)
     table = Table([h for _, h in _VALIDATION_COLUMNS], body, [True, False] + [True] * 5)
-    figure = run.path / FIGURE
+    figure = run.path / VALIDATION_FIGURE
     return ValidationSection(items, table, figure if figure.is_file() else None)
 
 
@@ -295,7 +299,7 @@ def write_report(
             figure = os.path.relpath(validation.figure.resolve(), path.parent.resolve())
             links = {**links, "validation": Path(figure).as_posix()}
         text = _markdown(run, items, table, links, chosen, validation)
-    rundir.write_atomic(path, text)
+    write_atomic(path, text)
     return path
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from evodse import runfiles
 from evodse.errors import InputError
-from evodse.experiment import rundir
 from evodse.hardware.template import (
     HARDWARE_KEYS,
     INT_KEYS,
@@ -36,7 +36,7 @@ from evodse.hardware.template import (
 )
 from evodse.search.driver import HISTORY_COLUMNS
 
-REQUIRED_FILES = (rundir.SUMMARY, rundir.CONFIG, rundir.EVALUATIONS, rundir.PARETO)
+REQUIRED_FILES = (runfiles.SUMMARY, runfiles.CONFIG, runfiles.EVALUATIONS, runfiles.PARETO)
 
 
 class Table:
@@ -251,7 +251,7 @@ class Run:
             if knee is None:
                 raise InputError(
                     "the run has no knee point (no feasible design); pass --design ID",
-                    source=str(self.path / rundir.SUMMARY),
+                    source=str(self.path / runfiles.SUMMARY),
                     key="knee",
                 )
             return knee
@@ -272,7 +272,7 @@ def load_run(path: str | Path | Run) -> Run:
             if _seed_dirs(path):
                 hint = "; it holds seed_* runs: pass one of them (evodse plot accepts the parent)"
             raise InputError(f"not a run directory (missing {name}){hint}", source=str(path))
-    summary_path = path / rundir.SUMMARY
+    summary_path = path / runfiles.SUMMARY
     try:
         summary = json.loads(summary_path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
@@ -287,24 +287,24 @@ def load_run(path: str | Path | Run) -> Run:
             raise InputError(
                 "expected {column, name, sense}", source=str(summary_path), key=f"objectives[{i}]"
             )
-    config = rundir.read_config(path)
-    evaluations = Table.read(path / rundir.EVALUATIONS)
-    pareto = Table.read(path / rundir.PARETO)
-    history = Table.read(path / rundir.HISTORY) if (path / rundir.HISTORY).is_file() else None
+    config = runfiles.read_config(path)
+    evaluations = Table.read(path / runfiles.EVALUATIONS)
+    pareto = Table.read(path / runfiles.PARETO)
+    history = Table.read(path / runfiles.HISTORY) if (path / runfiles.HISTORY).is_file() else None
     objectives = [o["column"] for o in summary["objectives"]]
     for table, count in ((evaluations, "evaluations"), (pareto, "front_size")):
         check_design_table(table, objectives)
         expected = summary.get(count)
         if isinstance(expected, int) and len(table) != expected:
             raise InputError(
-                f"{len(table)} rows, but {rundir.SUMMARY} says {count} = {expected}: the file "
+                f"{len(table)} rows, but {runfiles.SUMMARY} says {count} = {expected}: the file "
                 "was cut short or belongs to another run",
                 source=table.source,
             )
     missing = np.setdiff1d(pareto["id"], evaluations["id"])
     if len(missing):
         raise InputError(
-            f"design {int(missing[0])} is not in {rundir.EVALUATIONS}",
+            f"design {int(missing[0])} is not in {runfiles.EVALUATIONS}",
             source=pareto.source,
             key="id",
         )
@@ -381,7 +381,7 @@ def _natural_key(path: Path) -> list:
 def _nested_runs(path: Path) -> list[Path]:
     """Run directories below ``path`` (``seed_*`` of a multi-seed run, a sweep's
     ``axis=value/.../seed=N`` tree), in natural order."""
-    found = [s.parent for s in path.rglob(rundir.SUMMARY) if s.is_file() and s.parent != path]
+    found = [s.parent for s in path.rglob(runfiles.SUMMARY) if s.is_file() and s.parent != path]
     return sorted(found, key=_natural_key)
 
 
@@ -391,7 +391,7 @@ def expand_run_dirs(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if (p / rundir.SUMMARY).is_file():
+        if (p / runfiles.SUMMARY).is_file():
             out.append(p)
             continue
         nested = _nested_runs(p) if p.is_dir() else []

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.experiment import rundir
 from evodse.experiment.config import Experiment, load_experiment
 from evodse.experiment.runner import RunResult, run
+from evodse.runfiles import csv_text, write_atomic
 from evodse.search.driver import Termination
 
 #: --quick: population and generations of every search (a smoke run of the whole study)
@@ -64,11 +64,11 @@ def feasible_rows(result: RunResult) -> np.ndarray:
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    rundir.write_atomic(path, rundir.csv_text(list(columns), [[_cell(v) for v in r] for r in rows]))
+    write_atomic(path, csv_text(list(columns), [[_cell(v) for v in r] for r in rows]))
 
 
 def write_json(path: Path, data: Any) -> None:
-    rundir.write_atomic(path, json.dumps(plain(data), indent=2, allow_nan=False) + "\n")
+    write_atomic(path, json.dumps(plain(data), indent=2, allow_nan=False) + "\n")
 
 
 def _cell(value: Any) -> Any:
@@ -107,7 +107,7 @@ def save_figure(fig, path: Path) -> None:
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    rundir.write_atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
 
 
 def require(condition: bool, message: str, *, source: str | None, key: str) -> None:

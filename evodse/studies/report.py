@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evodse.experiment.rundir import write_atomic
 from evodse.hardware.template import design_summary
+from evodse.runfiles import write_atomic
 from evodse.studies import llm_serving
 from evodse.studies.common import plain, write_json
 

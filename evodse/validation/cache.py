@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evodse.runfiles import write_atomic
 from evodse.validation.mapping import SimHardware, SimLayer
 
 SCHEMA = 1
@@ -53,6 +54,4 @@ class SimCache:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"key": key, **request, "result": result}, indent=1, sort_keys=True)
-        from evodse.experiment.rundir import write_atomic
-
         write_atomic(path, text + "\n")  # the run directory's permissions, never half-written

@@ -16,13 +16,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from evodse.experiment.rundir import csv_text, write_atomic
+from evodse.runfiles import VALIDATION_CSV as CSV
+from evodse.runfiles import VALIDATION_FIGURE as FIGURE
+from evodse.runfiles import VALIDATION_LAYERS_CSV as LAYERS_CSV
+from evodse.runfiles import VALIDATION_SUMMARY as SUMMARY
+from evodse.runfiles import csv_text, write_atomic
 from evodse.validation.core import Validation
-
-CSV = "validation.csv"
-LAYERS_CSV = "validation_layers.csv"
-SUMMARY = "validation_summary.json"
-FIGURE = "validation.png"
 
 
 def _cell(value: Any) -> Any:

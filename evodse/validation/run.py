@@ -126,8 +126,8 @@ def validate_run(
             else ""
         )
         raise InputError(f"not a run directory: no config.yaml{hint}", source=where, key="RUN_DIR")
-    from evodse.experiment.runner import check_out_dir
     from evodse.plots.rundata import load_run
+    from evodse.runfiles import check_out_dir
 
     if cache_dir is not None:
         check_out_dir(Path(cache_dir), key="--cache-dir", what="the simulation cache")
@@ -186,7 +186,7 @@ def refine_run(
 ) -> Validation | None:
     """Two-fidelity last step: re-rank the search's final front with the simulator and write
     the validation files into ``out_dir`` (None when the front is empty)."""
-    from evodse.experiment.rundir import pareto_rows
+    from evodse.runfiles import pareto_rows
 
     out_dir = Path(out_dir)
     problem = state.problem
