@@ -79,6 +79,13 @@ def test_every_layer_of_the_page_is_compared():
             assert moved >= 0.999 * r.tensor_bytes[operand], (r.name, operand)
 
 
+@pytest.mark.parametrize("key", NETWORKS)
+def test_measured_traffic_is_above_the_compressed_minimum(key):
+    # what docs/eyeriss.md says: every layer moves at least its tensors once, RLC-compressed
+    for r in TOOL.compare("eyeriss", key, DATA):
+        assert r.tensor_rlc_bytes / DATA["conditions"]["mb_bytes"] <= r.measured["dram_mb"], r.name
+
+
 def test_doc_is_current():
     doc = ROOT / "docs" / "eyeriss.md"
     assert doc.read_text(encoding="utf-8") == TOOL.page("eyeriss"), (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 from dataclasses import dataclass
@@ -77,8 +78,8 @@ class LayerComparison:
     layer: str
     zigzag_cycles: float
     evodse_cycles: float
-    zigzag_utilization: float  # ZigZag's MAC utilization: ideal cycles / cycles
-    zigzag_spatial_utilization: float  # PEs ZigZag's spatial mapping uses / its PEs
+    zigzag_utilization: float  # MACs / (ZigZag's cycles x the matched design's PEs)
+    zigzag_spatial_utilization: float  # PEs ZigZag's spatial mapping uses / matched PEs
     evodse_utilization: float  # MACs / (cycles x PEs)
     evodse_compute_cycles: float
     evodse_memory_cycles: float  # DRAM bytes / bytes per cycle
@@ -194,6 +195,12 @@ def compare(match: Match) -> list[LayerComparison]:
     cost = evaluate(hw, Network(name=match.design, ops=ops))
     slot = cost.table.slot
     bytes_per_cycle = hw.dram_bandwidth_gbps * 1e3 / hw.frequency_mhz
+    # utilizations over the matched design's PEs (tesla_npu_like's array has 4x more than its
+    # mapping uses)
+    zigzag_pes = math.prod(
+        yaml.safe_load(golden["inputs"]["hardware_file"]["text"])["operational_array"]["sizes"]
+    )
+    pes = hw.pe_rows * hw.pe_cols
     breakdown = {
         "mac": cost.layer("mac")[0],
         "register": cost.layer("registers")[0],
@@ -218,8 +225,11 @@ def compare(match: Match) -> list[LayerComparison]:
                 layer=record["layer_name"],
                 zigzag_cycles=float(record["latency"]["total_cycles"]),
                 evodse_cycles=float(cost.layer("cycles")[0, index]),
-                zigzag_utilization=float(record["latency"]["mac_utilization"]),
-                zigzag_spatial_utilization=float(record["latency"]["mac_spatial_utilization"]),
+                zigzag_utilization=record["layer"]["macs"]
+                / (record["latency"]["total_cycles"] * pes),
+                zigzag_spatial_utilization=float(record["latency"]["mac_spatial_utilization"])
+                * zigzag_pes
+                / pes,
                 evodse_utilization=float(cost.layer("utilization")[0, index]),
                 evodse_compute_cycles=float(cost.layer("compute_cycles")[0, index]),
                 evodse_memory_cycles=float(cost.layer("memory_cycles")[0, index]),
@@ -381,8 +391,8 @@ def page() -> str:
         "= the outermost on-chip memory serving the operand, a shared one split evenly; DRAM 64 "
         "bits per cycle at 1 GHz = 8 GB/s; `fusion: none`), evaluated with "
         "`evodse.model.evaluate`. Latency is ZigZag's `latency_total2` against evodse's "
-        "`cycles`; error = evodse / ZigZag - 1; MAC utilization = MACs / (cycles x PEs) in "
-        "both (ZigZag's over its whole array). DRAM bytes are read + written per operand. "
+        "`cycles`; error = evodse / ZigZag - 1; MAC utilization = MACs / (cycles x the matched "
+        "design's PEs) in both. DRAM bytes are read + written per operand. "
         "Energy by category: registers are memories serving part of the array (per PE or per "
         "PE group), SRAMs serve all of it; each tool at its own prices. The latency aim "
         f"(median within {LATENCY_TOLERANCE:.0%}) applies to designs whose unrolling is the "
