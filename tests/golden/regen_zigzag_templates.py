@@ -23,9 +23,10 @@ eyeriss_like has no mapping file of its own
     partial sums of the replicas added across D2). Depthwise layers have C = 1 per group, so
     their replicas idle (no silent G for C). What ZigZag cannot express: the 1-D row
     convolution inside a PE (FX and the sliding window are temporal loops chosen by LOMA, not a
-    fixed row primitive), the diagonal ifmap multicast is counted as ZigZag's spatial reuse of
-    partially relevant loops, and the PE scratchpad sizes are eyeriss_like's (64 B / 64 B /
-    16 B), not Eyeriss's (24 B / 448 B / 48 B).
+    fixed row primitive), the diagonal ifmap reuse across OY and FY is left to ZigZag's
+    handling of partially relevant loops (not checked against Eyeriss's multicast), and the PE
+    scratchpad sizes are eyeriss_like's (64 B / 64 B / 16 B), not Eyeriss's (24 B / 448 B /
+    48 B).
 
 Resumable
     Each JSON is rewritten atomically after every layer; a rerun keeps every layer whose inputs
