@@ -509,7 +509,9 @@ def _gemm_choice(d: Designs, t: LayerTable, c: _Capacities, on: _OnChip, p: Pric
         choice[rows] = part.choice
         macs[rows] = part.counts.macs
         for key, value in part.counts.bytes.items():
-            bytes_.setdefault(key, np.zeros(shape))[rows] = value
+            if key not in bytes_:
+                bytes_[key] = np.zeros(shape)
+            bytes_[key][rows] = value
     counts = AccessCounts(bytes=bytes_, macs=macs, vector_ops=np.zeros(shape))
     return _Chosen(counts=counts, choice=choice, **out)
 
