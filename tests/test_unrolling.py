@@ -265,3 +265,10 @@ def test_dataflow_is_a_categorical_search_variable():
     np.testing.assert_array_equal(cost.cycles, single.cycles)
     np.testing.assert_array_equal(cost.energy_pj, single.energy_pj)
     assert len(set(cost.cycles.tolist())) > 4  # the unrollings differ
+
+
+def test_scalesim_validation_refuses_a_non_systolic_design(raises_naming):
+    from evodse.validation.core import validate_designs
+
+    with raises_naming("design 3 uses dataflow 'nvdla'", "ws, os, is and auto only"):
+        validate_designs([(3, design(dataflow="nvdla"))], [net(CONV)], [], cache_dir="unused")
