@@ -1,5 +1,5 @@
 """Spatial unrollings (evodse/model/mappings.py, spatial.py): the registry's declarations,
-hand-derived cycles and access counts of nvdla, rs and edge_tpu on one small conv, the
+hand-derived cycles and access counts of nvdla, rs, edge_tpu and tesla on one small conv, the
 utilization a depthwise layer loses, shipped designs built on them, and ``dataflow`` as a
 categorical search variable."""
 
@@ -159,6 +159,23 @@ CASES = {
             ("output", "read"): 128 * B,
         },
         "register_writes": {"input": 2304 * 2 * B, "weight": 288 * 16 * B, "output": MACS * ACC},
+    },
+    # tesla: rows OX 8 (capped at the 4 rows) x OY rest 1; cols K rest 8. t: OY 4, FX 3,
+    # FY 3, C 4: 144. Order FX FY C OX OY B K G (reduction innermost): a partial sum stays in
+    # its register through FX, FY and C (outputs written once, the accumulator of every PE
+    # written every cycle: no spatial reduction). Weights: FX (3 > 1) ends their prefix and
+    # OY (4 steps) re-reads them: 288 x 4, each to the 4 OX PEs. Inputs: im2col 576 (no K in
+    # time), each to the 8 K columns.
+    "tesla": {
+        "regs": {},
+        "compute": 144 + 2,
+        "sram": {
+            ("input", "read"): 576 * B,
+            ("weight", "read"): 288 * 4 * B,
+            ("output", "write"): 128 * B,
+            ("output", "read"): 128 * B,
+        },
+        "register_writes": {"input": 576 * 8 * B, "weight": 1152 * 4 * B, "output": MACS * ACC},
     },
 }
 
