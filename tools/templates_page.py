@@ -269,6 +269,26 @@ def page() -> str:
         "ResNet-50's dense layers fill any array, so there the DRAM traffic and the "
         "buffers decide.",
         "",
+        "## What the model leaves out",
+        "",
+        "- **One temporal order per unrolling, no loop split between the PE registers and the "
+        "SRAM.** Eyeriss's mapper picks, per layer, how many filters and channels a PE "
+        "interleaves so that they fill its scratchpads; here a loop either fits the registers "
+        "whole or ends the operand's reuse, so large layers re-read weights or partial sums "
+        "from the SRAM more often than the chip does (ZigZag's temporal mapper searches "
+        "this).",
+        "- **Buses and adder trees are free and never stall**: no network-on-chip bandwidth "
+        "limit, no SRAM bank conflicts; broadcast arrays pay `pipeline_cycles` once per "
+        "layer, not a skewed fill per fold.",
+        "- **Register price is per bit written, whatever the file's size**: a 224-entry "
+        "scratchpad costs per access what a flip-flop does; its area is counted.",
+        "- **One SRAM level per operand**: Ascend's L1 and NVDLA's shared convolution buffer "
+        "are split into the template's three buffers (each design's YAML says how).",
+        "- **`rs` sizes**: `FY` and `OY` fit the array (folded in time when larger), the rows "
+        "left over replicate channels (`C rest`), the columns left over filters (`K rest`): "
+        "Eyeriss's folding and replication of PE sets (Chen et al., ISCA 2016, Sec. IV), without its per-layer "
+        "choice between the two.",
+        "",
         "Regenerate: `" + record["command"] + "`, then `python tools/templates_page.py`.",
         "",
     ]
