@@ -286,8 +286,8 @@ def page() -> str:
         "are split into the template's three buffers (each design's YAML says how).",
         "- **`rs` sizes**: `FY` and `OY` fit the array (folded in time when larger), the rows "
         "left over replicate channels (`C rest`), the columns left over filters (`K rest`): "
-        "Eyeriss's folding and replication of PE sets (Chen et al., ISCA 2016, Sec. IV), without its per-layer "
-        "choice between the two.",
+        "Eyeriss's folding and replication of PE sets (Chen et al., ISCA 2016, Sec. IV), "
+        "without its per-layer choice between the two.",
         "",
         "Regenerate: `" + record["command"] + "`, then `python tools/templates_page.py`.",
         "",
