@@ -12,7 +12,7 @@ another unless an entry unrolls ``G``). Unrolling beyond a loop's size wastes PE
 utilization ``MACs / (cycles * rows * cols) < 1`` (a depthwise layer on ``nvdla``: ``C = 1``, one
 row busy). ``pipeline_cycles`` (2: one cycle to latch the multicast operands into the PEs, one
 to register the accumulated sum) is paid once per layer: broadcast arrays fill no skew
-(ZigZag's ideal latency, Mei et al., IEEE TC 2021, Sec. IV-D, without its stall terms).
+(ZigZag's ideal latency, Mei et al., IEEE TC 2021, without its stall terms).
 
 **Spatial reuse** (ZigZag's spatial-mapping semantics): per cycle, a loop unrolled that is
 irrelevant to an operand multicasts it (inputs over ``K``, weights over ``B``/``OX``/``OY``) and
