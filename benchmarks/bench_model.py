@@ -1,10 +1,12 @@
 """Cost-model throughput: (design x layer) evaluations per second, one process.
 
 Usage: ``python benchmarks/bench_model.py [--designs 1000] [--workload resnet50] [--json]
-[--clock wall|cpu]``. Random designs are drawn from a wide space (all dataflows including
-``auto``); the figure is the best of ``--repeats`` timed calls of :func:`evodse.model.evaluate`
-on the whole population, timed by the wall clock or (``--clock cpu``) by the process's CPU
-time, which other processes on a shared machine disturb less.
+[--clock wall|cpu] [--dataflows ws,os,is,auto]``. Random designs are drawn from a wide space
+(by default a mixed-template population: every spatial unrolling, systolic, broadcast and
+row-stationary, and ``auto``, uniformly); the figure is the best of ``--repeats`` timed calls
+of :func:`evodse.model.evaluate` on the whole population, timed by the wall clock or
+(``--clock cpu``) by the process's CPU time, which other processes on a shared machine
+disturb less.
 """
 
 from __future__ import annotations
@@ -16,18 +18,21 @@ import time
 
 import numpy as np
 
-from evodse.model import Designs, evaluate
+from evodse.hardware import DATAFLOW_CHOICES
+from evodse.model import DATAFLOW_CODE, Designs, evaluate
 from evodse.workload import load_workload
 
 
-def random_designs(n: int, seed: int) -> Designs:
-    """``n`` random designs spanning the template's typical ranges."""
+def random_designs(n: int, seed: int, dataflows: tuple[str, ...] = DATAFLOW_CHOICES) -> Designs:
+    """``n`` random designs spanning the template's typical ranges, with ``dataflows`` drawn
+    uniformly."""
     rng = np.random.default_rng(seed)
     pow2 = lambda lo, hi: 2.0 ** rng.integers(lo, hi + 1, n)  # noqa: E731
+    codes = np.asarray([DATAFLOW_CODE[name] for name in dataflows], dtype=float)
     return Designs(
         pe_rows=pow2(3, 8),
         pe_cols=pow2(3, 8),
-        dataflow=rng.integers(0, 4, n).astype(float),
+        dataflow=rng.choice(codes, n),
         ifmap_sram_kib=pow2(4, 13),
         weight_sram_kib=pow2(4, 13),
         ofmap_sram_kib=pow2(4, 12),
@@ -39,6 +44,9 @@ def random_designs(n: int, seed: int) -> Designs:
         pe_stationary_regs=rng.choice([1.0, 2.0, 4.0], n),
         dram_type=rng.integers(0, 6, n).astype(float),
         fusion=rng.integers(0, 3, n).astype(float),
+        pe_input_regs=rng.choice([1.0, 4.0, 12.0], n),
+        pe_weight_regs=rng.choice([1.0, 16.0, 224.0], n),
+        pe_output_regs=rng.choice([1.0, 4.0, 24.0], n),
     )
 
 
@@ -50,9 +58,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--dataflows", default=",".join(DATAFLOW_CHOICES))
     args = parser.parse_args()
     net = load_workload(args.workload)
-    designs = random_designs(args.designs, args.seed)
+    dataflows = tuple(args.dataflows.split(","))
+    designs = random_designs(args.designs, args.seed, dataflows)
     evaluate(designs, net)  # warm-up: layer table cache, imports
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     times = []
@@ -69,6 +79,7 @@ def main() -> None:
         "layers": len(net.ops),
         "distinct_shapes": int(cost.table.n_shapes),
         "clock": args.clock,
+        "dataflows": list(dataflows),
         "seconds": best,
         "evals_per_s": evals / best,
         "designs_per_s": args.designs / best,

@@ -117,7 +117,7 @@ BAD_VALUES = [
         for key in FLOAT_KEYS
         for value in (0, 0.0, -1.5, "fast", True, None, math.nan, math.inf, [1])
     ],
-    ("dataflow", "rs"),
+    ("dataflow", "systolic"),
     ("dataflow", "WS"),
     ("dataflow", 1),
     ("dataflow", None),
@@ -215,7 +215,7 @@ def test_replace_returns_a_validated_copy(make_hw):
         ("pe_cols", -1),
         ("ofmap_sram_kib", 0),
         ("dram_bandwidth_gbps", math.inf),
-        ("dataflow", "rs"),
+        ("dataflow", "systolic"),
         ("precision_bits", 12),
         ("technology_nm", 10),
         ("vector_lanes", 1.5),

@@ -5,7 +5,9 @@ Hardware YAML keys (a public contract)::
     name: edge                # optional
     pe_rows: 16               # systolic array rows (PEs)
     pe_cols: 16               # systolic array columns (PEs)
-    dataflow: ws              # ws | os | is | auto (best per layer)
+    dataflow: ws              # ws | os | is | auto (best of ws/os/is per layer) | nvdla | rs
+                              # | edge_tpu | ascend | tesla | meta (spatial unrollings,
+                              # evodse/model/mappings.py, docs/templates.md)
     ifmap_sram_kib: 64        # input-activation buffer (KiB)
     weight_sram_kib: 64       # weight buffer (KiB)
     ofmap_sram_kib: 32        # output / partial-sum buffer (KiB)
@@ -20,6 +22,12 @@ Hardware YAML keys (a public contract)::
     weight_bits: 4            # optional: weight width (bits); default precision_bits
     activation_bits: 16       # optional: activation width (bits); default precision_bits
     kv_bits: 8                # optional: KV-cache width (bits); default precision_bits
+    pe_input_regs: 12         # optional: input registers per PE (elements; default 1)
+    pe_weight_regs: 224       # optional: weight registers per PE (elements; default 1)
+    pe_output_regs: 24        # optional: partial-sum registers per PE (elements; default 1)
+
+The three ``pe_*_regs`` are read by the broadcast and row-stationary unrollings; the systolic
+dataflows (ws, os, is) hold ``pe_stationary_regs`` stationary values per PE instead.
 
 The optional keys and their defaults are ``OPTIONAL_DEFAULTS``; the three operand widths
 (``OPERAND_BITS``) default to ``None``, which means ``precision_bits``; the range a numeric key
@@ -42,7 +50,7 @@ from evodse.errors import InputError
 from evodse.hardware.technology import technology
 from evodse.yamlio import check_keys, load_yaml, parse_yaml
 
-DATAFLOWS = ("ws", "os", "is")
+DATAFLOWS = ("ws", "os", "is", "nvdla", "rs", "edge_tpu", "ascend", "tesla", "meta")
 DATAFLOW_CHOICES = (*DATAFLOWS, "auto")
 #: What stays on chip between layers: ``none`` (every layer reads its inputs from and writes its
 #: output to DRAM), ``ops`` (a vector operation consuming a GEMM's output is applied on the way
@@ -51,8 +59,11 @@ DATAFLOW_CHOICES = (*DATAFLOWS, "auto")
 FUSION_MODES = ("none", "ops", "on_chip")
 #: Per-operand widths (bits): weights, activations, KV cache; ``None`` follows ``precision_bits``.
 OPERAND_BITS = ("weight_bits", "activation_bits", "kv_bits")
+#: Per-PE register files of the broadcast and row-stationary unrollings (elements per PE).
+PE_REGS = ("pe_input_regs", "pe_weight_regs", "pe_output_regs")
 OPTIONAL_DEFAULTS: dict[str, Any] = {
     "pe_stationary_regs": 1,
+    **dict.fromkeys(PE_REGS, 1),
     "dram_type": "lpddr5",
     "fusion": "ops",
     **dict.fromkeys(OPERAND_BITS),
@@ -65,6 +76,7 @@ INT_KEYS = (
     "vector_lanes",
     "technology_nm",
     "pe_stationary_regs",
+    *PE_REGS,
 )
 _FLOAT_KEYS = (
     "ifmap_sram_kib",
@@ -89,6 +101,7 @@ PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
     "frequency_mhz": (1, 10000),  # MHz: 1 MHz to 10 GHz
     "vector_lanes": (1, 65536),  # lanes
     "pe_stationary_regs": (1, 1024),  # registers per PE
+    **dict.fromkeys(PE_REGS, (1, 65536)),  # elements per PE
 }
 
 
@@ -130,6 +143,9 @@ class Accelerator:
     weight_bits: int | None = None
     activation_bits: int | None = None
     kv_bits: int | None = None
+    pe_input_regs: int = OPTIONAL_DEFAULTS["pe_input_regs"]
+    pe_weight_regs: int = OPTIONAL_DEFAULTS["pe_weight_regs"]
+    pe_output_regs: int = OPTIONAL_DEFAULTS["pe_output_regs"]
     name: str = "custom"
 
     def to_dict(self) -> dict[str, Any]:

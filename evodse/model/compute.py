@@ -33,7 +33,9 @@ os    ``M K gc``   ``K N fr``   none: the ``M N`` finished outputs are written o
 is    ``M K``      ``K N gc``   ``M N fr`` written, ``M N (fr - 1)`` read back
 ====  ===========  ===========  =============================================================
 
-(inputs from the ifmap SRAM, weights from the weight SRAM, elements)
+(inputs from the ifmap SRAM, weights from the weight SRAM, elements; derived from each
+mapping's declared edges: a stationary operand is read once, the operand entering along the
+rows once per column group ``gc``, the one entering along the columns once per row fold ``fr``)
 
 PE registers: every MAC reads the stationary value and passes each moving value (and the
 partial sum, at accumulator width) through a pipeline register: one write and one read per MAC
@@ -87,12 +89,8 @@ def array_work(
     macs = count * m * n * k
     mk, kn, mn = count * m * k, count * k * n, count * m * n
     zero = 0.0 * cycles
-    if mapping.name == "ws":
-        inputs, weights = mk * gc, kn + zero
-    elif mapping.name == "os":
-        inputs, weights = mk * gc, kn * fr
-    else:  # is
-        inputs, weights = mk + zero, kn * gc
+    inputs = _sram_reads(mapping, "input", mk, fr=fr, gc=gc) + zero
+    weights = _sram_reads(mapping, "weight", kn, fr=fr, gc=gc) + zero
     if mapping.reduces_in_array:
         psum_writes, psum_reads, outputs = mn * fr, mn * (fr - 1), zero
     else:
@@ -114,6 +112,21 @@ def array_work(
         register_writes=writes,
         register_reads=reads,
     )
+
+
+#: The GEMM dimensions of each input operand: ``A[m, k]`` (inputs), ``B[k, n]`` (weights).
+_OPERAND_DIMS = {"input": frozenset("mk"), "weight": frozenset("kn")}
+
+
+def _sram_reads(mapping: SpatialMapping, operand: str, size, *, fr, gc):
+    """Elements of an input operand read from its SRAM: once when it is stationary, once per
+    column group when it enters along the rows (its dimensions are the streamed one and the
+    rows'), once per row fold when it enters along the columns."""
+    if mapping.stationary == operand:
+        return size
+    if _OPERAND_DIMS[operand] == frozenset((mapping.stream, mapping.rows)):
+        return size * gc
+    return size * fr
 
 
 def groups_per_fold(mapping: SpatialMapping, *, rows, cols, m, n, k, count) -> np.ndarray:

@@ -12,6 +12,8 @@ from evodse.hardware.template import (
     DATAFLOW_CHOICES,
     INT_KEYS,
     OPERAND_BITS,
+    OPTIONAL_DEFAULTS,
+    PE_REGS,
     Accelerator,
     accelerator_from_dict,
     categorical_choices,
@@ -39,6 +41,7 @@ class Designs:
     Categorical fields (``dataflow``, ``dram_type``, ``fusion``) hold codes: see :func:`encode`.
     The operand widths (``weight_bits``, ``activation_bits``, ``kv_bits``) hold 0 where the
     design leaves them to ``precision_bits`` (omitted: all 0); :meth:`bits` resolves them.
+    The per-PE registers (``pe_input_regs`` and siblings) default to the template's default.
     """
 
     pe_rows: np.ndarray
@@ -58,11 +61,17 @@ class Designs:
     weight_bits: np.ndarray | None = field(default=None)
     activation_bits: np.ndarray | None = field(default=None)
     kv_bits: np.ndarray | None = field(default=None)
+    pe_input_regs: np.ndarray | None = field(default=None)
+    pe_weight_regs: np.ndarray | None = field(default=None)
+    pe_output_regs: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         for key in OPERAND_BITS:
             if getattr(self, key) is None:
                 object.__setattr__(self, key, np.zeros(len(self.pe_rows)))
+        for key in PE_REGS:
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, np.full(len(self.pe_rows), OPTIONAL_DEFAULTS[key]))
 
     def __len__(self) -> int:
         return len(self.pe_rows)

@@ -24,7 +24,10 @@ For every distinct layer entry and design (arrays (N, U)):
    ``ifmap_sram``, ``weight_sram``, ``ofmap_sram``, ``dram``, ``vector`` and ``leakage``
    (leakage power x latency). **Area** (mm^2) per design by component.
 
-``auto`` picks, per layer, the fastest dataflow, ties broken by dynamic energy.
+GEMMs run on the array under the design's spatial unrolling (:mod:`evodse.model.mappings`):
+the systolic ws / os / is (:mod:`evodse.model.compute`) or a broadcast or row-stationary
+unrolling (:mod:`evodse.model.spatial`); ``auto`` picks, per layer, the fastest of ws / os / is,
+ties broken by dynamic energy.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ from evodse.model.compute import array_work
 from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
 from evodse.model.layers import LayerTable, layer_table
-from evodse.model.mappings import MAPPINGS
+from evodse.model.mappings import AUTO_CHOICES, MAPPINGS, UNROLLINGS
 from evodse.model.memory import dram_traffic
 from evodse.model.prices import AREA_COMPONENTS, Prices, prices
+from evodse.model.spatial import spatial_work
 from evodse.workload.network import Network
 
 ENERGY_COMPONENTS = (
@@ -80,6 +84,7 @@ class _Capacities:
     rows: np.ndarray
     cols: np.ndarray
     regs: np.ndarray
+    pe_regs: dict[str, np.ndarray]  # registers per PE by operand (broadcast, row-stationary)
     act_bytes: np.ndarray
     b_bytes: np.ndarray
     kv_bytes: np.ndarray
@@ -107,6 +112,7 @@ def _capacities(d: Designs, t: LayerTable) -> _Capacities:
         rows=col(d.pe_rows),
         cols=col(d.pe_cols),
         regs=col(d.pe_stationary_regs),
+        pe_regs={op: col(getattr(d, f"pe_{op}_regs")) for op in ("input", "weight", "output")},
         act_bytes=act,
         b_bytes=b_bytes,
         kv_bytes=kv,
@@ -158,13 +164,18 @@ class _Flow:
 
 
 def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
-    """Counts and cycles of every GEMM entry under one spatial mapping."""
+    """Counts and cycles of every GEMM entry under one spatial unrolling."""
     g = t.n_gemm
-    mapping = MAPPINGS[name]
-    work = array_work(
-        mapping, rows=c.rows, cols=c.cols, regs=c.regs, m=t.m, n=t.n, k=t.k, count=t.count
-    )
-    ofmap_cap = c.ofmap_psum_elems if mapping.reduces_in_array else c.ofmap_elems
+    if UNROLLINGS[name].kind == "systolic":
+        mapping = MAPPINGS[name]
+        work = array_work(
+            mapping, rows=c.rows, cols=c.cols, regs=c.regs, m=t.m, n=t.n, k=t.k, count=t.count
+        )
+    else:
+        work = spatial_work(UNROLLINGS[name], rows=c.rows, cols=c.cols, regs=c.pe_regs, t_layer=t)
+    # partial sums that leave the array are buffered at the accumulator width
+    reduces = work.psum_writes > 0
+    ofmap_cap = np.where(reduces, c.ofmap_psum_elems, c.ofmap_elems)
     traffic = dram_traffic(
         t, ifmap_elems=c.ifmap_elems, weight_elems=c.weight_elems, ofmap_elems=ofmap_cap
     )
@@ -455,17 +466,18 @@ def _fixed(code: int, t: LayerTable, c: _Capacities, on: _OnChip) -> _Chosen:
 
 
 def _auto(t: LayerTable, c: _Capacities, on: _OnChip, p: Prices) -> _Chosen:
-    """Every mapping, then per layer the fastest, ties broken by dynamic energy, then by the
-    order of ``DATAFLOWS`` (argmin takes the first)."""
-    options = [_fixed(code, t, c, on) for code in range(len(DATAFLOWS))]
-    total = np.stack([o.cycles for o in options])
+    """Every entry of ``AUTO_CHOICES``, then per layer the fastest, ties broken by dynamic
+    energy, then by their order (argmin takes the first)."""
+    codes = [DATAFLOWS.index(name) for name in AUTO_CHOICES]
+    options = {code: _fixed(code, t, c, on) for code in codes}
+    total = np.stack([o.cycles for o in options.values()])
     mac_pj = _mac_price(t, p, t.n_gemm)
-    energy = np.stack([sum(_dynamic_energy(o.counts, p, mac_pj).values()) for o in options])
-    energy = np.where(total == total.min(axis=0), energy, np.inf)
-    choice = np.argmin(energy, axis=0)
-    pick = picker(choice, range(len(options)))
+    energy = [sum(_dynamic_energy(o.counts, p, mac_pj).values()) for o in options.values()]
+    energy = np.where(total == total.min(axis=0), np.stack(energy), np.inf)
+    choice = np.asarray(codes)[np.argmin(energy, axis=0)]
+    pick = picker(choice, codes)
     return _Chosen(
-        counts=select(choice, {code: o.counts for code, o in enumerate(options)}),
+        counts=select(choice, {code: o.counts for code, o in options.items()}),
         compute=pick(lambda code: options[code].compute),
         memory=pick(lambda code: options[code].memory),
         cycles=pick(lambda code: options[code].cycles),
@@ -497,7 +509,9 @@ def _gemm_choice(d: Designs, t: LayerTable, c: _Capacities, on: _OnChip, p: Pric
         choice[rows] = part.choice
         macs[rows] = part.counts.macs
         for key, value in part.counts.bytes.items():
-            bytes_.setdefault(key, np.zeros(shape))[rows] = value
+            if key not in bytes_:
+                bytes_[key] = np.zeros(shape)
+            bytes_[key][rows] = value
     counts = AccessCounts(bytes=bytes_, macs=macs, vector_ops=np.zeros(shape))
     return _Chosen(counts=counts, choice=choice, **out)
 

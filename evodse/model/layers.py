@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from evodse.workload.network import Network
-from evodse.workload.ops import Elementwise, Gemm, MatMul, Norm, Op, Softmax
+from evodse.workload.ops import Conv2d, Elementwise, Gemm, MatMul, Norm, Op, Softmax
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +49,13 @@ class LayerTable:
     token; every expert once a few dozen tokens are routed). The entry is that many GEMMs
     (``count``, fractional as an expectation), each with its share ``T * top_k / count`` of the
     (token, expert) rows: MACs count the chosen experts, weight traffic the experts touched.
+
+    Conv loop dimensions (ZigZag's names, for the spatial unrollings of
+    :mod:`evodse.model.mappings`): ``loops[d]`` (G,) for ``d`` in B K C OX OY FX FY G, with
+    ``B * OY * OX = m``, ``K = n``, ``C * FY * FX = k``, ``G = count``. A conv: ``B`` the
+    batch, ``C``/``K`` channels per group, ``G`` groups. Any other GEMM is a 1x1 conv with
+    ``OY = m`` (tokens x batch), ``OX = B = FX = FY = 1``. ``stride_x``/``stride_y`` (G,): the
+    conv's strides (1 for other GEMMs).
     """
 
     m: np.ndarray
@@ -81,6 +88,9 @@ class LayerTable:
     out_kv: np.ndarray
     kv_cache_elems: float
     has_kv: bool
+    loops: dict[str, np.ndarray]
+    stride_x: np.ndarray
+    stride_y: np.ndarray
 
     @property
     def n_gemm(self) -> int:
@@ -161,11 +171,22 @@ def layer_table(network: Network) -> LayerTable:
     )
     out_kv = col([(op.gemm() or op.vector()).out_kv for op in entry_ops])
     b_kv = col([g.b_kv for g in gemms])
-    return LayerTable(
-        m=rows,
+    m = rows
+    count = col([g.count * (batch if g.b_per_sample else 1) for g in gemms]) * touched
+    convs = [op if isinstance(op, Conv2d) else None for op in entry_ops[: len(gemms)]]
+    loops = _loops(
+        convs,
+        m=m,
         n=col([g.n for g in gemms]),
         k=col([g.k for g in gemms]),
-        count=col([g.count * (batch if g.b_per_sample else 1) for g in gemms]) * touched,
+        count=count,
+        batch=batch,
+    )
+    return LayerTable(
+        m=m,
+        n=col([g.n for g in gemms]),
+        k=col([g.k for g in gemms]),
+        count=count,
         a_elems=col([g.a_elems for g in gemms]) * images / touched,
         b_elems=col([g.b_elems for g in gemms]),
         images=np.where(routed, 1.0, images),
@@ -192,7 +213,30 @@ def layer_table(network: Network) -> LayerTable:
         out_kv=out_kv,
         kv_cache_elems=float(kv_elems),
         has_kv=bool(b_kv.any() or out_kv.any()),
+        loops=loops,
+        stride_x=col([1 if c is None else c.stride_w for c in convs]),
+        stride_y=col([1 if c is None else c.stride_h for c in convs]),
     )
+
+
+def _loops(convs: list[Conv2d | None], *, m, n, k, count, batch: int) -> dict[str, np.ndarray]:
+    """The conv loop sizes of every GEMM entry (see :class:`LayerTable`)."""
+
+    def pick(conv_value, other: np.ndarray) -> np.ndarray:
+        values = [other[i] if c is None else conv_value(c) for i, c in enumerate(convs)]
+        return np.asarray(values, dtype=np.float64)
+
+    one = np.ones(len(convs))
+    return {
+        "B": pick(lambda c: batch, one),
+        "K": n,
+        "C": pick(lambda c: c.in_channels // c.groups, k),
+        "OX": pick(lambda c: c.out_w, one),
+        "OY": pick(lambda c: c.out_h, m),
+        "FX": pick(lambda c: c.kernel_w, one),
+        "FY": pick(lambda c: c.kernel_h, one),
+        "G": count,
+    }
 
 
 def experts_touched(gemm: Gemm, batch: int) -> float:

@@ -16,8 +16,10 @@ Per design (arrays shaped (N, 1) to broadcast over layer entries), from the tech
   ``vector_pj_per_op``.
 * ``leakage_mw``: logic leakage density times logic area, plus CACTI's SRAM leakage.
 * ``area_mm2`` by component: ``array`` (``R * C`` PEs: an activation x max(weight, KV) bits
-  multiplier, 32-bit adder, registers: the two moving operands, ``pe_stationary_regs``
-  stationary values of the wider operand and a 32-bit accumulator), the three
+  multiplier, 32-bit adder, registers: for the systolic ws / os / is (and ``auto``) the two
+  moving operands, ``pe_stationary_regs`` stationary values of the wider operand and a 32-bit
+  accumulator; for the other unrollings ``pe_input_regs`` activations, ``pe_weight_regs``
+  weights and ``pe_output_regs`` 32-bit partial sums), the three
   SRAMs (CACTI), ``vector``, ``dram_interface`` (PHY + controller per DRAM channel) and
   ``overhead`` (a fraction of the rest).
 """
@@ -31,7 +33,8 @@ import numpy as np
 from evodse.hardware.technology import technology
 from evodse.hardware.template import categorical_choices
 from evodse.model.counts import KEYS, Key
-from evodse.model.designs import Designs
+from evodse.model.designs import AUTO, DATAFLOW_CODE, Designs
+from evodse.model.mappings import AUTO_CHOICES
 
 AREA_COMPONENTS = (
     "array",
@@ -57,6 +60,11 @@ class Prices:
     vector_pj_per_op: np.ndarray
     leakage_mw: np.ndarray
     area_mm2: dict[str, np.ndarray]
+
+
+def _systolic(dataflow: np.ndarray) -> np.ndarray:
+    """Designs whose array is systolic (ws, os, is, or auto choosing among them)."""
+    return np.isin(dataflow, [AUTO, *(DATAFLOW_CODE[name] for name in AUTO_CHOICES)])
 
 
 def prices(d: Designs) -> Prices:
@@ -96,7 +104,9 @@ def prices(d: Designs) -> Prices:
 
     mult_area = tech.multiply(tech.multiplier_area_um2, act_bits, b_bits)
     wide = np.maximum(act_bits, b_bits)
-    register_bits = act_bits + b_bits + d.pe_stationary_regs * wide + acc_bits
+    systolic = act_bits + b_bits + d.pe_stationary_regs * wide + acc_bits
+    files = d.pe_input_regs * act_bits + d.pe_weight_regs * b_bits + d.pe_output_regs * acc_bits
+    register_bits = np.where(_systolic(d.dataflow), systolic, files)
     pe_um2 = (
         mult_area + tech.accumulator_add_area_um2 + register_bits * tech.register_area_um2_per_bit
     )

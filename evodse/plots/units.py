@@ -46,6 +46,9 @@ HARDWARE_LABELS: dict[str, tuple[str, str]] = {
     "weight_bits": ("weight width", "bits"),
     "activation_bits": ("activation width", "bits"),
     "kv_bits": ("KV-cache width", "bits"),
+    "pe_input_regs": ("input registers per PE", ""),
+    "pe_weight_regs": ("weight registers per PE", ""),
+    "pe_output_regs": ("partial-sum registers per PE", ""),
 }
 
 

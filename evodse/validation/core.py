@@ -38,6 +38,7 @@ import numpy as np
 from evodse.errors import InputError
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.evaluate import evaluate
+from evodse.model.mappings import MAPPINGS
 from evodse.search.archive import non_dominated
 from evodse.search.objectives import (
     DESIGN_METRICS,
@@ -288,6 +289,12 @@ def validate_designs(
     progress: Progress | None = None,
 ) -> Validation:
     """Simulate every GEMM layer of every design on every network; compare (module docstring)."""
+    for i, acc in designs:  # SCALE-Sim simulates the systolic dataflows only
+        if acc.dataflow not in (*MAPPINGS, "auto"):
+            raise InputError(
+                f"design {i} uses dataflow {acc.dataflow!r}; SCALE-Sim validates the systolic "
+                f"dataflows {', '.join(MAPPINGS)} and auto only"
+            )
     require_backend(backend)
     if not designs:
         raise InputError("no designs to validate")
