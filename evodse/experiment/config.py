@@ -47,7 +47,6 @@ from typing import Any
 
 from evodse.errors import InputError
 from evodse.experiment.executors import ExecutorSpec, parse_executor
-from evodse.hardware.template import HARDWARE_KEYS
 from evodse.search.algorithms import DEFAULT_ALGORITHM, check_algorithm, default_options
 from evodse.search.driver import Termination
 from evodse.search.problem import AcceleratorProblem
@@ -137,7 +136,9 @@ class Experiment:
     def resolved(self, problem: AcceleratorProblem, seed: int) -> dict[str, Any]:
         """The fully resolved config of one run (what ``config.yaml`` records)."""
         space = problem.resolved_space()
-        base = {k: v for k, v in problem.design_space.base.to_dict().items() if k in HARDWARE_KEYS}
+        base = (
+            problem.design_space.base.to_dict()
+        )  # its template's keys (and template: if not default)
         term = {
             k: v
             for k, v in (

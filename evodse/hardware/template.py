@@ -191,7 +191,7 @@ SYSTOLIC = register_template(
         mapping_key="dataflow",
         design_summary=_systolic_summary,
         cost="evodse.model.cost:systolic_costs",
-        features=frozenset({"scalesim", "zigzag", "array_drawing", "partition"}),
+        features=frozenset({"scalesim", "zigzag", "layer_costs", "partition"}),
     )
 )
 

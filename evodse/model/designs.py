@@ -82,8 +82,8 @@ class Designs:
 
     def bits(self, key: str) -> np.ndarray:
         """Resolved width (bits) of ``weight_bits``, ``activation_bits`` or ``kv_bits``."""
-        value = self._columns[key]
-        return np.where(value > 0, value, self._columns["precision_bits"])
+        value = getattr(self, key)
+        return np.where(value > 0, value, self.precision_bits)
 
     @classmethod
     def from_accelerators(cls, accelerators: Sequence[Accelerator] | Accelerator) -> Designs:
