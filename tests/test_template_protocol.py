@@ -228,9 +228,7 @@ def test_toy_search_through_the_python_api(toy):
     }
 
 
-def test_toy_search_through_evodse_run_writes_a_run_directory_it_reads_back(
-    toy, tmp_path, capsys
-):
+def test_toy_search_through_evodse_run_writes_a_run_directory_it_reads_back(toy, tmp_path, capsys):
     config = tmp_path / "toy.yaml"
     config.write_text(yaml.safe_dump(TOY_EXPERIMENT, sort_keys=False), encoding="utf-8")
     out = tmp_path / "run"
