@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from evodse.cli.main import main
-from evodse.errors import InputError
 from evodse.hardware import (
     TEMPLATES,
     HardwareParameter,
@@ -212,7 +211,7 @@ def test_toy_search_through_the_python_api(toy):
     X = np.asarray([[0, 0], [6, 3], [5, 1]])  # 16 MACs / 8 KiB, 1024 / 512, 512 / 32
     ev = problem.evaluate_designs(X)
     assert ev.feasible.tolist() == [True, False, True]  # 1024 MACs break the constraint
-    latency, energy, area = ev.objectives.T
+    latency, _, area = ev.objectives.T
     assert latency[0] > latency[2] and area[0] < area[2]  # a bigger array: faster, larger
     assert problem.decision_table(X) == {
         "macs": [16, 1024, 512],
@@ -243,7 +242,8 @@ def test_toy_search_through_evodse_run_writes_a_run_directory_it_reads_back(toy,
     capsys.readouterr()
     assert main(["report", str(out), "--format", "md"]) == 0, capsys.readouterr().err
     report = next(out.glob("report*.md")).read_text(encoding="utf-8")
-    assert f"{knee['macs']} MACs, SRAM" in report
+    assert f"{knee['macs']} MACs, SRAM" in report  # the toy's one-line summary
+    assert "MAC units" in report and "SRAM (KiB)" in report  # its declared labels and units
 
 
 def test_a_run_of_an_unregistered_template_is_one_line(toy, tmp_path, capsys):
@@ -307,9 +307,7 @@ def test_every_systolic_parameter_round_trips(p, hw_dict):
     Accelerator -> Designs -> Accelerator -> dict, and a one-value design space."""
     base = load_hardware(hw_dict)
     allowed = p.allowed()
-    if p.kind == "categorical":
-        value = next(v for v in allowed if v != getattr(base, p.name))
-    elif allowed is not None:
+    if allowed is not None:  # names, or numbers from technology.yaml
         value = next(v for v in allowed if v != getattr(base, p.name))
     else:
         low, _ = p.plausible
