@@ -4,6 +4,7 @@ directory and its report; the systolic template's declarations round-trip."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from evodse.cli.main import main
+from evodse.errors import InputError
 from evodse.hardware import (
     TEMPLATES,
     HardwareParameter,
@@ -28,6 +30,8 @@ from evodse.hardware.protocol import unregister_template
 from evodse.hardware.template import PARAMETERS, SYSTOLIC, design_summary, shipped_designs
 from evodse.model import AREA_COMPONENTS, ENERGY_COMPONENTS, Designs, evaluate
 from evodse.model.cost import network_cost
+from evodse.plots.roofline import roofline
+from evodse.search.objectives import design_metrics
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.space import space_from_spec
 from evodse.workload import Network, load_workload
@@ -244,6 +248,8 @@ def test_toy_search_through_evodse_run_writes_a_run_directory_it_reads_back(toy,
     report = next(out.glob("report*.md")).read_text(encoding="utf-8")
     assert f"{knee['macs']} MACs, SRAM" in report  # the toy's one-line summary
     assert "MAC units" in report and "SRAM (KiB)" in report  # its declared labels and units
+    with pytest.raises(InputError, match="roofline figure supports only templates with"):
+        roofline(out)  # the systolic array's roofline: a one-line refusal, not a traceback
 
 
 def test_a_run_of_an_unregistered_template_is_one_line(toy, tmp_path, capsys):
@@ -323,3 +329,34 @@ def test_every_systolic_parameter_round_trips(p, hw_dict):
     )
     label, unit = SYSTOLIC.labels()[p.name]
     assert label and unit == p.unit
+
+
+def test_a_new_systolic_parameter_is_one_declaration(hw_dict, raises_naming):
+    """What the systolic template gains from one more entry in PARAMETERS (here in a copy
+    registered under another name): validation, default, records, the space, metrics."""
+    regs = HardwareParameter(
+        name="pe_input_regs",
+        kind="int",
+        label="input registers per PE",
+        plausible=(0, 1024),
+        minimum=0,
+        required=False,
+        default=0,
+    )
+    wider = dataclasses.replace(SYSTOLIC, name="systolic_regs", parameters=(*PARAMETERS, regs))
+    register_template(wider)
+    try:
+        hw = load_hardware({**hw_dict, "template": "systolic_regs", "pe_input_regs": 2})
+        assert hw.pe_input_regs == 2 and hw.to_dict()["pe_input_regs"] == 2
+        assert load_hardware({**hw_dict, "template": "systolic_regs"}).pe_input_regs == 0
+        with raises_naming("hardware", "pe_input_regs", "an integer >= 0"):
+            load_hardware({**hw_dict, "template": "systolic_regs", "pe_input_regs": -1})
+        space = space_from_spec(hw, {"pe_input_regs": [0, 4, 8]})
+        assert space.decode(np.asarray([[2], [1]])).pe_input_regs.tolist() == [8.0, 4.0]
+        assert space.values_table(np.asarray([[1]]))["pe_input_regs"] == [4]
+        assert "pe_input_regs" in design_metrics(wider)
+        net = load_workload("resnet18")  # the model ignores what it does not read
+        same = load_hardware(hw_dict)
+        assert network_cost(hw, net).latency_s == pytest.approx(evaluate(same, net).latency_s)
+    finally:
+        unregister_template("systolic_regs")

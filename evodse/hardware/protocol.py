@@ -334,10 +334,15 @@ class Accelerator:
         head = {} if self._template == DEFAULT_TEMPLATE else {"template": self._template}
         return {**head, **self._values, "name": self._name}
 
+    def resolved(self, key: str) -> Any:
+        """Parameter ``key``, or when unset the value of the parameter it follows."""
+        value = getattr(self, key)
+        follows = get_template(self._template).parameter(key).follows
+        return getattr(self, follows) if value is None and follows is not None else value
+
     def operand_bits(self, key: str) -> int:
         """The width (bits) of ``weight_bits``, ``activation_bits`` or ``kv_bits``, resolved."""
-        value = getattr(self, key)
-        return self.precision_bits if value is None else value
+        return self.resolved(key)
 
     def replace(self, **changes: Any) -> Accelerator:
         """A validated copy with some parameters changed."""

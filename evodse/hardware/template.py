@@ -33,7 +33,7 @@ it serves every registered template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -83,12 +83,28 @@ def _dram_types() -> tuple[str, ...]:
 
 
 def _int(
-    name: str, label: str, unit: str = "", plausible: tuple[float, float] | None = None, **more: Any
+    name: str,
+    label: str,
+    unit: str = "",
+    plausible: tuple[float, float] | None = None,
+    *,
+    choices: Callable[[], Any] | None = None,
+    minimum: int = 1,
+    default: int | None = None,
 ) -> HardwareParameter:
-    """An integer parameter; ``default=`` makes it optional."""
-    optional = {"required": False} if "default" in more else {}
+    """An integer parameter (``choices``: the values technology.yaml lists); a ``default``
+    makes it optional."""
     return HardwareParameter(
-        name=name, kind="int", label=label, unit=unit, plausible=plausible, **optional, **more
+        name=name,
+        kind="int",
+        label=label,
+        unit=unit,
+        plausible=plausible,
+        choices=choices,
+        choices_note=_TECH if choices is not None else "",
+        minimum=minimum,
+        required=default is None,
+        default=default,
     )
 
 
@@ -96,11 +112,21 @@ def _float(name: str, label: str, unit: str, plausible: tuple[float, float]) -> 
     return HardwareParameter(name=name, kind="float", label=label, unit=unit, plausible=plausible)
 
 
-def _names(name: str, label: str, choices: Any, **more: Any) -> HardwareParameter:
-    """A categorical parameter; ``default=`` makes it optional."""
-    optional = {"required": False} if "default" in more else {}
+def _names(
+    name: str,
+    label: str,
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]],
+    *,
+    default: str | None = None,
+) -> HardwareParameter:
+    """A categorical parameter; a ``default`` makes it optional."""
     return HardwareParameter(
-        name=name, kind="categorical", label=label, choices=choices, **optional, **more
+        name=name,
+        kind="categorical",
+        label=label,
+        choices=choices,
+        required=default is None,
+        default=default,
     )
 
 
@@ -134,9 +160,9 @@ PARAMETERS: tuple[HardwareParameter, ...] = (
     _float("ofmap_sram_kib", "ofmap SRAM", "KiB", _KIB),
     _float("dram_bandwidth_gbps", "DRAM bandwidth", "GB/s", (0.01, 100000)),
     _float("frequency_mhz", "clock", "MHz", (1, 10000)),  # 1 MHz to 10 GHz
-    _int("precision_bits", "precision", "bits", choices=_precisions, choices_note=_TECH),
+    _int("precision_bits", "precision", "bits", choices=_precisions),
     _int("vector_lanes", "vector lanes", "", (1, 65536)),
-    _int("technology_nm", "technology", "nm", choices=_nodes, choices_note=_TECH),
+    _int("technology_nm", "technology", "nm", choices=_nodes),
     _int("pe_stationary_regs", "stationary registers per PE", "", (1, 1024), default=1),
     _names("dram_type", "DRAM type", _dram_types, default="lpddr5"),
     _names("fusion", "fusion", FUSION_MODES, default="ops"),

@@ -80,10 +80,15 @@ class Designs:
     def __len__(self) -> int:
         return len(next(iter(self._columns.values())))
 
+    def resolved(self, key: str) -> np.ndarray:
+        """Parameter ``key``, its unset entries (0) replaced by the parameter it follows."""
+        value = getattr(self, key)
+        follows = get_template(self._template).parameter(key).follows
+        return value if follows is None else np.where(value > 0, value, getattr(self, follows))
+
     def bits(self, key: str) -> np.ndarray:
         """Resolved width (bits) of ``weight_bits``, ``activation_bits`` or ``kv_bits``."""
-        value = getattr(self, key)
-        return np.where(value > 0, value, self.precision_bits)
+        return self.resolved(key)
 
     @classmethod
     def from_accelerators(cls, accelerators: Sequence[Accelerator] | Accelerator) -> Designs:

@@ -52,6 +52,7 @@ def component_breakdown(
 ) -> Figure:
     """Energy by component (per workload) and area by component of one design."""
     dc = design_cost(run, design)
+    dc.require("layer_costs", what="the component breakdown figure")
     workloads = dc.workloads
     energy = {
         w: np.asarray([float(dc.costs[w].energy_breakdown_pj[k][0]) for k in ENERGY_COMPONENTS])

@@ -16,7 +16,7 @@ import numpy as np
 
 from evodse.errors import InputError
 from evodse.experiment.config import WorkloadSpec
-from evodse.hardware.protocol import Accelerator, accelerator_from_dict
+from evodse.hardware.protocol import Accelerator, accelerator_from_dict, get_template
 from evodse.hardware.template import design_summary
 from evodse.model.cost import network_costs
 from evodse.model.evaluate import NetworkCost
@@ -61,6 +61,11 @@ class DesignCost:
     def short_title(self) -> str:
         """The title on two lines (one-column figures): broken after its first part."""
         return self.title.replace(", ", "\n", 1)
+
+    def require(self, feature: str, *, what: str) -> None:
+        """InputError (one line) when the design's template lacks ``feature``."""
+        template = get_template(self.accelerator.template)
+        template.require(feature, what=what, source=str(self.run.path))
 
     @property
     def _role(self) -> str:
