@@ -250,6 +250,10 @@ def test_toy_search_through_evodse_run_writes_a_run_directory_it_reads_back(toy,
     assert "MAC units" in report and "SRAM (KiB)" in report  # its declared labels and units
     with pytest.raises(InputError, match="roofline figure supports only templates with"):
         roofline(out)  # the systolic array's roofline: a one-line refusal, not a traceback
+    capsys.readouterr()
+    assert main(["validate", str(out), "--top", "1"]) == 2  # SCALE-Sim simulates arrays
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'scalesim'" in err and "'toy'" in err
 
 
 def test_a_run_of_an_unregistered_template_is_one_line(toy, tmp_path, capsys):
