@@ -30,6 +30,7 @@ from evodse.hardware.protocol import unregister_template
 from evodse.hardware.template import PARAMETERS, SYSTOLIC, design_summary, shipped_designs
 from evodse.model import AREA_COMPONENTS, ENERGY_COMPONENTS, Designs, evaluate
 from evodse.model.cost import network_cost
+from evodse.plots.breakdown import component_breakdown
 from evodse.plots.roofline import roofline
 from evodse.search.objectives import design_metrics
 from evodse.search.problem import AcceleratorProblem
@@ -248,6 +249,10 @@ def test_toy_search_through_evodse_run_writes_a_run_directory_it_reads_back(toy,
     report = next(out.glob("report*.md")).read_text(encoding="utf-8")
     assert f"{knee['macs']} MACs, SRAM" in report  # the toy's one-line summary
     assert "MAC units" in report and "SRAM (KiB)" in report  # its declared labels and units
+    fig = component_breakdown(out)  # energy and area by the toy's declared components
+    energy_ax, area_ax = fig.axes[:2]
+    assert {t.get_text() for t in energy_ax.get_yticklabels()} == {"MAC", "sram", "DRAM"}
+    assert {t.get_text() for t in area_ax.get_yticklabels()} == {"MAC", "sram"}
     with pytest.raises(InputError, match="roofline figure supports only templates with"):
         roofline(out)  # the systolic array's roofline: a one-line refusal, not a traceback
     capsys.readouterr()

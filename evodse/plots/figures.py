@@ -103,7 +103,7 @@ KINDS: dict[str, Kind] = {
             "Per-layer latency (by bottleneck) and energy (by component) of the design.",
             _design_layers,
         ),
-        Kind("breakdown", "Energy and area of the design by component.", _design_layers),
+        Kind("breakdown", "Energy and area of the design by component.", _has_design),
         Kind("roofline", "Roofline of the design with every layer on it.", _design_layers),
         Kind(
             "crosseval",
