@@ -136,9 +136,8 @@ class Experiment:
     def resolved(self, problem: AcceleratorProblem, seed: int) -> dict[str, Any]:
         """The fully resolved config of one run (what ``config.yaml`` records)."""
         space = problem.resolved_space()
-        base = (
-            problem.design_space.base.to_dict()
-        )  # its template's keys (and template: if not default)
+        # the template's keys, and template: unless it is the default one
+        base = problem.design_space.base.to_dict()
         term = {
             k: v
             for k, v in (
