@@ -30,6 +30,8 @@ from evodse.hardware.protocol import unregister_template
 from evodse.hardware.template import PARAMETERS, SYSTOLIC, design_summary, shipped_designs
 from evodse.model import AREA_COMPONENTS, ENERGY_COMPONENTS, Designs, evaluate
 from evodse.model.cost import network_cost
+from evodse.model.counts import LEVELS
+from evodse.model.mappings import MAPPINGS
 from evodse.plots.breakdown import component_breakdown
 from evodse.plots.roofline import roofline
 from evodse.search.objectives import design_metrics
@@ -302,6 +304,20 @@ def test_a_template_name_registers_once(toy):
     assert TEMPLATES["toy"] is TOY
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"energy_components": ("mac", "sram")}, "'dram' energy component"),
+        ({"parameters": (*TOY.parameters, TOY.parameters[0])}, "repeat"),
+        ({"mapping_key": "macs"}, "mapping_key"),
+        ({"mapping_key": "sram_kib"}, "mapping_key"),
+    ],
+)
+def test_a_template_that_contradicts_itself_is_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(TOY, **changes)
+
+
 # -- the systolic template ---------------------------------------------------------------------
 
 
@@ -309,6 +325,8 @@ def test_systolic_is_the_default_and_declares_what_its_model_computes():
     assert get_template() is SYSTOLIC and get_template("systolic") is SYSTOLIC
     assert SYSTOLIC.energy_components == ENERGY_COMPONENTS
     assert SYSTOLIC.area_components == AREA_COMPONENTS
+    assert SYSTOLIC.memory_levels == LEVELS
+    assert SYSTOLIC.mappings == tuple(MAPPINGS)
     assert SYSTOLIC.keys == tuple(p.name for p in PARAMETERS)
     for name in shipped_designs():  # shipped YAML has no template: key and reads as before
         hw = load_hardware(name)

@@ -81,10 +81,10 @@ class Template:
     ``area_breakdown_mm2``, ``power_w``, ``chip_power_w``, ``utilization``, ``dram_bytes``,
     ``network``, ``designs``); a ``"module:function"`` string names it without importing it (a
     low layer naming a higher one). ``design_summary(hardware)`` is the one-line form of a
-    design's :meth:`~evodse.hardware.template.Accelerator.to_dict`. ``check(values, source)``
-    runs cross-parameter checks after the declared ones. ``mapping_key`` is the categorical
-    parameter that selects one of ``mappings`` (the spatial mappings, by name). ``features``
-    names what beyond the generic flow the template supports (e.g. ``scalesim``).
+    design's :meth:`Accelerator.to_dict`. ``memory_levels``: the levels its cost counts
+    accesses at. ``mapping_key`` is the categorical parameter that selects one of ``mappings``
+    (the spatial mappings, by name). ``features`` names what beyond the generic flow the
+    template supports (e.g. ``scalesim``).
     """
 
     name: str
@@ -97,7 +97,6 @@ class Template:
     mapping_key: str | None
     design_summary: Callable[[Mapping[str, Any]], str]
     cost: str | Callable[..., list[Any]]
-    check: Callable[[dict[str, Any], str | None], None] | None = None
     features: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
@@ -106,6 +105,20 @@ class Template:
             raise ValueError(f"template {self.name}: parameter names repeat or are reserved")
         if "dram" not in self.energy_components:
             raise ValueError(f"template {self.name}: needs a 'dram' energy component")
+        for p in self.parameters:
+            if p.follows is not None and p.follows not in names:
+                raise ValueError(f"template {self.name}: {p.name} follows an unknown parameter")
+        if self.mapping_key is not None:
+            key = self.by_name.get(self.mapping_key)
+            if (
+                key is None
+                or key.kind != "categorical"
+                or not set(self.mappings) <= set(key.allowed())
+            ):
+                raise ValueError(
+                    f"template {self.name}: mapping_key must be a categorical parameter whose "
+                    "choices include every mapping"
+                )
 
     # -- views of the declarations ----------------------------------------------------------
 
@@ -201,8 +214,6 @@ class Template:
                     raise InputError(
                         f"expected one of {choices}{note}, got {value!r}", source=source, key=p.name
                     )
-        if self.check is not None:
-            self.check(values, source)
         return {k: values[k] for k in self.keys}
 
 

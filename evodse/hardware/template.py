@@ -193,7 +193,7 @@ SYSTOLIC = register_template(
         name=DEFAULT_TEMPLATE,
         summary="a 2-D systolic array (ws/os/is), three SRAMs, DRAM and a vector unit",
         parameters=PARAMETERS,
-        memory_levels=("registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram"),
+        memory_levels=("register", "sram", "dram"),  # evodse.model.counts.LEVELS
         energy_components=(
             "mac",
             "registers",
