@@ -298,6 +298,14 @@ def test_systolic_only_features_refuse_another_template_in_one_line(toy, toy_yam
     assert "'toy'" in err and "systolic" in err
 
 
+def test_evodse_list_names_every_registered_template(toy, capsys):
+    assert main(["list", "--json"]) == 0
+    templates = json.loads(capsys.readouterr().out)["templates"]
+    assert templates == {"systolic": SYSTOLIC.summary, "toy": TOY.summary}
+    assert main(["list"]) == 0
+    assert "templates: systolic, toy" in capsys.readouterr().out
+
+
 def test_a_template_name_registers_once(toy):
     with pytest.raises(ValueError, match="already registered"):
         register_template(TOY)

@@ -124,7 +124,7 @@ def _list(args: argparse.Namespace) -> int:
         "dataflows": list(DATAFLOW_CHOICES),
         "dram_types": list(categorical_choices()["dram_type"]),
         "fusion": list(categorical_choices()["fusion"]),
-        "templates": list(TEMPLATES),
+        "templates": {name: t.summary for name, t in TEMPLATES.items()},
     }
     if args.json:
         print_json(data)
