@@ -278,6 +278,16 @@ def test_a_run_of_an_unregistered_template_is_one_line(toy, tmp_path, capsys):
         register_template(TOY)
 
 
+def test_a_refine_step_the_template_cannot_take_is_refused_before_the_search(toy, tmp_path, capsys):
+    config = tmp_path / "toy.yaml"
+    refined = {**TOY_EXPERIMENT, "refine": {"backend": "scalesim", "top": 1}}
+    config.write_text(yaml.safe_dump(refined, sort_keys=False), encoding="utf-8")
+    assert main(["run", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refine with scalesim" in err and "'toy'" in err
+    assert not (tmp_path / "run" / "evaluations.csv").exists()
+
+
 def test_unknown_template_names_are_one_line_errors(tmp_path, capsys, raises_naming):
     with raises_naming("hardware", "template", "unknown template 'vliw'", "systolic"):
         load_hardware({**TOY_HW, "template": "vliw"})

@@ -124,7 +124,7 @@ class Experiment:
     def build_problem(self) -> AcceleratorProblem:
         """The pymoo problem (YAML keys override the problem class's attributes)."""
         workloads = None if self.workloads is None else [w.load() for w in self.workloads]
-        return self.problem_class(
+        problem = self.problem_class(
             workloads=workloads,
             base=self.base,
             space=self.space,
@@ -132,6 +132,12 @@ class Experiment:
             constraints=self.constraints,
             source=self.source,
         )
+        if self.refine is not None:  # refused before the search, not after it
+            backend = self.refine.backend
+            problem.design_space.template.require(
+                backend, what=f"refine with {backend}", source=self.source
+            )
+        return problem
 
     def resolved(self, problem: AcceleratorProblem, seed: int) -> dict[str, Any]:
         """The fully resolved config of one run (what ``config.yaml`` records)."""
