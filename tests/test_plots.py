@@ -425,7 +425,8 @@ def test_report_html_and_markdown(runs, tmp_path):
 def test_every_hardware_key_and_energy_part_has_a_label_with_its_unit():
     from evodse.hardware import HARDWARE_KEYS
 
-    assert set(HARDWARE_KEYS) - {"name"} == set(units.HARDWARE_LABELS)
+    assert set(HARDWARE_KEYS) - {"name"} == set(units.hardware_labels())
+    assert units.hardware_labels()["ifmap_sram_kib"] == ("ifmap SRAM", "KiB")
     assert units.label("resnet50.dram_energy_pj", [1e9, 2e9]) == "DRAM energy, resnet50 (mJ)"
     assert units.label("onchip_energy_pj", [5e6]) == "on-chip energy (µJ)"
 

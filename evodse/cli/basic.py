@@ -6,6 +6,7 @@ import argparse
 
 from evodse.cli.common import add_workload_arguments, print_json, print_table, resolve_workload
 from evodse.hardware import DATAFLOW_CHOICES, load_hardware, shipped_designs
+from evodse.hardware.protocol import TEMPLATES, get_template
 from evodse.hardware.template import categorical_choices
 from evodse.model import evaluate
 from evodse.model.report import evaluation_dict
@@ -22,6 +23,9 @@ def register_evaluate(sub) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     hw = load_hardware(args.hardware)
+    get_template(hw.template).require(
+        "layer_costs", what="evodse evaluate (a per-layer report)", source=args.hardware
+    )
     net = resolve_workload(args.workload, args)
     result = evaluation_dict(evaluate(hw, net), name=hw.name)
     if args.json:
@@ -104,7 +108,8 @@ def _workload_show(args: argparse.Namespace) -> int:
 
 def register_list(sub) -> None:
     p = sub.add_parser(
-        "list", help="zoo workloads, shipped hardware, dataflows, DRAM types, fusion modes"
+        "list",
+        help="zoo workloads, shipped hardware, dataflows, DRAM types, fusion modes, templates",
     )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.set_defaults(handler=_list)
@@ -119,6 +124,7 @@ def _list(args: argparse.Namespace) -> int:
         "dataflows": list(DATAFLOW_CHOICES),
         "dram_types": list(categorical_choices()["dram_type"]),
         "fusion": list(categorical_choices()["fusion"]),
+        "templates": {name: t.summary for name, t in TEMPLATES.items()},
     }
     if args.json:
         print_json(data)

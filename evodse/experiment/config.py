@@ -47,7 +47,6 @@ from typing import Any
 
 from evodse.errors import InputError
 from evodse.experiment.executors import ExecutorSpec, parse_executor
-from evodse.hardware.template import HARDWARE_KEYS
 from evodse.runfiles import WorkloadSpec
 from evodse.search.algorithms import DEFAULT_ALGORITHM, check_algorithm, default_options
 from evodse.search.driver import Termination
@@ -98,7 +97,7 @@ class Experiment:
     def build_problem(self) -> AcceleratorProblem:
         """The pymoo problem (YAML keys override the problem class's attributes)."""
         workloads = None if self.workloads is None else [w.load() for w in self.workloads]
-        return self.problem_class(
+        problem = self.problem_class(
             workloads=workloads,
             base=self.base,
             space=self.space,
@@ -106,11 +105,18 @@ class Experiment:
             constraints=self.constraints,
             source=self.source,
         )
+        if self.refine is not None:  # refused before the search, not after it
+            backend = self.refine.backend
+            problem.design_space.template.require(
+                backend, what=f"refine with {backend}", source=self.source
+            )
+        return problem
 
     def resolved(self, problem: AcceleratorProblem, seed: int) -> dict[str, Any]:
         """The fully resolved config of one run (what ``config.yaml`` records)."""
         space = problem.resolved_space()
-        base = {k: v for k, v in problem.design_space.base.to_dict().items() if k in HARDWARE_KEYS}
+        # the template's keys, and template: unless it is the default one
+        base = problem.design_space.base.to_dict()
         term = {
             k: v
             for k, v in (

@@ -29,7 +29,6 @@ import yaml
 
 from evodse.errors import InputError
 from evodse.experiment import checkpoint
-from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
 from evodse.runfiles import (
     CONFIG,
     EVALUATIONS,
@@ -146,9 +145,7 @@ def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str
     by_name = {p.name: j for j, p in enumerate(space.parameters)}
     base = space.base.to_dict()
     out: dict[str, list[str]] = {}
-    for key in HARDWARE_KEYS:
-        if key == "name":
-            continue
+    for key in space.template.keys:
         if key in by_name:
             j = by_name[key]
             texts = np.asarray([_cell_text(v) for v in space.parameters[j].values], dtype=object)
@@ -156,9 +153,10 @@ def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str
         else:
             out[key] = [_cell_text(base[key])] * len(X)
     unset = _cell_text(None)
-    for key in OPERAND_BITS:  # a width left to precision_bits is that row's precision
-        bits = zip(out[key], out["precision_bits"], strict=True)
-        out[key] = [p if v == unset else v for v, p in bits]
+    for p in space.template.parameters:  # an unset value takes the one it follows in its row
+        if p.follows is not None:
+            pairs = zip(out[p.name], out[p.follows], strict=True)
+            out[p.name] = [f if v == unset else v for v, f in pairs]
     return list(out.values())
 
 

@@ -1,7 +1,8 @@
-"""The parameterized accelerator template: a systolic array, three SRAMs, DRAM, a vector unit.
+"""The ``systolic`` template (the default): a systolic array, three SRAMs, DRAM, a vector unit.
 
 Hardware YAML keys (a public contract)::
 
+    template: systolic        # optional: the default template (evodse.hardware.protocol)
     name: edge                # optional
     pe_rows: 16               # systolic array rows (PEs)
     pe_cols: 16               # systolic array columns (PEs)
@@ -29,27 +30,41 @@ Hardware YAML keys (a public contract)::
 The three ``pe_*_regs`` are read by the broadcast and row-stationary unrollings; the systolic
 dataflows (ws, os, is) hold ``pe_stationary_regs`` stationary values per PE instead.
 
-The optional keys and their defaults are ``OPTIONAL_DEFAULTS``; the three operand widths
-(``OPERAND_BITS``) default to ``None``, which means ``precision_bits``; the range a numeric key
-must lie in is ``PLAUSIBLE_RANGES``. Categorical keys (``dataflow``, ``dram_type``, ``fusion``)
-take one of the names in ``CATEGORICAL``; the cost model stores each as the index of its name in
-that tuple.
+Every key is declared once, in :data:`PARAMETERS` (kind, unit, label, plausible range or
+choices, default); the names below (``OPTIONAL_DEFAULTS``, ``INT_KEYS``, ``PLAUSIBLE_RANGES``,
+``CATEGORICAL``, ``HARDWARE_KEYS``) are views of it. The three operand widths
+(``OPERAND_BITS``) default to ``None``, which means ``precision_bits``. Categorical keys
+(``dataflow``, ``dram_type``, ``fusion``) take one of their declared names; the cost model
+stores each as the index of its name in that tuple. Loading (:func:`load_hardware`) is generic:
+it serves every registered template.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from evodse.errors import InputError
+from evodse.hardware.protocol import (
+    DEFAULT_TEMPLATE,
+    Accelerator,
+    HardwareParameter,
+    Template,
+    accelerator_from_dict,
+    get_template,
+    hardware_keys,
+    register_template,
+)
 from evodse.hardware.technology import technology
-from evodse.yamlio import check_keys, load_yaml, parse_yaml
+from evodse.yamlio import load_yaml, parse_yaml
 
+__all__ = ["Accelerator", "accelerator_from_dict", "load_hardware", "shipped_designs"]
+
+#: The array's spatial mappings (:mod:`evodse.model.mappings`): the systolic ws, os, is and the
+#: broadcast and row-stationary unrollings; ``auto`` picks the best of ws/os/is per layer. A new
+#: dataflow is one more name here and its entry in ``MAPPINGS``.
 DATAFLOWS = ("ws", "os", "is", "nvdla", "rs", "edge_tpu", "ascend", "tesla", "meta")
 DATAFLOW_CHOICES = (*DATAFLOWS, "auto")
 #: What stays on chip between layers: ``none`` (every layer reads its inputs from and writes its
@@ -61,125 +76,124 @@ FUSION_MODES = ("none", "ops", "on_chip")
 OPERAND_BITS = ("weight_bits", "activation_bits", "kv_bits")
 #: Per-PE register files of the broadcast and row-stationary unrollings (elements per PE).
 PE_REGS = ("pe_input_regs", "pe_weight_regs", "pe_output_regs")
-OPTIONAL_DEFAULTS: dict[str, Any] = {
-    "pe_stationary_regs": 1,
-    **dict.fromkeys(PE_REGS, 1),
-    "dram_type": "lpddr5",
-    "fusion": "ops",
-    **dict.fromkeys(OPERAND_BITS),
-}
 
-INT_KEYS = (
-    "pe_rows",
-    "pe_cols",
-    "precision_bits",
-    "vector_lanes",
-    "technology_nm",
-    "pe_stationary_regs",
-    *PE_REGS,
+_KIB = (0.0625, 1048576)  # KiB: 64 bytes to 1 GiB
+_TECH = "technology.yaml"
+
+
+def _precisions() -> tuple[int, ...]:
+    return technology().precisions
+
+
+def _nodes() -> list[int]:
+    return sorted(technology().nodes)
+
+
+def _dram_types() -> tuple[str, ...]:
+    return tuple(technology().dram)
+
+
+def _int(
+    name: str,
+    label: str,
+    unit: str = "",
+    plausible: tuple[float, float] | None = None,
+    *,
+    choices: Callable[[], Any] | None = None,
+    minimum: int = 1,
+    default: int | None = None,
+) -> HardwareParameter:
+    """An integer parameter (``choices``: the values technology.yaml lists); a ``default``
+    makes it optional."""
+    return HardwareParameter(
+        name=name,
+        kind="int",
+        label=label,
+        unit=unit,
+        plausible=plausible,
+        choices=choices,
+        choices_note=_TECH if choices is not None else "",
+        minimum=minimum,
+        required=default is None,
+        default=default,
+    )
+
+
+def _float(name: str, label: str, unit: str, plausible: tuple[float, float]) -> HardwareParameter:
+    return HardwareParameter(name=name, kind="float", label=label, unit=unit, plausible=plausible)
+
+
+def _names(
+    name: str,
+    label: str,
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]],
+    *,
+    default: str | None = None,
+) -> HardwareParameter:
+    """A categorical parameter; a ``default`` makes it optional."""
+    return HardwareParameter(
+        name=name,
+        kind="categorical",
+        label=label,
+        choices=choices,
+        required=default is None,
+        default=default,
+    )
+
+
+def _bits(name: str, label: str) -> HardwareParameter:
+    """An optional operand width (bits), unset unless given: it follows ``precision_bits``."""
+    return HardwareParameter(
+        name=name,
+        kind="int",
+        label=label,
+        unit="bits",
+        choices=_precisions,
+        choices_note=_TECH,
+        minimum=None,
+        required=False,
+        follows="precision_bits",
+    )
+
+
+#: The systolic template's parameters, one entry each, in the order of its records. Physical
+#: plausibility (the range after the unit) is wide on purpose (the largest chips built sit well
+#: inside: TPU v1 has a 256x256 array, 28 MiB of SRAM, 34 GB/s at 700 MHz; an HBM3 accelerator
+#: has about 3,000 GB/s): it catches unit slips (bytes given as KiB, Hz as MHz) and typos, not
+#: bold designs. ``precision_bits`` and ``technology_nm`` take the values listed in
+#: technology.yaml instead. A new optional parameter is one line with ``default=``.
+PARAMETERS: tuple[HardwareParameter, ...] = (
+    _int("pe_rows", "PE rows", "", (1, 4096)),
+    _int("pe_cols", "PE columns", "", (1, 4096)),
+    _names("dataflow", "dataflow", DATAFLOW_CHOICES),
+    _float("ifmap_sram_kib", "ifmap SRAM", "KiB", _KIB),
+    _float("weight_sram_kib", "weight SRAM", "KiB", _KIB),
+    _float("ofmap_sram_kib", "ofmap SRAM", "KiB", _KIB),
+    _float("dram_bandwidth_gbps", "DRAM bandwidth", "GB/s", (0.01, 100000)),
+    _float("frequency_mhz", "clock", "MHz", (1, 10000)),  # 1 MHz to 10 GHz
+    _int("precision_bits", "precision", "bits", choices=_precisions),
+    _int("vector_lanes", "vector lanes", "", (1, 65536)),
+    _int("technology_nm", "technology", "nm", choices=_nodes),
+    _int("pe_stationary_regs", "stationary registers per PE", "", (1, 1024), default=1),
+    _names("dram_type", "DRAM type", _dram_types, default="lpddr5"),
+    _names("fusion", "fusion", FUSION_MODES, default="ops"),
+    _bits("weight_bits", "weight width"),
+    _bits("activation_bits", "activation width"),
+    _bits("kv_bits", "KV-cache width"),
+    _int("pe_input_regs", "input registers per PE", "", (1, 65536), default=1),
+    _int("pe_weight_regs", "weight registers per PE", "", (1, 65536), default=1),
+    _int("pe_output_regs", "partial-sum registers per PE", "", (1, 65536), default=1),
 )
-_FLOAT_KEYS = (
-    "ifmap_sram_kib",
-    "weight_sram_kib",
-    "ofmap_sram_kib",
-    "dram_bandwidth_gbps",
-    "frequency_mhz",
-)
-
-#: Physical plausibility: the inclusive range of every numeric key (in the key's unit). Wide on
-#: purpose (the largest chips built sit well inside: TPU v1 has a 256x256 array, 28 MiB of SRAM,
-#: 34 GB/s at 700 MHz; an HBM3 accelerator has about 3,000 GB/s), they catch unit slips (bytes
-#: given as KiB, Hz as MHz) and typos, not bold designs. ``precision_bits`` and
-#: ``technology_nm`` take the values listed in technology.yaml instead.
-PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
-    "pe_rows": (1, 4096),  # PEs
-    "pe_cols": (1, 4096),  # PEs
-    "ifmap_sram_kib": (0.0625, 1048576),  # KiB: 64 bytes to 1 GiB
-    "weight_sram_kib": (0.0625, 1048576),  # KiB
-    "ofmap_sram_kib": (0.0625, 1048576),  # KiB
-    "dram_bandwidth_gbps": (0.01, 100000),  # GB/s
-    "frequency_mhz": (1, 10000),  # MHz: 1 MHz to 10 GHz
-    "vector_lanes": (1, 65536),  # lanes
-    "pe_stationary_regs": (1, 1024),  # registers per PE
-    **dict.fromkeys(PE_REGS, (1, 65536)),  # elements per PE
-}
-
-
-def plausible_range(key: str) -> str:
-    """``from LOW to HIGH`` of a key of :data:`PLAUSIBLE_RANGES`, for messages."""
-    low, high = PLAUSIBLE_RANGES[key]
-    return " to ".join(f"{v:.0f}" if float(v).is_integer() else f"{v:g}" for v in (low, high))
-
-
-def check_plausible(key: str, value: float, *, source: str | None) -> None:
-    """InputError naming ``key`` and its allowed range when ``value`` lies outside it."""
-    low, high = PLAUSIBLE_RANGES[key]
-    if not low <= value <= high:
-        raise InputError(
-            f"expected a value from {plausible_range(key)} (physically plausible), got {value!r}",
-            source=source,
-            key=key,
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Accelerator:
-    """One accelerator design. Construct through :func:`accelerator_from_dict` to validate."""
-
-    pe_rows: int
-    pe_cols: int
-    dataflow: str
-    ifmap_sram_kib: float
-    weight_sram_kib: float
-    ofmap_sram_kib: float
-    dram_bandwidth_gbps: float
-    frequency_mhz: float
-    precision_bits: int
-    vector_lanes: int
-    technology_nm: int
-    pe_stationary_regs: int = OPTIONAL_DEFAULTS["pe_stationary_regs"]
-    dram_type: str = OPTIONAL_DEFAULTS["dram_type"]
-    fusion: str = OPTIONAL_DEFAULTS["fusion"]
-    weight_bits: int | None = None
-    activation_bits: int | None = None
-    kv_bits: int | None = None
-    pe_input_regs: int = OPTIONAL_DEFAULTS["pe_input_regs"]
-    pe_weight_regs: int = OPTIONAL_DEFAULTS["pe_weight_regs"]
-    pe_output_regs: int = OPTIONAL_DEFAULTS["pe_output_regs"]
-    name: str = "custom"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict with the YAML keys."""
-        return dataclasses.asdict(self)
-
-    def operand_bits(self, key: str) -> int:
-        """The width (bits) of ``weight_bits``, ``activation_bits`` or ``kv_bits``, resolved."""
-        value = getattr(self, key)
-        return self.precision_bits if value is None else value
-
-    def replace(self, **changes: Any) -> Accelerator:
-        """A validated copy with some parameters changed."""
-        return accelerator_from_dict({**self.to_dict(), **changes})
-
-
-HARDWARE_KEYS = tuple(f.name for f in dataclasses.fields(Accelerator))
-
-
-def categorical_choices() -> dict[str, tuple[str, ...]]:
-    """Allowed names of every categorical hardware key (``dram_type`` from technology.yaml)."""
-    return {
-        "dataflow": DATAFLOW_CHOICES,
-        "dram_type": tuple(technology().dram),
-        "fusion": FUSION_MODES,
-    }
-
-
-CATEGORICAL = ("dataflow", "dram_type", "fusion")
 
 
 def design_summary(hw: Mapping[str, Any]) -> str:
     """One line for a design (an :meth:`Accelerator.to_dict` or a run's ``hardware`` record):
-    array and dataflow, SRAMs, vector lanes and DRAM, the form every report and page uses."""
+    its template's summary (for the systolic array: array and dataflow, SRAMs, vector lanes
+    and DRAM), the form every report and page uses."""
+    return get_template(hw.get("template")).design_summary(hw)
+
+
+def _systolic_summary(hw: Mapping[str, Any]) -> str:
     dram = f"{hw['dram_type']} " if hw.get("dram_type") else ""
     return (
         f"{hw['pe_rows']}x{hw['pe_cols']} {hw['dataflow']}, SRAM {hw['ifmap_sram_kib']:g}/"
@@ -188,58 +202,58 @@ def design_summary(hw: Mapping[str, Any]) -> str:
     )
 
 
-def accelerator_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Accelerator:
-    """Validate a mapping with the hardware keys and build an :class:`Accelerator`."""
-    required = [k for k in HARDWARE_KEYS if k != "name" and k not in OPTIONAL_DEFAULTS]
-    check_keys(data, allowed=HARDWARE_KEYS, required=required, source=source)
-    data = {**OPTIONAL_DEFAULTS, **data}
-    values: dict[str, Any] = {"name": str(data.get("name", "custom"))}
-    for key in INT_KEYS:
-        value = data[key]
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InputError(f"expected a positive integer, got {value!r}", source=source, key=key)
-        if key in PLAUSIBLE_RANGES:
-            check_plausible(key, value, source=source)
-        values[key] = value
-    for key in _FLOAT_KEYS:
-        value = data[key]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or value <= 0:
-            raise InputError(f"expected a positive number, got {value!r}", source=source, key=key)
-        check_plausible(key, value, source=source)
-        values[key] = float(value)
-    for key, choices in categorical_choices().items():
-        if data[key] not in choices:
-            raise InputError(
-                f"expected one of {list(choices)}, got {data[key]!r}", source=source, key=key
-            )
-        values[key] = data[key]
-    tech = technology()
-    for key in OPERAND_BITS:
-        value = data[key]
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        values[key] = value
-    for key in ("precision_bits", *OPERAND_BITS):
-        value = values[key]
-        if value is None and key != "precision_bits":
-            continue
-        if isinstance(value, bool) or value not in tech.precisions:
-            raise InputError(
-                f"expected one of {tech.precisions} (technology.yaml), got {value!r}",
-                source=source,
-                key=key,
-            )
-    if values["technology_nm"] not in tech.nodes:
-        raise InputError(
-            f"expected one of {sorted(tech.nodes)} (technology.yaml), got "
-            f"{values['technology_nm']}",
-            source=source,
-            key="technology_nm",
-        )
-    return Accelerator(**values)
+SYSTOLIC = register_template(
+    Template(
+        name=DEFAULT_TEMPLATE,
+        summary="a 2-D systolic array (ws/os/is), three SRAMs, DRAM and a vector unit",
+        parameters=PARAMETERS,
+        memory_levels=("register", "sram", "dram"),  # evodse.model.counts.LEVELS
+        energy_components=(
+            "mac",
+            "registers",
+            "ifmap_sram",
+            "weight_sram",
+            "ofmap_sram",
+            "dram",
+            "vector",
+            "leakage",
+        ),
+        area_components=(
+            "array",
+            "ifmap_sram",
+            "weight_sram",
+            "ofmap_sram",
+            "vector",
+            "dram_interface",
+            "overhead",
+        ),
+        mappings=DATAFLOWS,
+        mapping_key="dataflow",
+        design_summary=_systolic_summary,
+        cost="evodse.model.cost:systolic_costs",
+        features=frozenset({"scalesim", "zigzag", "layer_costs", "partition"}),
+    )
+)
+
+# The systolic declarations under the names the rest of the package has always imported.
+HARDWARE_KEYS = hardware_keys(SYSTOLIC)
+OPTIONAL_DEFAULTS: dict[str, Any] = SYSTOLIC.defaults()
+INT_KEYS = tuple(p.name for p in PARAMETERS if p.kind == "int" and p.minimum is not None)
+CATEGORICAL = SYSTOLIC.categorical
+#: The inclusive plausible range of every numeric key that has one (in the key's unit).
+PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
+    p.name: p.plausible for p in PARAMETERS if p.plausible is not None
+}
+
+
+def categorical_choices() -> dict[str, tuple[str, ...]]:
+    """Allowed names of every categorical hardware key (``dram_type`` from technology.yaml)."""
+    return SYSTOLIC.categorical_choices()
+
+
+def plausible_range(key: str) -> str:
+    """``from LOW to HIGH`` of a key of :data:`PLAUSIBLE_RANGES`, for messages."""
+    return SYSTOLIC.parameter(key).plausible_text()
 
 
 def shipped_designs() -> list[str]:

@@ -3,110 +3,130 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
-from evodse.hardware.template import (
-    CATEGORICAL,
-    DATAFLOW_CHOICES,
-    INT_KEYS,
-    OPERAND_BITS,
-    OPTIONAL_DEFAULTS,
-    PE_REGS,
+from evodse.errors import InputError
+from evodse.hardware.protocol import (
+    DEFAULT_TEMPLATE,
     Accelerator,
     accelerator_from_dict,
-    categorical_choices,
+    get_template,
 )
+from evodse.hardware.template import DATAFLOW_CHOICES
 
 #: Integer codes of ``Accelerator.dataflow`` in :class:`Designs` (``auto`` = best per layer).
 DATAFLOW_CODE = {name: code for code, name in enumerate(DATAFLOW_CHOICES)}
 AUTO = DATAFLOW_CODE["auto"]
 
 
-def encode(key: str, value: str) -> float:
+def encode(key: str, value: str, template: str = DEFAULT_TEMPLATE) -> float:
     """The code :class:`Designs` stores for a categorical ``value`` (its index in the choices)."""
-    return float(categorical_choices()[key].index(value))
+    return float(get_template(template).categorical_choices()[key].index(value))
 
 
-def decode(key: str, code: float) -> str:
+def decode(key: str, code: float, template: str = DEFAULT_TEMPLATE) -> str:
     """The name of a categorical code."""
-    return categorical_choices()[key][int(code)]
+    return get_template(template).categorical_choices()[key][int(code)]
 
 
-@dataclass(frozen=True)
 class Designs:
-    """N designs, each field an array of shape (N,) with the hardware template's units.
+    """N designs of one template, each parameter an array of shape (N,) in its declared unit,
+    read as an attribute (``designs.pe_rows``).
 
-    Categorical fields (``dataflow``, ``dram_type``, ``fusion``) hold codes: see :func:`encode`.
-    The operand widths (``weight_bits``, ``activation_bits``, ``kv_bits``) hold 0 where the
-    design leaves them to ``precision_bits`` (omitted: all 0); :meth:`bits` resolves them.
-    The per-PE registers (``pe_input_regs`` and siblings) default to the template's default.
+    Categorical parameters (``dataflow``, ``dram_type``, ``fusion``) hold codes: see
+    :func:`encode`. Optional parameters left unset (the operand widths ``weight_bits``,
+    ``activation_bits``, ``kv_bits``, which follow ``precision_bits``) hold 0 (omitted: all 0);
+    :meth:`bits` resolves them.
     """
 
-    pe_rows: np.ndarray
-    pe_cols: np.ndarray
-    dataflow: np.ndarray
-    ifmap_sram_kib: np.ndarray
-    weight_sram_kib: np.ndarray
-    ofmap_sram_kib: np.ndarray
-    dram_bandwidth_gbps: np.ndarray
-    frequency_mhz: np.ndarray
-    precision_bits: np.ndarray
-    vector_lanes: np.ndarray
-    technology_nm: np.ndarray
-    pe_stationary_regs: np.ndarray
-    dram_type: np.ndarray
-    fusion: np.ndarray
-    weight_bits: np.ndarray | None = field(default=None)
-    activation_bits: np.ndarray | None = field(default=None)
-    kv_bits: np.ndarray | None = field(default=None)
-    pe_input_regs: np.ndarray | None = field(default=None)
-    pe_weight_regs: np.ndarray | None = field(default=None)
-    pe_output_regs: np.ndarray | None = field(default=None)
+    __slots__ = ("_columns", "_template")
 
-    def __post_init__(self) -> None:
-        for key in OPERAND_BITS:
-            if getattr(self, key) is None:
-                object.__setattr__(self, key, np.zeros(len(self.pe_rows)))
-        for key in PE_REGS:
-            if getattr(self, key) is None:
-                object.__setattr__(self, key, np.full(len(self.pe_rows), OPTIONAL_DEFAULTS[key]))
+    def __init__(self, *, template: str = DEFAULT_TEMPLATE, **columns: np.ndarray | None):
+        tpl = get_template(template)
+        unknown = [k for k in columns if k not in tpl.keys]
+        unset = set(tpl.unset_optional)
+        missing = [k for k in tpl.keys if columns.get(k) is None and k not in unset]
+        if unknown or missing:
+            raise TypeError(
+                f"Designs of template {tpl.name!r}: unknown {unknown}, missing {missing}"
+            )
+        n = len(next(v for v in columns.values() if v is not None))
+        full = {k: np.zeros(n) if columns.get(k) is None else columns[k] for k in tpl.keys}
+        object.__setattr__(self, "_template", tpl.name)
+        object.__setattr__(self, "_columns", full)
+
+    @property
+    def template(self) -> str:
+        return self._template
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every parameter's array, in declaration order (a new dict)."""
+        return dict(self._columns)
+
+    def __getattr__(self, key: str) -> Any:
+        if not key.startswith("_") and key in self._columns:
+            return self._columns[key]
+        raise AttributeError(f"designs of template {self._template!r} have no {key!r}")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("Designs is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._template, self._columns))
 
     def __len__(self) -> int:
-        return len(self.pe_rows)
+        return len(next(iter(self._columns.values())))
+
+    def resolved(self, key: str) -> np.ndarray:
+        """Parameter ``key``, its unset entries (0) replaced by the parameter it follows."""
+        value = getattr(self, key)
+        follows = get_template(self._template).parameter(key).follows
+        return value if follows is None else np.where(value > 0, value, getattr(self, follows))
 
     def bits(self, key: str) -> np.ndarray:
         """Resolved width (bits) of ``weight_bits``, ``activation_bits`` or ``kv_bits``."""
-        value = getattr(self, key)
-        return np.where(value > 0, value, self.precision_bits)
+        return self.resolved(key)
 
     @classmethod
     def from_accelerators(cls, accelerators: Sequence[Accelerator] | Accelerator) -> Designs:
-        """Stack validated accelerators into arrays."""
+        """Stack validated accelerators (all of one template) into arrays."""
         if isinstance(accelerators, Accelerator):
             accelerators = [accelerators]
+        names = sorted({a.template for a in accelerators})
+        if len(names) != 1:
+            raise InputError(f"expected designs of one template, got {names}", key="template")
+        tpl = get_template(names[0])
+        categorical = set(tpl.categorical)
         columns = {}
-        for f in fields(cls):
-            values = [getattr(a, f.name) for a in accelerators]
-            if f.name in CATEGORICAL:
-                values = [encode(f.name, v) for v in values]
-            elif f.name in OPERAND_BITS:
+        for key in tpl.keys:
+            values = [getattr(a, key) for a in accelerators]
+            if key in categorical:
+                values = [encode(key, v, tpl.name) for v in values]
+            else:
                 values = [0 if v is None else v for v in values]
-            columns[f.name] = np.asarray(values, dtype=np.float64)
-        return cls(**columns)
+            columns[key] = np.asarray(values, dtype=np.float64)
+        return cls(template=tpl.name, **columns)
 
     def take(self, index: np.ndarray | Sequence[int]) -> Designs:
         """A sub-population."""
-        return Designs(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return Designs(template=self._template, **{k: v[index] for k, v in self._columns.items()})
 
     def accelerator(self, i: int, name: str = "custom") -> Accelerator:
         """Design ``i`` as a validated :class:`Accelerator`."""
-        data = {f.name: getattr(self, f.name)[i].item() for f in fields(self)}
-        for key in CATEGORICAL:
-            data[key] = decode(key, data[key])
-        for key in INT_KEYS:
-            data[key] = int(data[key])
-        for key in OPERAND_BITS:
-            data[key] = int(data[key]) or None
-        return accelerator_from_dict({**data, "name": name})
+        tpl = get_template(self._template)
+        data: dict[str, Any] = {k: v[i].item() for k, v in self._columns.items()}
+        unset = set(tpl.unset_optional)
+        for p in tpl.parameters:
+            if p.kind == "categorical":
+                data[p.name] = decode(p.name, data[p.name], tpl.name)
+            elif p.kind == "int":
+                data[p.name] = (int(data[p.name]) or None) if p.name in unset else int(data[p.name])
+        head = {} if tpl.name == DEFAULT_TEMPLATE else {"template": tpl.name}
+        return accelerator_from_dict({**head, **data, "name": name})
+
+
+def _rebuild(template: str, columns: dict[str, np.ndarray]) -> Designs:
+    return Designs(template=template, **columns)

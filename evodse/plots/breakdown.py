@@ -1,4 +1,5 @@
-"""Energy (per workload) and area of one design by component."""
+"""Energy (per workload) and area of one design by component (the components its template
+declares)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from evodse.model.evaluate import AREA_COMPONENTS, ENERGY_COMPONENTS
+from evodse.hardware.protocol import get_template
 from evodse.plots import style, units
 from evodse.plots.design import design_cost, quantity_text
 from evodse.plots.rundata import Run
@@ -42,6 +43,15 @@ COMPONENT_LABELS = {
 }
 
 
+def _colour(component: str, i: int) -> str:
+    """A component's colour: its own, else one of the palette by position."""
+    return COMPONENT_COLORS.get(component, style.PALETTE[i % len(style.PALETTE)])
+
+
+def _label(component: str) -> str:
+    return COMPONENT_LABELS.get(component, component.replace("_", " "))
+
+
 def component_breakdown(
     run: Run | str | Path,
     *,
@@ -52,13 +62,15 @@ def component_breakdown(
 ) -> Figure:
     """Energy by component (per workload) and area by component of one design."""
     dc = design_cost(run, design)
+    template = get_template(dc.accelerator.template)
+    energy_keys, area_keys = template.energy_components, template.area_components
     workloads = dc.workloads
     energy = {
-        w: np.asarray([float(dc.costs[w].energy_breakdown_pj[k][0]) for k in ENERGY_COMPONENTS])
+        w: np.asarray([float(dc.costs[w].energy_breakdown_pj[k][0]) for k in energy_keys])
         for w in workloads
     }
     cost0 = dc.cost()
-    area = np.asarray([float(cost0.area_breakdown_mm2[k][0]) for k in AREA_COMPONENTS])
+    area = np.asarray([float(cost0.area_breakdown_mm2[k][0]) for k in area_keys])
     area_unit = units.unit_for("area_mm2", [area.max()])
     with style.paper_rc(rc):
         n_w = len(workloads)
@@ -67,8 +79,8 @@ def component_breakdown(
         if n_w == 1:
             values = energy[workloads[0]]
             en_unit = units.unit_for("energy_pj", [values.max()])
-            y = np.arange(len(ENERGY_COMPONENTS))[::-1].astype(float)
-            colours = [COMPONENT_COLORS[k] for k in ENERGY_COMPONENTS]
+            y = np.arange(len(energy_keys))[::-1].astype(float)
+            colours = [_colour(k, i) for i, k in enumerate(energy_keys)]
             ax_e.barh(y, en_unit(values), color=colours, height=0.7)
             _annotate_shares(ax_e, y, en_unit(values))
             ax_e.set_title(
@@ -77,20 +89,20 @@ def component_breakdown(
                 fontsize=7,
                 y=1.0,
             )
-            ax_e.set_yticks(y, [COMPONENT_LABELS[k] for k in ENERGY_COMPONENTS])
+            ax_e.set_yticks(y, [_label(k) for k in energy_keys])
             ax_e.set_xlabel(en_unit.label)
         else:  # composition per workload: 100 % stacked bars, totals at the right
             y = np.arange(n_w)[::-1].astype(float)
             shares = np.stack([100 * energy[w] / energy[w].sum() for w in workloads])
             left = np.zeros(n_w)
-            for k, key in enumerate(ENERGY_COMPONENTS):
+            for k, key in enumerate(energy_keys):
                 ax_e.barh(
                     y,
                     shares[:, k],
                     left=left,
                     height=0.6,
-                    color=COMPONENT_COLORS[key],
-                    label=COMPONENT_LABELS[key],
+                    color=_colour(key, k),
+                    label=_label(key),
                 )
                 left += shares[:, k]
             for yi, w in zip(y, workloads, strict=True):
@@ -114,12 +126,15 @@ def component_breakdown(
                 columnspacing=0.8,
                 handlelength=1.0,
             )
-        ya = np.arange(len(AREA_COMPONENTS))[::-1].astype(float)
+        ya = np.arange(len(area_keys))[::-1].astype(float)
         ax_a.barh(
-            ya, area_unit(area), color=[COMPONENT_COLORS[k] for k in AREA_COMPONENTS], height=0.7
+            ya,
+            area_unit(area),
+            color=[_colour(k, i) for i, k in enumerate(area_keys)],
+            height=0.7,
         )
         _annotate_shares(ax_a, ya, area_unit(area))
-        ax_a.set_yticks(ya, [COMPONENT_LABELS[k] for k in AREA_COMPONENTS])
+        ax_a.set_yticks(ya, [_label(k) for k in area_keys])
         ax_a.set_xlabel(area_unit.label)
         ax_a.set_title(
             f"area: {quantity_text('area_mm2', area.sum())}", loc="left", fontsize=7, y=1.0

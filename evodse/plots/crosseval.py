@@ -26,7 +26,7 @@ from evodse.plots.rundata import Run, load_run, log_objectives
 from evodse.runfiles import knee_point
 from evodse.search.archive import non_dominated
 from evodse.search.metrics import METRICS
-from evodse.search.objectives import DESIGN_METRICS
+from evodse.search.objectives import design_metrics
 
 TIMES = "\u00d7"
 _MAXIMIZED = {name for name, m in METRICS.items() if m.maximize}
@@ -55,7 +55,7 @@ def _specialized(run: Run, workload: str) -> int:
     for spec in run.objective_specs:
         metric = _metric_of(spec)
         target = spec.get("workload")
-        if metric in DESIGN_METRICS:
+        if metric in design_metrics(run.template):
             col = metric
         elif target is None or target == workload:
             col = f"{workload}.{metric}"
@@ -93,7 +93,7 @@ def cross_evaluation_data(
         metrics = []
         for spec in run.objective_specs:
             m = _metric_of(spec)
-            if m not in DESIGN_METRICS and m not in metrics:
+            if m not in design_metrics(run.template) and m not in metrics:
                 metrics.append(m)
         metrics = metrics or ["latency_s"]
     for m in metrics:

@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.hardware.template import Accelerator, accelerator_from_dict
-from evodse.model.evaluate import NetworkCost, evaluate
+from evodse.hardware.protocol import Accelerator, accelerator_from_dict, get_template
+from evodse.hardware.template import design_summary
+from evodse.model.cost import network_costs
+from evodse.model.evaluate import NetworkCost
 from evodse.plots import units
 from evodse.plots.rundata import Run, load_run
 from evodse.runfiles import WorkloadSpec
@@ -51,22 +53,19 @@ class DesignCost:
 
     @property
     def title(self) -> str:
-        a = self.accelerator
-        sram = f"{a.ifmap_sram_kib:g}/{a.weight_sram_kib:g}/{a.ofmap_sram_kib:g} KiB"
-        return (
-            f"design {self.design_id}{self._role}: {a.pe_rows}{TIMES}{a.pe_cols} {a.dataflow}, "
-            f"SRAM {sram}, {a.dram_bandwidth_gbps:g} GB/s, {a.frequency_mhz:g} MHz"
-        )
+        """``design ID (knee): `` and the template's one-line summary of the design."""
+        summary = design_summary(self.accelerator.to_dict()).replace("x", TIMES, 1)
+        return f"design {self.design_id}{self._role}: {summary}"
 
     @property
     def short_title(self) -> str:
-        """The title on two lines (one-column figures)."""
-        a = self.accelerator
-        sram = f"{a.ifmap_sram_kib:g}/{a.weight_sram_kib:g}/{a.ofmap_sram_kib:g} KiB"
-        return (
-            f"design {self.design_id}{self._role}: {a.pe_rows}{TIMES}{a.pe_cols} {a.dataflow}\n"
-            f"SRAM {sram}, {a.dram_bandwidth_gbps:g} GB/s, {a.frequency_mhz:g} MHz"
-        )
+        """The title on two lines (one-column figures): broken after its first part."""
+        return self.title.replace(", ", "\n", 1)
+
+    def require(self, feature: str, *, what: str) -> None:
+        """InputError (one line) when the design's template lacks ``feature``."""
+        template = get_template(self.accelerator.template)
+        template.require(feature, what=what, source=str(self.run.path))
 
     @property
     def _role(self) -> str:
@@ -136,10 +135,8 @@ def design_cost(run: Run | str | Path, design: int | None = None) -> DesignCost:
         raise InputError(
             f"design {design_id}: {exc.detail}", source=run.evaluations.source, key=exc.key
         ) from None
-    costs = {}
-    for i, spec in enumerate(_workload_specs(run)):
-        net = _load_network(spec, run, i)
-        costs[net.name] = evaluate(acc, net)
+    networks = [_load_network(spec, run, i) for i, spec in enumerate(_workload_specs(run))]
+    costs = {n.name: c for n, c in zip(networks, network_costs(acc, networks), strict=True)}
     _check_recorded(run, design_id, costs)
     result = DesignCost(run, design_id, acc, costs)
     cache[design_id] = result

@@ -48,6 +48,14 @@ def _has_design(run: Run) -> str | None:
     return None if run.knee_id is not None else "no feasible design (pass --design ID)"
 
 
+def _design_layers(run: Run) -> str | None:
+    """A design's per-layer and per-component figures: its template must have layer costs."""
+    template = run.template
+    if "layer_costs" not in template.features:
+        return f"the design's template {template.name!r} has no per-layer costs"
+    return _has_design(run)
+
+
 def _multi_workload(run: Run) -> str | None:
     n = len(run.workloads)
     return None if n >= 2 else "needs several workloads"
@@ -93,10 +101,10 @@ KINDS: dict[str, Kind] = {
         Kind(
             "layers",
             "Per-layer latency (by bottleneck) and energy (by component) of the design.",
-            _has_design,
+            _design_layers,
         ),
         Kind("breakdown", "Energy and area of the design by component.", _has_design),
-        Kind("roofline", "Roofline of the design with every layer on it.", _has_design),
+        Kind("roofline", "Roofline of the design with every layer on it.", _design_layers),
         Kind(
             "crosseval",
             "Cross-evaluation: workload-specialized designs on every workload.",

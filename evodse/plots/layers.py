@@ -67,6 +67,7 @@ def layer_breakdown(
     """Per-layer latency (coloured by bottleneck) and energy (stacked by component) of one
     design on one workload (default: the run's first), layers in execution order."""
     dc = design_cost(run, design)
+    dc.require("layer_costs", what="the per-layer figure")
     cost = dc.cost(workload)
     net = cost.network
     n = len(net.ops)

@@ -98,7 +98,7 @@ def parallel_coordinates(
     for p in params:
         values = table[p.name][rows]
         positions.append(_positions(values, p))
-        q, u = units.HARDWARE_LABELS.get(p.name, (p.name.replace("_", " "), ""))
+        q, u = units.hardware_labels().get(p.name, (p.name.replace("_", " "), ""))
         labels.append(_axis_label(q, u))
         n = len(p.values)
         step = max(1, math.ceil(n / 8))  # at most 8 labels per axis

@@ -100,7 +100,7 @@ def designs_table(run: Run, n: int = 10) -> Table:
 
 
 def _param_header(name: str) -> str:
-    q, u = units.HARDWARE_LABELS.get(name, (name, ""))
+    q, u = units.hardware_labels().get(name, (name, ""))
     return f"{q} ({u})" if u else q
 
 

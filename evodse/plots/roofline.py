@@ -60,6 +60,7 @@ def roofline(
 ) -> Figure:
     """Roofline of a design (default: the knee) with every layer of every workload on it."""
     dc = design_cost(run, design)
+    dc.require("layer_costs", what="the roofline figure")
     a = dc.accelerator
     freq = a.frequency_mhz * 1e6
     peak = a.pe_rows * a.pe_cols * freq

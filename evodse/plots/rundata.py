@@ -26,14 +26,7 @@ import numpy as np
 
 from evodse import runfiles
 from evodse.errors import InputError
-from evodse.hardware.template import (
-    HARDWARE_KEYS,
-    INT_KEYS,
-    OPERAND_BITS,
-    PLAUSIBLE_RANGES,
-    categorical_choices,
-    plausible_range,
-)
+from evodse.hardware.protocol import DEFAULT_TEMPLATE, Template, get_template
 from evodse.search.driver import HISTORY_COLUMNS
 
 REQUIRED_FILES = (runfiles.SUMMARY, runfiles.CONFIG, runfiles.EVALUATIONS, runfiles.PARETO)
@@ -198,6 +191,12 @@ class Run:
         space = self.config.get("space") or {}
         return [Parameter(str(k), tuple(v)) for k, v in space.items() if isinstance(v, list)]
 
+    @property
+    def template(self) -> Template:
+        """The template of the run's designs (config.yaml ``base``: ``template``, or the
+        default)."""
+        return run_template(self.config, source=str(self.path / runfiles.CONFIG))
+
     # -- rows ---------------------------------------------------------------------------
     @cached_property
     def feasible(self) -> np.ndarray:
@@ -236,11 +235,14 @@ class Run:
         """The hardware parameters of design ``design_id`` (evaluations.csv columns)."""
         i = self.row_index(design_id)
         out: dict[str, Any] = {}
-        for key in HARDWARE_KEYS:
-            if key == "name" or (key in OPERAND_BITS and key not in self.evaluations):
+        template = self.template
+        if template.name != DEFAULT_TEMPLATE:
+            out["template"] = template.name
+        for p in template.parameters:
+            if p.follows is not None and p.name not in self.evaluations:
                 continue  # run directories written before per-operand widths existed
-            value = self.evaluations[key][i]
-            out[key] = value.item() if hasattr(value, "item") else value
+            value = self.evaluations[p.name][i]
+            out[p.name] = value.item() if hasattr(value, "item") else value
         out["name"] = f"design_{design_id}"
         return out
 
@@ -292,8 +294,9 @@ def load_run(path: str | Path | Run) -> Run:
     pareto = Table.read(path / runfiles.PARETO)
     history = Table.read(path / runfiles.HISTORY) if (path / runfiles.HISTORY).is_file() else None
     objectives = [o["column"] for o in summary["objectives"]]
+    template = run_template(config, source=str(path / runfiles.CONFIG))
     for table, count in ((evaluations, "evaluations"), (pareto, "front_size")):
-        check_design_table(table, objectives)
+        check_design_table(table, objectives, template)
         expected = summary.get(count)
         if isinstance(expected, int) and len(table) != expected:
             raise InputError(
@@ -314,9 +317,20 @@ def load_run(path: str | Path | Run) -> Run:
     return Run(path, config, summary, evaluations, pareto, history)
 
 
-def check_design_table(table: Table, objectives: Sequence[str]) -> None:
+def run_template(config: Mapping[str, Any], *, source: str) -> Template:
+    """The template a run's config.yaml names in its ``base`` (the default when absent)."""
+    base = config.get("base")
+    name = base.get("template") if isinstance(base, Mapping) else None
+    return get_template(name, source=source)
+
+
+def check_design_table(
+    table: Table, objectives: Sequence[str], template: Template | None = None
+) -> None:
     """The columns of evaluations.csv / pareto.csv: integer ids, 0/1 feasibility, finite
-    objectives, hardware values a design can have (:data:`PLAUSIBLE_RANGES`, the categories)."""
+    objectives, hardware values a design of ``template`` (default: the default one) can have
+    (its declared plausible ranges and categories)."""
+    template = template or get_template()
     ids = _finite(table, "id")
     if (ids != np.round(ids)).any() or (ids < 0).any():
         raise InputError("expected design ids (integers >= 0)", source=table.source, key="id")
@@ -325,9 +339,10 @@ def check_design_table(table: Table, objectives: Sequence[str]) -> None:
         raise InputError("expected 0 or 1", source=table.source, key="feasible")
     for column in objectives:
         _finite(table, column)
-    choices = categorical_choices()
-    for key in HARDWARE_KEYS:
-        if key == "name" or (key in OPERAND_BITS and key not in table):  # older runs lack them
+    choices = template.categorical_choices()
+    for p in template.parameters:
+        key = p.name
+        if p.follows is not None and key not in table:  # older runs lack them
             continue
         if key in choices:
             if key not in table:
@@ -341,13 +356,14 @@ def check_design_table(table: Table, objectives: Sequence[str]) -> None:
                 )
             continue
         values = _finite(table, key)
-        low, high = PLAUSIBLE_RANGES.get(key, (1, math.inf))
+        low, high = p.plausible or (1, math.inf)
+        integers = p.kind == "int" and p.minimum is not None
         if ((values < low) | (values > high)).any() or (
-            key in INT_KEYS and (values != np.round(values)).any()
+            integers and (values != np.round(values)).any()
         ):
-            span = f"from {plausible_range(key)}" if key in PLAUSIBLE_RANGES else ">= 1"
+            span = f"from {p.plausible_text()}" if p.plausible else ">= 1"
             raise InputError(
-                f"expected {'integers' if key in INT_KEYS else 'numbers'} {span}",
+                f"expected {'integers' if integers else 'numbers'} {span}",
                 source=table.source,
                 key=key,
             )

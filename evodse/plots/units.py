@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+from evodse.hardware.protocol import TEMPLATES
 from evodse.search.metrics import METRICS as REGISTRY
 from evodse.search.objectives import AGGREGATES
 
@@ -27,29 +28,15 @@ METRICS: dict[str, tuple[str, float, tuple[tuple[float, str], ...]]] = {
     name: (m.quantity, m.si_factor, m.display) for name, m in REGISTRY.items()
 }
 
-#: Hardware parameters: (short label, unit or "").
-HARDWARE_LABELS: dict[str, tuple[str, str]] = {
-    "pe_rows": ("PE rows", ""),
-    "pe_cols": ("PE columns", ""),
-    "dataflow": ("dataflow", ""),
-    "ifmap_sram_kib": ("ifmap SRAM", "KiB"),
-    "weight_sram_kib": ("weight SRAM", "KiB"),
-    "ofmap_sram_kib": ("ofmap SRAM", "KiB"),
-    "dram_bandwidth_gbps": ("DRAM bandwidth", "GB/s"),
-    "frequency_mhz": ("clock", "MHz"),
-    "precision_bits": ("precision", "bits"),
-    "vector_lanes": ("vector lanes", ""),
-    "technology_nm": ("technology", "nm"),
-    "pe_stationary_regs": ("stationary registers per PE", ""),
-    "dram_type": ("DRAM type", ""),
-    "fusion": ("fusion", ""),
-    "weight_bits": ("weight width", "bits"),
-    "activation_bits": ("activation width", "bits"),
-    "kv_bits": ("KV-cache width", "bits"),
-    "pe_input_regs": ("input registers per PE", ""),
-    "pe_weight_regs": ("weight registers per PE", ""),
-    "pe_output_regs": ("partial-sum registers per PE", ""),
-}
+
+def hardware_labels() -> dict[str, tuple[str, str]]:
+    """Every registered template's parameters: (short label, unit or ""), from their
+    declarations (:mod:`evodse.hardware.protocol`)."""
+    out: dict[str, tuple[str, str]] = {}
+    for template in TEMPLATES.values():
+        for name, label in template.labels().items():
+            out.setdefault(name, label)
+    return out
 
 
 @dataclass(frozen=True)
@@ -73,7 +60,7 @@ def split_column(column: str) -> tuple[str, str | None, str | None]:
     if "@" in column:
         metric, workload = column.split("@", 1)
         return metric, workload, None
-    if column in METRICS or column in HARDWARE_LABELS:
+    if column in METRICS or column in hardware_labels():
         return column, None, None
     for agg in AGGREGATES:
         if column.endswith(f"_{agg}") and column[: -len(agg) - 1] in METRICS:
@@ -88,10 +75,11 @@ def split_column(column: str) -> tuple[str, str | None, str | None]:
 def quantity(column: str) -> str:
     """Readable quantity without unit: ``latency, resnet50``, ``energy (geomean)``."""
     metric, workload, agg = split_column(column)
+    labels = hardware_labels()
     if metric in METRICS:
         name = METRICS[metric][0]
-    elif metric in HARDWARE_LABELS:
-        name = HARDWARE_LABELS[metric][0]
+    elif metric in labels:
+        name = labels[metric][0]
     else:
         name = metric.replace("_", " ")
     if workload:
@@ -105,8 +93,9 @@ def unit_for(column: str, values: Sequence[float] | np.ndarray | None = None) ->
     """The readable unit for ``column`` given the values to show (their median picks it)."""
     metric = split_column(column)[0]
     name = quantity(column)
-    if metric in HARDWARE_LABELS:
-        return Unit(name, HARDWARE_LABELS[metric][1], 1.0)
+    labels = hardware_labels()
+    if metric in labels:
+        return Unit(name, labels[metric][1], 1.0)
     if metric not in METRICS:
         return Unit(name, "", 1.0)
     _, si, units = METRICS[metric]

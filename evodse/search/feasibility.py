@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evodse.search.archive import Archive
-from evodse.search.objectives import DESIGN_METRICS, Constraint
+from evodse.search.objectives import Constraint
 from evodse.search.problem import AcceleratorProblem
 
 
@@ -44,7 +44,7 @@ def constraint_rows(problem: AcceleratorProblem) -> list[ConstraintRow]:
     """The rows of ``G`` in order (:meth:`Constraint.violations` stacks them this way)."""
     rows = []
     for c in problem.constraint_list:
-        if c.workload is None and c.metric not in DESIGN_METRICS:
+        if c.workload is None and c.metric not in problem.design_metric_names:
             rows += [ConstraintRow(c, w) for w in problem.workload_names]
         else:
             rows.append(ConstraintRow(c, c.workload))

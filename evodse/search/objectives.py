@@ -7,7 +7,8 @@ latency in s), ``throughput_ips`` (inferences per second: batch / latency),
 ``perf_per_area_ips_mm2``, ``fps`` (alias of ``throughput_ips``), ``utilization``,
 ``dram_bytes``, and energy split by where it is spent, ``dram_energy_pj`` (off-chip
 transfers) and ``onchip_energy_pj`` (everything else; the two sum to ``energy_pj``). Per
-design: ``area_mm2`` and every hardware parameter (``dram_bandwidth_gbps``, ``pe_rows`` ...).
+design: ``area_mm2`` and every numeric parameter of the design's template
+(:func:`design_metrics`).
 
 Objective names (a public contract): ``latency energy area power chip_power edp throughput
 perf_per_area``. Maximized ones (``throughput``, ``perf_per_area``) are negated for the
@@ -27,11 +28,18 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.hardware.template import CATEGORICAL, HARDWARE_KEYS
+from evodse.hardware.protocol import Template, get_template
 from evodse.model.evaluate import NetworkCost
 from evodse.search.metrics import METRICS, WORKLOAD_METRICS
 
-__all__ = ["AGGREGATES", "DESIGN_METRICS", "OBJECTIVES", "WORKLOAD_METRICS", "workload_metrics"]
+__all__ = [
+    "AGGREGATES",
+    "DESIGN_METRICS",
+    "OBJECTIVES",
+    "WORKLOAD_METRICS",
+    "design_metrics",
+    "workload_metrics",
+]
 
 #: objective name -> (metric, maximize); the direction is the metric's (search/metrics.py)
 OBJECTIVES: dict[str, tuple[str, bool]] = {
@@ -48,10 +56,15 @@ OBJECTIVES: dict[str, tuple[str, bool]] = {
     }.items()
 }
 AGGREGATES = ("geomean", "mean", "max", "sum")
-DESIGN_METRICS = (
-    "area_mm2",
-    *(k for k in HARDWARE_KEYS if k != "name" and k not in CATEGORICAL),
-)
+
+
+def design_metrics(template: Template) -> tuple[str, ...]:
+    """Metrics with one value per design: ``area_mm2`` and the template's numeric parameters."""
+    return ("area_mm2", *template.numeric)
+
+
+#: :func:`design_metrics` of the default template.
+DESIGN_METRICS = design_metrics(get_template())
 
 
 def workload_metrics(cost: NetworkCost) -> dict[str, np.ndarray]:
@@ -266,10 +279,15 @@ _CONSTRAINT_RE = re.compile(r"^\s*(\w+)\s*(?:\[\s*([^\]]+?)\s*\])?\s*(<=|>=)\s*(
 
 
 def parse_constraints(
-    specs: Sequence[Any] | None, workloads: Sequence[str], *, source: str | None = None
+    specs: Sequence[Any] | None,
+    workloads: Sequence[str],
+    *,
+    source: str | None = None,
+    per_design: Sequence[str] = DESIGN_METRICS,
 ) -> tuple[Constraint, ...]:
     """Constraint specs: ``"area_mm2 <= 10"``, ``"latency_s[resnet50] <= 0.033"``, or
-    ``{metric, max | min, workload}``."""
+    ``{metric, max | min, workload}``. ``per_design``: the metrics with one value per design
+    (:func:`design_metrics` of the designs' template)."""
     if specs is None:
         return ()
     if isinstance(specs, (str, Mapping)):
@@ -301,10 +319,10 @@ def parse_constraints(
             bound = spec["max"] if upper else spec["min"]
         else:
             raise InputError("expected a string or a mapping", source=source, key=where)
-        if metric not in WORKLOAD_METRICS and metric not in DESIGN_METRICS:
+        if metric not in WORKLOAD_METRICS and metric not in per_design:
             raise InputError(
                 f"unknown metric {metric!r}; expected one of "
-                f"{sorted(WORKLOAD_METRICS + DESIGN_METRICS)}",
+                f"{sorted((*WORKLOAD_METRICS, *per_design))}",
                 source=source,
                 key=where,
             )
@@ -322,7 +340,7 @@ def parse_constraints(
                 source=source,
                 key=where,
             )
-        if workload is not None and metric in DESIGN_METRICS:
+        if workload is not None and metric in per_design:
             raise InputError(f"{metric} is per design, not per workload", source=source, key=where)
         out.append(Constraint(metric=metric, bound=bound, upper=upper, workload=workload))
     return tuple(out)

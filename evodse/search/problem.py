@@ -24,15 +24,15 @@ import numpy as np
 from pymoo.core.problem import Problem
 
 from evodse.errors import InputError
-from evodse.hardware.template import Accelerator, load_hardware
-from evodse.model.evaluate import evaluate
-from evodse.model.prices import prices
+from evodse.hardware.protocol import Accelerator
+from evodse.hardware.template import load_hardware
+from evodse.model.cost import network_costs
 from evodse.search.objectives import (
-    DESIGN_METRICS,
     Composite,
     Constraint,
     Objective,
     composite,
+    design_metrics,
     parse_constraints,
     parse_objectives,
     workload_metrics,
@@ -121,7 +121,7 @@ class AcceleratorProblem(Problem):
         self.constraint_list: tuple[Constraint, ...] = self._constraints(
             constraints if constraints is not None else type(self).constraints, names, source
         )
-        own = set(DESIGN_METRICS) | self._design_metrics()
+        own = set(self.design_metric_names) | self._design_metrics()
         n_constr = sum(
             len(names) if c.workload is None and c.metric not in own else 1
             for c in self.constraint_list
@@ -147,12 +147,17 @@ class AcceleratorProblem(Problem):
         return parse_objectives(specs, names, source=source)
 
     def _constraints(self, specs: Any, names: list[str], source: str | None):
-        return parse_constraints(specs, names, source=source)
+        return parse_constraints(specs, names, source=source, per_design=self.design_metric_names)
 
     def _design_metrics(self) -> set[str]:
-        """Metrics with one value per design beyond :data:`DESIGN_METRICS` (one constraint
-        each, not one per workload)."""
+        """Metrics with one value per design beyond :attr:`design_metric_names` (one
+        constraint each, not one per workload)."""
         return set()
+
+    @property
+    def design_metric_names(self) -> tuple[str, ...]:
+        """``area_mm2`` and the numeric parameters of the designs' template."""
+        return design_metrics(self.design_space.template)
 
     @property
     def workload_names(self) -> list[str]:
@@ -193,19 +198,19 @@ class AcceleratorProblem(Problem):
     def workload_results(self, X: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
         """Per workload, every metric of :func:`workload_metrics` for designs ``X``."""
         designs = self.design_space.decode(X)
-        return {net.name: workload_metrics(evaluate(designs, net)) for net in self.networks}
+        costs = network_costs(designs, self.networks)
+        return {n.name: workload_metrics(c) for n, c in zip(self.networks, costs, strict=True)}
 
     def evaluate_designs(self, X: np.ndarray) -> Evaluation:
         """Objectives, constraints and metrics of the designs with index rows ``X``."""
         X = np.asarray(X, dtype=np.int64).reshape(-1, self.n_var)
         designs = self.design_space.decode(X)
-        shared = prices(designs)  # the designs' prices, once for every workload
-        costs = [evaluate(designs, net, design_prices=shared) for net in self.networks]
+        costs = network_costs(designs, self.networks)
         per_workload = {
             net.name: workload_metrics(c) for net, c in zip(self.networks, costs, strict=True)
         }
         design = {"area_mm2": costs[0].area_mm2}
-        design.update({k: getattr(designs, k) for k in DESIGN_METRICS if k != "area_mm2"})
+        design.update({k: getattr(designs, k) for k in self.design_metric_names if k != "area_mm2"})
         objectives = np.stack([o.values(design, per_workload) for o in self.objective_list], axis=1)
         sign = np.asarray([-1.0 if o.maximize else 1.0 for o in self.objective_list])
         F = sign * np.log10(objectives)

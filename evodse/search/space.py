@@ -24,27 +24,28 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.hardware.template import (
-    CATEGORICAL,
-    HARDWARE_KEYS,
-    OPERAND_BITS,
+from evodse.hardware.protocol import (
     Accelerator,
+    Template,
     accelerator_from_dict,
-    categorical_choices,
+    get_template,
 )
-from evodse.model.designs import Designs, encode
+from evodse.model.designs import Designs
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One varying hardware parameter and its allowed values (sorted unless categorical)."""
+    """One varying hardware parameter and its allowed values (sorted unless categorical).
+    ``choices``: every name a categorical parameter can take, in its template's order (its
+    codes index them); None for numbers."""
 
     name: str
     values: tuple
+    choices: tuple | None = None
 
     @property
     def categorical(self) -> bool:
-        return self.name in CATEGORICAL
+        return self.choices is not None
 
     @property
     def size(self) -> int:
@@ -52,8 +53,8 @@ class Parameter:
 
     def codes(self) -> np.ndarray:
         """Values as the float codes stored in :class:`Designs`."""
-        if self.categorical:
-            return np.asarray([encode(self.name, v) for v in self.values], dtype=np.float64)
+        if self.choices is not None:
+            return np.asarray([self.choices.index(v) for v in self.values], dtype=np.float64)
         return np.asarray(self.values, dtype=np.float64)
 
 
@@ -61,6 +62,12 @@ class ParameterGrid:
     """What every space derives from its ``parameters`` (shared with joint spaces)."""
 
     parameters: tuple[Parameter, ...]
+    base: Accelerator
+
+    @property
+    def template(self) -> Template:
+        """The template of the base design (every design of the space has it)."""
+        return get_template(self.base.template)
 
     @property
     def n_var(self) -> int:
@@ -104,10 +111,10 @@ class DesignSpace(ParameterGrid):
         X = np.asarray(X, dtype=np.int64)
         n = len(X)
         base = Designs.from_accelerators(self.base)
-        columns = {name: np.repeat(getattr(base, name), n) for name in _DESIGN_FIELDS}
+        columns = {name: np.repeat(value, n) for name, value in base.columns.items()}
         for j, p in enumerate(self.parameters):
             columns[p.name] = p.codes()[X[:, j]]
-        return Designs(**columns)
+        return Designs(template=base.template, **columns)
 
     def accelerator(self, x: Sequence[int], name: str = "custom") -> Accelerator:
         """One index vector as a validated :class:`Accelerator`."""
@@ -120,18 +127,13 @@ class DesignSpace(ParameterGrid):
         out = {}
         base = self.base.to_dict()
         by_name = {p.name: j for j, p in enumerate(self.parameters)}
-        for key in HARDWARE_KEYS:
-            if key == "name":
-                continue
+        for key in self.template.keys:
             if key in by_name:
                 p = self.parameters[by_name[key]]
                 out[key] = [p.values[i] for i in X[:, by_name[key]]]
             else:
                 out[key] = [base[key]] * len(X)
-        for key in OPERAND_BITS:  # a width left to precision_bits is that row's precision
-            bits = zip(out[key], out["precision_bits"], strict=True)
-            out[key] = [p if v is None else v for v, p in bits]
-        return out
+        return resolve_unset(self.template, out)
 
     def enumerate(self, chunk: int = 65536) -> Iterator[np.ndarray]:
         """Every design's index vector, in chunks of at most ``chunk`` rows."""
@@ -147,15 +149,27 @@ def index_rows(flat: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
     return np.stack(np.unravel_index(flat, shape), axis=1).astype(np.int64)
 
 
-_DESIGN_FIELDS = tuple(k for k in HARDWARE_KEYS if k != "name")
+def resolve_unset(template: Template, table: dict[str, list]) -> dict[str, list]:
+    """``table`` (values per key) with every unset value (None) of a parameter that follows
+    another replaced by that one's value in the row (an operand width left to
+    ``precision_bits`` is that row's precision)."""
+    for p in template.parameters:
+        if p.follows is not None:
+            pairs = zip(table[p.name], table[p.follows], strict=True)
+            table[p.name] = [f if v is None else v for v, f in pairs]
+    return table
 
 
-def parameter_from_spec(name: str, spec: Any, *, source: str | None) -> Parameter:
-    """Parse one ``space:`` entry (see module docstring)."""
+def parameter_from_spec(
+    name: str, spec: Any, *, source: str | None, template: Template | None = None
+) -> Parameter:
+    """Parse one ``space:`` entry (see module docstring) of a parameter of ``template``
+    (default: the default template)."""
+    template = template or get_template()
     where = f"space.{name}"
-    if name not in _DESIGN_FIELDS:
+    if name not in template.keys:
         raise InputError(
-            f"not a hardware parameter; expected one of {list(_DESIGN_FIELDS)}",
+            f"not a hardware parameter; expected one of {list(template.keys)}",
             source=source,
             key=where,
         )
@@ -175,8 +189,8 @@ def parameter_from_spec(name: str, spec: Any, *, source: str | None) -> Paramete
         raise InputError("no allowed values", source=source, key=where)
     if len(set(values)) != len(values):
         raise InputError(f"repeated values in {values}", source=source, key=where)
-    if name in CATEGORICAL:
-        choices = categorical_choices()[name]
+    if name in template.categorical:
+        choices = template.categorical_choices()[name]
         bad = [v for v in values if v not in choices]
         if bad:
             raise InputError(
@@ -184,7 +198,7 @@ def parameter_from_spec(name: str, spec: Any, *, source: str | None) -> Paramete
                 source=source,
                 key=where,
             )
-        return Parameter(name=name, values=tuple(values))
+        return Parameter(name=name, values=tuple(values), choices=tuple(choices))
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise InputError("expected numbers", source=source, key=where)
     return Parameter(name=name, values=tuple(sorted(values)))
@@ -223,7 +237,10 @@ def space_from_spec(base: Accelerator, spec: Any, *, source: str | None = None) 
     """A :class:`DesignSpace` from a ``space:`` mapping."""
     if not isinstance(spec, Mapping) or not spec:
         raise InputError("expected a mapping of hardware parameters", source=source, key="space")
-    params = tuple(parameter_from_spec(str(k), v, source=source) for k, v in spec.items())
+    template = get_template(base.template)
+    params = tuple(
+        parameter_from_spec(str(k), v, source=source, template=template) for k, v in spec.items()
+    )
     try:
         return DesignSpace(base=base, parameters=params)
     except InputError as exc:

@@ -24,10 +24,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.hardware.template import HARDWARE_KEYS, Accelerator
+from evodse.hardware.protocol import Accelerator
 from evodse.model.designs import Designs
 from evodse.search.objectives import (
-    DESIGN_METRICS,
     Constraint,
     Objective,
     parse_constraints,
@@ -35,8 +34,6 @@ from evodse.search.objectives import (
 )
 from evodse.search.problem import AcceleratorProblem, Evaluation
 from evodse.search.space import DesignSpace, Parameter, ParameterGrid, space_from_spec
-
-_DESIGN_FIELDS = tuple(k for k in HARDWARE_KEYS if k != "name")
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,8 @@ class JointSpace(ParameterGrid):
         if self.hardware is not None:
             return self.hardware.decode(H)
         base = Designs.from_accelerators(self.base)
-        return Designs(**{k: np.repeat(getattr(base, k), len(H)) for k in _DESIGN_FIELDS})
+        columns = {k: np.repeat(v, len(H)) for k, v in base.columns.items()}
+        return Designs(template=base.template, **columns)
 
     def accelerator(self, x: Sequence[int], name: str = "custom") -> Accelerator:
         H, _ = self.split(np.asarray(x)[None, :])
@@ -92,7 +90,7 @@ class JointSpace(ParameterGrid):
         if self.hardware is not None:
             return self.hardware.values_table(H)
         base = self.base.to_dict()
-        return {k: [base[k]] * len(H) for k in _DESIGN_FIELDS}
+        return {k: [base[k]] * len(H) for k in self.template.keys}
 
     def enumerate(self, chunk: int = 65536) -> Iterator[np.ndarray]:
         it = itertools.product(*(range(p.size) for p in self.parameters))
@@ -188,7 +186,9 @@ class ExtendedProblem(AcceleratorProblem):
         for i, spec in enumerate(specs):
             parsed = _own_constraint(spec, own)
             if parsed is None:
-                out += parse_constraints([spec], names, source=source)
+                out += parse_constraints(
+                    [spec], names, source=source, per_design=self.design_metric_names
+                )
                 continue
             metric, op, bound = parsed
             try:
@@ -216,7 +216,7 @@ class ExtendedProblem(AcceleratorProblem):
     ) -> Evaluation:
         """Objectives, constraints and metrics from per-workload and design-level metrics."""
         design = {"area_mm2": area_mm2}
-        design.update({k: getattr(designs, k) for k in DESIGN_METRICS if k != "area_mm2"})
+        design.update({k: getattr(designs, k) for k in self.design_metric_names if k != "area_mm2"})
         design.update(design_metrics or {})
         objectives = np.stack([o.values(design, per_workload) for o in self.objective_list], 1)
         sign = np.asarray([-1.0 if o.maximize else 1.0 for o in self.objective_list])

@@ -125,6 +125,10 @@ def run_study(
     start = time.perf_counter()
     out = Path(out)
     exp, problem = study_problem(config, quick, AcceleratorProblem, "LLM-serving")
+    # it partitions the array and reads its peak: a systolic template only
+    problem.design_space.template.require(
+        "partition", what="the LLM-serving study", source=str(config)
+    )
     nets = phase_networks(problem.networks, str(config))
     log(f"{NAME}: {[n.name for n in problem.networks]}, constraints {problem.constraint_labels}")
     run = search(exp, out / "runs" / "serving", log)

@@ -45,7 +45,6 @@ from evodse.experiment.config import Experiment
 from evodse.experiment.runner import RunResult
 from evodse.plots import style
 from evodse.search.archive import best_row
-from evodse.search.objectives import DESIGN_METRICS
 from evodse.search.problem import AcceleratorProblem
 from evodse.studies.common import (
     Log,
@@ -213,7 +212,8 @@ def _area_constraint_columns(problem: AcceleratorProblem) -> tuple[list[int], fl
     names = problem.workload_names
     col, cols, bound = 0, [], None
     for c in problem.constraint_list:
-        width = 1 if c.workload is not None or c.metric in DESIGN_METRICS else len(names)
+        per_design = c.metric in problem.design_metric_names
+        width = 1 if c.workload is not None or per_design else len(names)
         if c.metric == "area_mm2" and c.upper:
             cols += list(range(col, col + width))
             bound = c.bound if bound is None else min(bound, c.bound)

@@ -49,7 +49,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.hardware.template import Accelerator
+from evodse.hardware.protocol import Accelerator, get_template
+from evodse.model.cost import network_cost
 from evodse.model.evaluate import evaluate
 from evodse.search.objectives import workload_metrics
 from evodse.search.problem import Evaluation
@@ -194,6 +195,7 @@ def layer_class(op) -> str:
 def layer_utilization(network: Network, hardware: Accelerator) -> list[dict[str, Any]]:
     """Per layer: name, kind, class (:func:`layer_class`), output channels, MACs, array
     utilization, latency (s)."""
+    get_template(hardware.template).require("layer_costs", what="the per-layer utilization table")
     cost = evaluate(hardware, network)
     util = cost.layer("utilization")[0]
     latency = cost.layer("latency_s")[0]
@@ -343,7 +345,7 @@ class NetworkProblem(ExtendedProblem):
         for u, key in enumerate(keys):
             rows = np.flatnonzero(inverse == u)
             net = self.network(key)
-            cost = evaluate(designs.take(rows), net)
+            cost = network_cost(designs.take(rows), net)
             for metric, values in workload_metrics(cost).items():
                 per.setdefault(metric, np.zeros(n))[rows] = values
             area[rows] = cost.area_mm2

@@ -37,13 +37,12 @@ another on the whole, unpartitioned accelerator.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any, ClassVar
 
 import numpy as np
 
 from evodse.errors import InputError
-from evodse.hardware.template import Accelerator
+from evodse.hardware.protocol import Accelerator, get_template
 from evodse.model.designs import Designs
 from evodse.model.evaluate import evaluate
 from evodse.model.prices import prices
@@ -90,6 +89,8 @@ class PartitionedProblem(ExtendedProblem):
     objectives = ({"name": "latency", "per_workload": True}, "area")
 
     def _configure(self, base: Accelerator, hardware: DesignSpace | None, *, source):
+        # it splits the array's columns: a template with a systolic array only
+        get_template(base.template).require("partition", what="the partition study", source=source)
         opts = self.options
         for key in self.settings:
             v = opts[key]
@@ -164,7 +165,7 @@ class PartitionedProblem(ExtendedProblem):
         s_units, b_units = self.options["sram_units"], self.options["bandwidth_units"]
         parts = []
         for i in range(len(self.networks)):
-            cols = {f.name: getattr(designs, f.name) for f in fields(Designs)}
+            cols = designs.columns
             cols["pe_cols"] = (g * units["array"][:, i]).astype(np.float64)
             cols["vector_lanes"] = units["lanes"][:, i].astype(np.float64)
             for key in SRAM_KEYS:
@@ -172,7 +173,7 @@ class PartitionedProblem(ExtendedProblem):
             cols["dram_bandwidth_gbps"] = (
                 designs.dram_bandwidth_gbps * units["bandwidth"][:, i] / b_units
             )
-            parts.append(Designs(**cols))
+            parts.append(Designs(template=designs.template, **cols))
         return designs, parts
 
     def evaluate_designs(self, X: np.ndarray) -> Evaluation:

@@ -31,7 +31,6 @@ import numpy as np
 from evodse.experiment.runner import RunResult
 from evodse.model.evaluate import evaluate
 from evodse.search.archive import best_row
-from evodse.search.objectives import DESIGN_METRICS
 from evodse.search.problem import AcceleratorProblem
 from evodse.studies.common import (
     Log,
@@ -92,7 +91,8 @@ def run_study(
     part_run = search(exp, out / "runs" / "partitioned", log)
     # sequential search: same hardware space, no partition, round = sum of latencies
     hw_space = {k: v for k, v in (exp.space or {}).items() if k != problem.settings_key}
-    design_constraints = [c.label for c in problem.constraint_list if c.metric in DESIGN_METRICS]
+    per_design = problem.design_metric_names
+    design_constraints = [c.label for c in problem.constraint_list if c.metric in per_design]
     seq_exp = dataclasses.replace(
         exp,
         name=f"{exp.name}.sequential",

@@ -36,14 +36,15 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
+from evodse.hardware.protocol import get_template
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.evaluate import evaluate
 from evodse.model.mappings import MAPPINGS
 from evodse.search.archive import non_dominated
 from evodse.search.objectives import (
-    DESIGN_METRICS,
     Constraint,
     Objective,
+    design_metrics,
     workload_metrics,
 )
 from evodse.validation.cache import SimCache, cache_key
@@ -123,7 +124,8 @@ def _error(model: float, simulator: float) -> float | None:
 
 def _design_metrics(designs, cost) -> dict[str, np.ndarray]:
     out = {"area_mm2": cost.area_mm2}
-    out.update({k: getattr(designs, k) for k in DESIGN_METRICS if k != "area_mm2"})
+    names = design_metrics(get_template(designs.template))
+    out.update({k: getattr(designs, k) for k in names if k != "area_mm2"})
     return out
 
 
@@ -298,6 +300,8 @@ def validate_designs(
     require_backend(backend)
     if not designs:
         raise InputError("no designs to validate")
+    for template in sorted({a.template for _, a in designs}):  # simulators model its array
+        get_template(template).require(backend, what=f"validation with {backend}")
     from evodse.validation.scalesim_backend import scalesim_version
 
     version = scalesim_version()

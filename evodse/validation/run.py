@@ -132,6 +132,7 @@ def validate_run(
     if cache_dir is not None:
         check_out_dir(Path(cache_dir), key="--cache-dir", what="the simulation cache")
     run = load_run(run_dir)  # every file checked: config.yaml, summary.json, the CSV files
+    run.template.require(backend, what=f"validation with {backend}", source=str(config_path))
     config = run.config
     table = run.evaluations if ids else run.pareto
     networks = _workloads(config, run_dir, str(config_path))

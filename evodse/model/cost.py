@@ -1,0 +1,36 @@
+"""The cost of networks on designs of any template: each template's own cost function.
+
+:func:`network_costs` asks the designs' template (:mod:`evodse.hardware.protocol`) for its
+cost function; :func:`systolic_costs` is the systolic template's (the model of
+:mod:`evodse.model.evaluate`, with the designs' prices computed once for every network).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from evodse.hardware.protocol import Accelerator, get_template
+from evodse.model.designs import Designs
+from evodse.model.evaluate import NetworkCost, as_designs, evaluate
+from evodse.model.prices import prices
+from evodse.workload.network import Network
+
+
+def systolic_costs(designs: Designs, networks: Sequence[Network]) -> list[NetworkCost]:
+    """The systolic template's cost of every network on ``designs``."""
+    shared = prices(designs)  # they depend on the designs only
+    return [evaluate(designs, net, design_prices=shared) for net in networks]
+
+
+def network_costs(
+    hardware: Designs | Accelerator | Sequence[Accelerator], networks: Sequence[Network]
+) -> list[Any]:
+    """One cost per network on ``hardware`` (designs of one template), by its template."""
+    designs = as_designs(hardware)
+    return get_template(designs.template).costs(designs, networks)
+
+
+def network_cost(hardware: Designs | Accelerator | Sequence[Accelerator], network: Network) -> Any:
+    """The cost of one network on ``hardware``, by its template."""
+    return network_costs(hardware, [network])[0]
