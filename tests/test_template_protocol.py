@@ -31,7 +31,7 @@ from evodse.hardware.template import PARAMETERS, SYSTOLIC, design_summary, shipp
 from evodse.model import AREA_COMPONENTS, ENERGY_COMPONENTS, Designs, evaluate
 from evodse.model.cost import network_cost
 from evodse.model.counts import LEVELS
-from evodse.model.mappings import MAPPINGS
+from evodse.model.mappings import UNROLLINGS
 from evodse.plots.breakdown import component_breakdown
 from evodse.plots.roofline import roofline
 from evodse.search.objectives import design_metrics
@@ -344,7 +344,7 @@ def test_systolic_is_the_default_and_declares_what_its_model_computes():
     assert SYSTOLIC.energy_components == ENERGY_COMPONENTS
     assert SYSTOLIC.area_components == AREA_COMPONENTS
     assert SYSTOLIC.memory_levels == LEVELS
-    assert SYSTOLIC.mappings == tuple(MAPPINGS)
+    assert SYSTOLIC.mappings == tuple(UNROLLINGS)
     assert SYSTOLIC.keys == tuple(p.name for p in PARAMETERS)
     for name in shipped_designs():  # shipped YAML has no template: key and reads as before
         hw = load_hardware(name)
@@ -380,9 +380,9 @@ def test_a_new_systolic_parameter_is_one_declaration(hw_dict, raises_naming):
     """What the systolic template gains from one more entry in PARAMETERS (here in a copy
     registered under another name): validation, default, records, the space, metrics."""
     regs = HardwareParameter(
-        name="pe_input_regs",
+        name="sram_banks",
         kind="int",
-        label="input registers per PE",
+        label="SRAM banks",
         plausible=(0, 1024),
         minimum=0,
         required=False,
@@ -391,15 +391,15 @@ def test_a_new_systolic_parameter_is_one_declaration(hw_dict, raises_naming):
     wider = dataclasses.replace(SYSTOLIC, name="systolic_regs", parameters=(*PARAMETERS, regs))
     register_template(wider)
     try:
-        hw = load_hardware({**hw_dict, "template": "systolic_regs", "pe_input_regs": 2})
-        assert hw.pe_input_regs == 2 and hw.to_dict()["pe_input_regs"] == 2
-        assert load_hardware({**hw_dict, "template": "systolic_regs"}).pe_input_regs == 0
-        with raises_naming("hardware", "pe_input_regs", "an integer >= 0"):
-            load_hardware({**hw_dict, "template": "systolic_regs", "pe_input_regs": -1})
-        space = space_from_spec(hw, {"pe_input_regs": [0, 4, 8]})
-        assert space.decode(np.asarray([[2], [1]])).pe_input_regs.tolist() == [8.0, 4.0]
-        assert space.values_table(np.asarray([[1]]))["pe_input_regs"] == [4]
-        assert "pe_input_regs" in design_metrics(wider)
+        hw = load_hardware({**hw_dict, "template": "systolic_regs", "sram_banks": 2})
+        assert hw.sram_banks == 2 and hw.to_dict()["sram_banks"] == 2
+        assert load_hardware({**hw_dict, "template": "systolic_regs"}).sram_banks == 0
+        with raises_naming("hardware", "sram_banks", "an integer >= 0"):
+            load_hardware({**hw_dict, "template": "systolic_regs", "sram_banks": -1})
+        space = space_from_spec(hw, {"sram_banks": [0, 4, 8]})
+        assert space.decode(np.asarray([[2], [1]])).sram_banks.tolist() == [8.0, 4.0]
+        assert space.values_table(np.asarray([[1]]))["sram_banks"] == [4]
+        assert "sram_banks" in design_metrics(wider)
         net = load_workload("resnet18")  # the model ignores what it does not read
         same = load_hardware(hw_dict)
         assert network_cost(hw, net).latency_s == pytest.approx(evaluate(same, net).latency_s)

@@ -205,7 +205,7 @@ def _systolic_summary(hw: Mapping[str, Any]) -> str:
 SYSTOLIC = register_template(
     Template(
         name=DEFAULT_TEMPLATE,
-        summary="a 2-D systolic array (ws/os/is), three SRAMs, DRAM and a vector unit",
+        summary="a 2-D PE array (systolic or unrolled), three SRAMs, DRAM, a vector unit",
         parameters=PARAMETERS,
         memory_levels=("register", "sram", "dram"),  # evodse.model.counts.LEVELS
         energy_components=(
