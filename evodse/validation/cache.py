@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,20 @@ SCHEMA = 1
 
 def cache_key(backend: str, version: str, hw: SimHardware, layer: SimLayer) -> str:
     """Hex digest naming one simulator run."""
+    return run_key(backend, version, hw.to_dict(), layer.to_dict())
+
+
+def run_key(
+    backend: str, version: str, hardware: Mapping[str, Any], layer: Mapping[str, Any]
+) -> str:
+    """Hex digest naming one run of any backend: what it sees of the hardware and the layer,
+    as JSON data."""
     doc = {
         "backend": backend,
         "version": version,
         "schema": SCHEMA,
-        "hardware": hw.to_dict(),
-        "layer": layer.to_dict(),
+        "hardware": dict(hardware),
+        "layer": dict(layer),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
