@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measure SCALE-Sim 3.0.0's weight-stationary prefetch artifact: ``docs/data/scalesim_ws_flip.json``.
+"""Measure SCALE-Sim 3.0.0's ws weight-prefetch artifact: docs/data/scalesim_ws_flip.json.
 
 What it measures
     In ``compute/systolic_compute_ws.py::create_filter_demand_mat`` SCALE-Sim flips every fold's
@@ -82,9 +82,7 @@ def measure() -> dict[str, Any]:
                 "model_compute_cycles": float(cost.layer("compute_cycles")[0, 0]),
                 "scalesim_shipped": shipped,
                 "scalesim_without_flip": patched,
-                "shipped_over_patched": round(
-                    shipped["total_cycles"] / patched["total_cycles"], 2
-                ),
+                "shipped_over_patched": round(shipped["total_cycles"] / patched["total_cycles"], 2),
             }
         )
     return {
@@ -94,6 +92,24 @@ def measure() -> dict[str, Any]:
         "scalesim_hardware": hw.to_dict(),
         "layers": rows,
     }
+
+
+def docs_block(data: dict[str, Any]) -> str:
+    """The table docs/validation.md shows (tests/test_validate_zigzag.py keeps it current)."""
+    lines = [
+        "| layer (GEMM M x N x K) | weights | evodse model cycles | SCALE-Sim as shipped "
+        "(stalls) | SCALE-Sim, flip removed (stalls) | shipped / removed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in data["layers"]:
+        m, n, k = row["gemm_mnk"]
+        a, b = row["scalesim_shipped"], row["scalesim_without_flip"]
+        lines.append(
+            f"| {row['layer']} ({m} x {n} x {k}) | {row['weight_bytes'] // 1024} KiB | "
+            f"{row['model_cycles']:,.0f} | {a['total_cycles']:,} ({a['stall_cycles']:,}) | "
+            f"{b['total_cycles']:,} ({b['stall_cycles']:,}) | {row['shipped_over_patched']}x |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:
