@@ -288,7 +288,12 @@ def validate_designs(
     progress: Progress | None = None,
 ) -> Validation:
     """Simulate every GEMM layer of every design on every network; compare (module docstring)."""
-    require_backend(backend)
+    if require_backend(backend) != "scalesim":
+        raise InputError(
+            f"this engine runs SCALE-Sim; {backend} has its own "
+            f"(evodse.validation.{backend}_backend.validate_designs)",
+            key="--backend",
+        )
     if not designs:
         raise InputError("no designs to validate")
     from evodse.validation.scalesim_backend import scalesim_version

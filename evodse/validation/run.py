@@ -3,7 +3,9 @@
 :func:`validate_run` is ``evodse validate RUN_DIR``: it reads the run directory with the checks
 of :func:`evodse.plots.rundata.load_run`, then ``config.yaml`` (workloads, objectives,
 constraints) and ``pareto.csv`` (or ``evaluations.csv`` for chosen ``ids``), picks the
-designs, simulates them and writes the validation files into the run directory.
+designs, simulates them with the backend (SCALE-Sim, or ZigZag:
+:mod:`evodse.validation.zigzag_backend`) and writes the validation files into the run
+directory.
 :func:`refine_run` does the same from a live search state; the experiment runner calls it after
 the search when the experiment has a ``refine`` key.
 """
