@@ -110,7 +110,12 @@ def tiny_run(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def fake(monkeypatch):
-    monkeypatch.setattr(spec_module.importlib.util, "find_spec", lambda name, *a: object())
+    real = importlib.util.find_spec  # the stand-in needs no ZigZag installed
+    monkeypatch.setattr(
+        spec_module.importlib.util,
+        "find_spec",
+        lambda name, *a: object() if name in ("zigzag", "scalesim") else real(name, *a),
+    )
     monkeypatch.setattr(zigzag_backend, "simulate", fake_simulate)
 
 
@@ -295,3 +300,59 @@ def test_docs_artifact_block_is_generated_from_the_measurement():
     last = data["layers"][-1]
     patched = last["scalesim_without_flip"]["total_cycles"]
     assert f"{(last['model_cycles'] - patched) / patched:.1%}" in doc
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/validation.md: the measured quickstart front against ZigZag
+
+QUICKSTART = ROOT / "docs" / "data" / "validation_zigzag_quickstart.json"
+
+
+def quickstart_block(data: dict) -> str:
+    """The measured section's table and figures, from the stored summary and CSV rows."""
+    s = data["summary"]
+    rows = {int(r["design_id"]): r for r in data["designs"]}
+    lines = [
+        "| id | array, dataflow | SRAM KiB (ifmap/weight/ofmap) | GB/s | latency model / ZigZag "
+        "(ms) | energy model / ZigZag (mJ) | rank by latency model / ZigZag | on front "
+        "model / ZigZag |",
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
+    for p in s["per_design"]:
+        h, r = p["hardware"], rows[p["id"]]
+        lines.append(
+            f"| {p['id']} | {h['pe_rows']}x{h['pe_cols']} {h['dataflow']} | "
+            f"{h['ifmap_sram_kib']:g}/{h['weight_sram_kib']:g}/{h['ofmap_sram_kib']:g} | "
+            f"{h['dram_bandwidth_gbps']:g} | {p['model']['latency_s'] * 1e3:.3f} / "
+            f"{p['zigzag']['latency_s'] * 1e3:.3f} | {p['model']['energy_pj'] * 1e-9:.3f} / "
+            f"{p['zigzag']['energy_pj'] * 1e-9:.3f} | {p['model_rank']} / {p['zigzag_rank']} | "
+            f"{'yes' if p['on_model_front'] else 'no'} / "
+            f"{'yes' if p['on_zigzag_front'] else 'no'} |"
+        )
+        assert int(r["gemm_layers"]) == int(r["simulated_layers"])
+    e, tau, front, sims = s["error"], s["kendall_tau"], s["front"], s["simulations"]
+
+    def pct(x):
+        return f"{x:.1%}"
+
+    lines += [
+        "",
+        f"* Kendall tau over the {len(s['designs'])} designs: latency **{tau['latency']:.3f}**, "
+        f"energy **{tau['energy']:.3f}**.",
+        f"* Leave the front under ZigZag: {front['leave_front'] or 'none'}; join it: "
+        f"{front['join_front'] or 'none'}.",
+        f"* |error| on the {rows[s['designs'][0]]['gemm_layers']} GEMM layers per design "
+        f"(model vs ZigZag): cycles median {pct(e['gemm_cycles']['median_abs'])}, max "
+        f"{pct(e['gemm_cycles']['max_abs'])}; dynamic energy median "
+        f"{pct(e['gemm_energy']['median_abs'])}, max {pct(e['gemm_energy']['max_abs'])}.",
+        f"* Cost: {sims['distinct_runs']} distinct ZigZag runs, {sims['simulated']} run in "
+        f"{sims['simulated_seconds']:,.0f} s of ZigZag time, {sims['wall_seconds']:,.0f} s wall "
+        f"with {s['settings']['jobs']} processes.",
+    ]
+    return "\n".join(lines)
+
+
+def test_docs_quickstart_block_is_generated_from_the_measurement():
+    data = json.loads(QUICKSTART.read_text())
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    assert quickstart_block(data) in doc
