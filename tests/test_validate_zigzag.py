@@ -331,23 +331,37 @@ def quickstart_block(data: dict) -> str:
         )
         assert int(r["gemm_layers"]) == int(r["simulated_layers"])
     e, tau, front, sims = s["error"], s["kendall_tau"], s["front"], s["simulations"]
+    first = data["first_call"]
 
     def pct(x):
         return f"{x:.1%}"
 
+    first_row = rows[s["designs"][0]]
+    gemm, vector = (
+        int(first_row["gemm_layers"]),
+        int(first_row["layers"]) - int(first_row["gemm_layers"]),
+    )
+    ratio = [
+        float(r["zigzag_gemm_energy_pj"]) / float(r["model_gemm_energy_pj"]) for r in rows.values()
+    ]
     lines += [
         "",
+        f"* Per design, {gemm} GEMM layers from ZigZag and {vector} vector-unit layers at the "
+        "model's numbers; ZigZag's dynamic energy of the GEMM layers is "
+        f"{min(ratio):.1f}-{max(ratio):.1f}x the model's.",
         f"* Kendall tau over the {len(s['designs'])} designs: latency **{tau['latency']:.3f}**, "
         f"energy **{tau['energy']:.3f}**.",
         f"* Leave the front under ZigZag: {front['leave_front'] or 'none'}; join it: "
         f"{front['join_front'] or 'none'}.",
-        f"* |error| on the {rows[s['designs'][0]]['gemm_layers']} GEMM layers per design "
-        f"(model vs ZigZag): cycles median {pct(e['gemm_cycles']['median_abs'])}, max "
+        f"* |error| of each design's {gemm} GEMM layers "
+        f"together (model vs ZigZag): cycles median {pct(e['gemm_cycles']['median_abs'])}, max "
         f"{pct(e['gemm_cycles']['max_abs'])}; dynamic energy median "
         f"{pct(e['gemm_energy']['median_abs'])}, max {pct(e['gemm_energy']['max_abs'])}.",
-        f"* Cost: {sims['distinct_runs']} distinct ZigZag runs, {sims['simulated']} run in "
-        f"{sims['simulated_seconds']:,.0f} s of ZigZag time, {sims['wall_seconds']:,.0f} s wall "
-        f"with {s['settings']['jobs']} processes.",
+        f"* Cost: {first['runs']} distinct ZigZag runs ({first['cached']} cached), "
+        f"{first['zigzag_seconds']:,.0f} s of ZigZag time (median {first['median_run_seconds']}"
+        f" s, longest {first['max_run_seconds']} s per run), {first['wall_seconds']:,} s wall "
+        f"with {s['settings']['jobs']} processes on 2 cores shared with other jobs; a second "
+        f"call found all {sims['cached']} in the cache.",
     ]
     return "\n".join(lines)
 
