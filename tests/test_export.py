@@ -202,6 +202,13 @@ def test_cli_exports_a_run_directory_design(tmp_path, workload_file, capsys):
     assert cfg["architecture_presets"]["ArrayHeight"] == str(int(hw["pe_rows"]))
     assert cfg["architecture_presets"]["Dataflow"] == hw["dataflow"]
     assert f"design_{design_id}" in (out / "README.md").read_text()
+    # an id the run does not have: one line naming --design, nothing written
+    missing = tmp_path / "missing"
+    argv = ["export", str(run), "--design", "99999", "--to", "zigzag"]
+    assert main([*argv, "--workload", str(workload_file), "--out", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--design" in err and "99999" in err
+    assert not missing.exists()
     # default: the knee point
     knee = tmp_path / "knee"
     argv = ["export", str(run), "--to", "zigzag", "--workload", str(workload_file)]
