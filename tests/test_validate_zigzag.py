@@ -370,3 +370,19 @@ def test_docs_quickstart_block_is_generated_from_the_measurement():
     data = json.loads(QUICKSTART.read_text())
     doc = (ROOT / "docs" / "validation.md").read_text()
     assert quickstart_block(data) in doc
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_run_pool_reports_every_call_and_its_error(jobs):
+    import math
+
+    from evodse.validation.pool import run_pool
+
+    seen = {}
+
+    def done(index, result, error):
+        seen[index] = (result, error)
+
+    run_pool(math.sqrt, [(4.0,), (-1.0,), (9.0,)], jobs=jobs, done=done)
+    assert seen[0] == (2.0, None) and seen[2] == (3.0, None)
+    assert seen[1][0] is None and isinstance(seen[1][1], ValueError)

@@ -28,7 +28,6 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,7 @@ from evodse.validation.mapping import (
     sim_hardware,
     words_per_cycle,
 )
+from evodse.validation.pool import run_pool
 from evodse.validation.spec import DEFAULT_JOBS, DEFAULT_MAX_CYCLES, require_backend
 from evodse.workload.network import Network
 
@@ -245,29 +245,12 @@ def _simulate_all(
                 f"elapsed {time.perf_counter() - start:.0f} s"
             )
 
-    if jobs <= 1 or total == 1:
-        for run in runs:
-            try:
-                result = scalesim_backend.simulate(run.hw, run.layer)
-            except Exception as exc:
-                done(run, None, exc)
-            else:
-                done(run, result, None)
-        return results, failures
-
-    pool = ProcessPoolExecutor(max_workers=min(jobs, total))
-    try:
-        pending = {pool.submit(scalesim_backend.simulate, r.hw, r.layer): r for r in runs}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                run = pending.pop(fut)
-                exc = fut.exception()
-                done(run, None if exc else fut.result(), exc)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+    run_pool(
+        scalesim_backend.simulate,
+        [(run.hw, run.layer) for run in runs],
+        jobs=jobs,
+        done=lambda i, result, error: done(runs[i], result, error),
+    )
     return results, failures
 
 

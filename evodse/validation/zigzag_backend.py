@@ -33,7 +33,6 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,7 @@ from evodse.validation.core import (
     kendall_tau,
     pick_objective,
 )
+from evodse.validation.pool import run_pool
 from evodse.validation.zigzag_twin import ConvLayer, build_inputs, write_inputs
 from evodse.workload.network import Network
 
@@ -180,28 +180,12 @@ def _run_all(
                 f"{time.perf_counter() - start:.0f} s"
             )
 
-    if jobs <= 1 or len(runs) <= 1:
-        for run in runs:
-            try:
-                result = simulate(run.design, run.prices, run.layer)
-            except Exception as exc:
-                done(run, None, exc)
-            else:
-                done(run, result, None)
-        return results, failures
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(runs)))
-    try:
-        pending = {pool.submit(simulate, r.design, r.prices, r.layer): r for r in runs}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                run = pending.pop(fut)
-                exc = fut.exception()
-                done(run, None if exc else fut.result(), exc)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+    run_pool(
+        simulate,
+        [(run.design, run.prices, run.layer) for run in runs],
+        jobs=jobs,
+        done=lambda i, result, error: done(runs[i], result, error),
+    )
     return results, failures
 
 
