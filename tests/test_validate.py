@@ -22,11 +22,11 @@ import evodse
 from evodse.cli.main import main
 from evodse.errors import InputError
 from evodse.experiment.config import load_experiment
+from evodse.export.scalesim_mapping import demand_rows, map_layer, sim_hardware
 from evodse.hardware import load_hardware
 from evodse.model import evaluate
 from evodse.validation import spec as spec_module
 from evodse.validation.core import front_mask, kendall_tau
-from evodse.validation.mapping import demand_rows, map_layer, sim_hardware
 from evodse.validation.spec import EXTRA_MESSAGE, parse_refine
 from evodse.workload import Conv2d, Linear, MatMul, Network, Pool2d
 

@@ -2,7 +2,7 @@
 
 Golden data: ``tests/golden/zigzag_reference.json``, made by ``tests/golden/regen_zigzag.py``
 (ZigZag 3.9.1 from PyPI ``zigzag-dse`` with ``six``; the design twins are built by
-``evodse/validation/zigzag_twin.py``). Each case is one (design, layer, ZigZag objective): the
+``evodse/export/zigzag_twin.py``). Each case is one (design, layer, ZigZag objective): the
 mapper's best latency-optimal and energy-optimal mappings are both kept; latency is compared to
 the latency-optimal one, energy and traffic to the energy-optimal one.
 

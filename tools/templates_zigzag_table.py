@@ -363,7 +363,7 @@ def explained(match: Match, rows: list[LayerComparison]) -> list[str]:
             "- ZigZag's latency is below its own DRAM bytes / port bytes per cycle on "
             + ", ".join(below)
             + ": it overlaps per-operand transfer windows and loads inputs and weights in "
-            "parallel (evodse/validation/zigzag_twin.py), where evodse streams all bytes "
+            "parallel (evodse/export/zigzag_twin.py), where evodse streams all bytes "
             "through one port."
         )
     lines += [f"- {note}" for note in EXPLANATIONS.get(match.design, ())]

@@ -1,4 +1,4 @@
-"""``evodse validate RUN_DIR --backend scalesim [--top N] [--by OBJECTIVE] [--ids 3,17]
+"""``evodse validate RUN_DIR --backend scalesim|zigzag [--top N] [--by OBJECTIVE] [--ids 3,17]
 [--jobs 2] [--max-cycles N] [--cache-dir DIR] [--no-figure] [--quiet]``."""
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from evodse.validation.spec import BACKENDS, DEFAULT_JOBS, DEFAULT_MAX_CYCLES
 def register_validate(sub) -> None:
     p = sub.add_parser(
         "validate",
-        help="re-simulate a run's Pareto designs with a detailed simulator (SCALE-Sim)",
+        help="re-simulate a run's Pareto designs with a detailed simulator (SCALE-Sim, ZigZag)",
         description="Re-simulate the Pareto designs of RUN_DIR (or the top N by an objective) "
-        "layer by layer with SCALE-Sim, in parallel processes with an on-disk cache; writes "
-        "validation.csv, validation_layers.csv, validation_summary.json and validation.png "
-        "into RUN_DIR. See docs/validation.md.",
+        "layer by layer with SCALE-Sim (default; writes validation.csv, validation_layers.csv, "
+        "validation_summary.json and validation.png) or ZigZag (--backend zigzag; writes "
+        "validation_zigzag.csv, validation_zigzag_layers.csv, validation_zigzag_summary.json) "
+        "into RUN_DIR, in parallel processes with an on-disk cache. See docs/validation.md.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (holds config.yaml)")
     p.add_argument(
@@ -56,7 +57,8 @@ def register_validate(sub) -> None:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="skip layers whose simulation would count more stall-free cycles than this "
+        help="scalesim: skip layers whose simulation would count more stall-free cycles than "
+        "this "
         f"(simulator_compute_cycles, repeats included; model cycles kept; default "
         f"{DEFAULT_MAX_CYCLES:,})",
     )
@@ -94,6 +96,12 @@ def _validate(args: argparse.Namespace) -> int:
     if args.ids is not None and args.top is not None:
         raise InputError("cannot be combined with --ids (the ids are the designs)", key="--top")
     max_cycles = DEFAULT_MAX_CYCLES if args.max_cycles is None else args.max_cycles
+    if args.backend == "zigzag":
+        if args.max_cycles is not None:
+            raise InputError("applies to --backend scalesim only", key="--max-cycles")
+        if args.no_max_cycles:
+            raise InputError("applies to --backend scalesim only", key="--no-max-cycles")
+        max_cycles = None
 
     v = validate_run(
         args.run_dir,
@@ -108,6 +116,8 @@ def _validate(args: argparse.Namespace) -> int:
         figure=not args.no_figure,
     )
     s = v.summary
+    if args.backend == "zigzag":
+        return _print_zigzag(v, args.run_dir)
     rows = [
         [
             r["design_id"],
@@ -158,4 +168,35 @@ def _validate(args: argparse.Namespace) -> int:
     )
     if sims["failed"]:
         print(f"evodse: warning: {sims['failed']} simulation(s) failed", file=sys.stderr)
+    return 0
+
+
+def _print_zigzag(v, run_dir: str) -> int:
+    from evodse.validation.zigzag_backend import print_lines
+
+    def pct(x):
+        return "-" if x is None else f"{x:+.1%}"
+
+    rows = [
+        [
+            r["design_id"],
+            r["workload"],
+            f"{r['simulated_layers']}/{r['gemm_layers']}",
+            r["model_gemm_cycles"],
+            r["zigzag_gemm_cycles"],
+            pct(r["gemm_cycles_error"]),
+            r["model_gemm_energy_pj"] * 1e-6,
+            r["zigzag_gemm_energy_pj"] * 1e-6,
+            pct(r["gemm_energy_error"]),
+        ]
+        for r in v.design_rows
+    ]
+    headers = ["id", "workload", "run", "model cycles", "zigzag cycles", "error"]
+    print_table([*headers, "model uJ", "zigzag uJ", "error"], rows)
+    for line in print_lines(v.summary):
+        print(line)
+    print(f"-> {run_dir}/{{{','.join(v.summary['files'])}}}")
+    failed = v.summary["simulations"]["failed"]
+    if failed:
+        print(f"evodse: warning: {failed} ZigZag run(s) failed", file=sys.stderr)
     return 0

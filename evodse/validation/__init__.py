@@ -1,14 +1,17 @@
-"""Validate analytical-model results with a detailed simulator (SCALE-Sim 3.0.0).
+"""Validate analytical-model results with a detailed tool (SCALE-Sim 3.0.0 or ZigZag 3.9.1).
 
-* :func:`validate_run` (``evodse validate RUN_DIR --backend scalesim``): re-simulate a run's
-  Pareto designs layer by layer, in parallel processes, with an on-disk cache; writes
+* :func:`validate_run` (``evodse validate RUN_DIR --backend scalesim|zigzag``): re-simulate a
+  run's Pareto designs layer by layer, in parallel processes, with an on-disk cache; writes
   ``validation.csv``, ``validation_layers.csv``, ``validation_summary.json`` and
-  ``validation.png`` into the run directory.
+  ``validation.png`` (SCALE-Sim) or ``validation_zigzag.csv``, ``validation_zigzag_layers.csv``
+  and ``validation_zigzag_summary.json`` (ZigZag) into the run directory.
 * :func:`refine_run`: the same as the last step of a search (experiment key ``refine``).
-* :func:`validate_designs`: the engine, on any designs and networks.
+* :func:`validate_designs`: the SCALE-Sim engine, on any designs and networks
+  (:func:`evodse.validation.zigzag_backend.validate_designs`: ZigZag's).
 
-SCALE-Sim is an optional extra (``pip install 'evodse[scalesim]'``); nothing here imports it
-until a simulation runs. Details and measured agreement: docs/validation.md.
+Both tools are optional extras (``pip install 'evodse[scalesim]'``, ``'evodse[zigzag]'``);
+nothing here imports them until a simulation runs. Details and measured agreement:
+docs/validation.md.
 """
 
 from __future__ import annotations

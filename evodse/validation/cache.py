@@ -1,34 +1,44 @@
 """On-disk cache of simulator runs: one JSON file per (simulator hardware, layer run).
 
 The key hashes everything the simulator sees (backend, its version, a schema number, the
-:class:`~evodse.validation.mapping.SimHardware` and :class:`~evodse.validation.mapping.SimLayer`
-fields), so equal layers of different designs or networks share an entry, and a second
-validation of the same run simulates nothing. Files are ``<dir>/<hash[:2]>/<hash>.json``,
-written atomically (a temp file and a rename), so parallel writers and interrupted runs never
-leave a broken entry; an unreadable entry is treated as a miss.
+:class:`~evodse.export.scalesim_mapping.SimHardware` and
+:class:`~evodse.export.scalesim_mapping.SimLayer` fields), so equal layers of different
+designs or networks share an entry, and a second validation of the same run simulates nothing.
+Files are ``<dir>/<hash[:2]>/<hash>.json``, written atomically (a temp file and a rename), so
+parallel writers and interrupted runs never leave a broken entry; an unreadable entry is
+treated as a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from evodse.export.scalesim_mapping import SimHardware, SimLayer
 from evodse.runfiles import write_atomic
-from evodse.validation.mapping import SimHardware, SimLayer
 
 SCHEMA = 1
 
 
 def cache_key(backend: str, version: str, hw: SimHardware, layer: SimLayer) -> str:
     """Hex digest naming one simulator run."""
+    return run_key(backend, version, hw.to_dict(), layer.to_dict())
+
+
+def run_key(
+    backend: str, version: str, hardware: Mapping[str, Any], layer: Mapping[str, Any]
+) -> str:
+    """Hex digest naming one run of any backend: what it sees of the hardware and the layer,
+    as JSON data."""
     doc = {
         "backend": backend,
         "version": version,
         "schema": SCHEMA,
-        "hardware": hw.to_dict(),
-        "layer": layer.to_dict(),
+        "hardware": dict(hardware),
+        "layer": dict(layer),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 

@@ -4,7 +4,7 @@
 objectives and constraints, and returns a :class:`Validation`: per layer, per (design,
 workload) and summary records (written by :mod:`evodse.validation.report`).
 
-Per layer (see :mod:`evodse.validation.mapping` for the layer -> SCALE-Sim mapping):
+Per layer (see :mod:`evodse.export.scalesim_mapping` for the layer -> SCALE-Sim mapping):
 
 * ``model_cycles`` / ``model_compute_cycles``: the cost model's cycles (compute, DRAM and
   exposed prologue) and its stall-free systolic cycles;
@@ -28,7 +28,6 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,14 @@ from typing import Any
 import numpy as np
 
 from evodse.errors import InputError
+from evodse.export.scalesim_mapping import (
+    SimHardware,
+    SimLayer,
+    demand_rows,
+    map_layer,
+    sim_hardware,
+    words_per_cycle,
+)
 from evodse.hardware.protocol import get_template
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.evaluate import evaluate
@@ -48,14 +55,7 @@ from evodse.search.objectives import (
     workload_metrics,
 )
 from evodse.validation.cache import SimCache, cache_key
-from evodse.validation.mapping import (
-    SimHardware,
-    SimLayer,
-    demand_rows,
-    map_layer,
-    sim_hardware,
-    words_per_cycle,
-)
+from evodse.validation.pool import run_pool
 from evodse.validation.spec import DEFAULT_JOBS, DEFAULT_MAX_CYCLES, require_backend
 from evodse.workload.network import Network
 
@@ -248,29 +248,12 @@ def _simulate_all(
                 f"elapsed {time.perf_counter() - start:.0f} s"
             )
 
-    if jobs <= 1 or total == 1:
-        for run in runs:
-            try:
-                result = scalesim_backend.simulate(run.hw, run.layer)
-            except Exception as exc:
-                done(run, None, exc)
-            else:
-                done(run, result, None)
-        return results, failures
-
-    pool = ProcessPoolExecutor(max_workers=min(jobs, total))
-    try:
-        pending = {pool.submit(scalesim_backend.simulate, r.hw, r.layer): r for r in runs}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                run = pending.pop(fut)
-                exc = fut.exception()
-                done(run, None if exc else fut.result(), exc)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+    run_pool(
+        scalesim_backend.simulate,
+        [(run.hw, run.layer) for run in runs],
+        jobs=jobs,
+        done=lambda i, result, error: done(runs[i], result, error),
+    )
     return results, failures
 
 
@@ -291,13 +274,18 @@ def validate_designs(
     progress: Progress | None = None,
 ) -> Validation:
     """Simulate every GEMM layer of every design on every network; compare (module docstring)."""
+    if require_backend(backend) != "scalesim":
+        raise InputError(
+            f"this engine runs SCALE-Sim; {backend} has its own "
+            f"(evodse.validation.{backend}_backend.validate_designs)",
+            key="--backend",
+        )
     for i, acc in designs:  # SCALE-Sim simulates the systolic dataflows only
         if acc.dataflow not in (*MAPPINGS, "auto"):
             raise InputError(
                 f"design {i} uses dataflow {acc.dataflow!r}; SCALE-Sim validates the systolic "
                 f"dataflows {', '.join(MAPPINGS)} and auto only"
             )
-    require_backend(backend)
     if not designs:
         raise InputError("no designs to validate")
     for template in sorted({a.template for _, a in designs}):  # simulators model its array

@@ -16,10 +16,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from evodse.runfiles import VALIDATION_CSV as CSV
-from evodse.runfiles import VALIDATION_FIGURE as FIGURE
-from evodse.runfiles import VALIDATION_LAYERS_CSV as LAYERS_CSV
-from evodse.runfiles import VALIDATION_SUMMARY as SUMMARY
 from evodse.runfiles import csv_text, write_atomic
 from evodse.validation.core import Validation
 
@@ -48,16 +44,26 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_validation(out_dir: str | Path, validation: Validation, *, figure: bool = True) -> dict:
-    """Write the validation files into ``out_dir``; returns the summary written."""
+def write_validation(
+    out_dir: str | Path, validation: Validation, *, figure: bool = True, stem: str = "validation"
+) -> dict:
+    """Write the validation files into ``out_dir``; returns the summary written. ``stem``
+    names them (``validation``: the SCALE-Sim files above; ``validation_zigzag``: ZigZag's
+    ``.csv``, ``_layers.csv`` and ``_summary.json``, no figure)."""
     out = Path(out_dir)
-    write_atomic(out / CSV, _table(validation.design_rows))
-    write_atomic(out / LAYERS_CSV, _table(validation.layer_rows))
+    csv_name, layers_name, summary_name, figure_name = (
+        f"{stem}.csv",
+        f"{stem}_layers.csv",
+        f"{stem}_summary.json",
+        f"{stem}.png",
+    )
+    write_atomic(out / csv_name, _table(validation.design_rows))
+    write_atomic(out / layers_name, _table(validation.layer_rows))
     summary = _clean(validation.summary)
-    summary["files"] = [CSV, LAYERS_CSV, SUMMARY] + ([FIGURE] if figure else [])
-    write_atomic(out / SUMMARY, json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    summary["files"] = [csv_name, layers_name, summary_name] + ([figure_name] if figure else [])
+    write_atomic(out / summary_name, json.dumps(summary, indent=2, allow_nan=False) + "\n")
     if figure:
-        write_atomic(out / FIGURE, figure_png(validation))
+        write_atomic(out / figure_name, figure_png(validation))
     return summary
 
 

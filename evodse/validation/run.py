@@ -3,7 +3,9 @@
 :func:`validate_run` is ``evodse validate RUN_DIR``: it reads the run directory with the checks
 of :func:`evodse.plots.rundata.load_run`, then ``config.yaml`` (workloads, objectives,
 constraints) and ``pareto.csv`` (or ``evaluations.csv`` for chosen ``ids``), picks the
-designs, simulates them and writes the validation files into the run directory.
+designs, simulates them with the backend (SCALE-Sim, or ZigZag:
+:mod:`evodse.validation.zigzag_backend`) and writes the validation files into the run
+directory.
 :func:`refine_run` does the same from a live search state; the experiment runner calls it after
 the search when the experiment has a ``refine`` key.
 """
@@ -36,6 +38,7 @@ from evodse.validation.spec import (
     DEFAULT_MAX_CYCLES,
     RefineSpec,
     objective_from_record,
+    parse_refine,
     require_backend,
 )
 from evodse.workload import load_workload
@@ -155,13 +158,13 @@ def validate_run(
         if not designs:
             raise InputError("the run has no Pareto designs to validate", source=table.source)
     chosen = select_top(designs, networks, objectives, top=None if ids else top, by=by)
-    validation = validate_designs(
+    validation = _validate(
+        backend,
         chosen,
         networks,
         objectives,
         constraints,
         cache_dir=cache_dir if cache_dir is not None else run_dir / CACHE_DIR,
-        backend=backend,
         jobs=jobs,
         max_cycles=max_cycles,
         by=by,
@@ -174,8 +177,57 @@ def validate_run(
         "top": None if ids else top,
         "by": validation.summary["ranking"]["objective"],
     }
-    validation.summary = write_validation(run_dir, validation, figure=figure)
+    validation.summary = _write(run_dir, validation, backend=backend, figure=figure)
     return validation
+
+
+def _validate(
+    backend: str,
+    designs: Sequence[tuple[int, Accelerator]],
+    networks: Sequence[Network],
+    objectives: Sequence[Any],
+    constraints: Sequence[Any],
+    *,
+    cache_dir: str | Path,
+    jobs: int,
+    max_cycles: int | None,
+    by: str | None,
+    progress: Progress | None,
+) -> Validation:
+    """The backend's engine on ``designs`` (``max_cycles`` applies to SCALE-Sim only)."""
+    if backend == "zigzag":
+        from evodse.validation import zigzag_backend
+
+        return zigzag_backend.validate_designs(
+            designs,
+            networks,
+            objectives,
+            constraints,
+            cache_dir=cache_dir,
+            jobs=jobs,
+            by=by,
+            progress=progress,
+        )
+    return validate_designs(
+        designs,
+        networks,
+        objectives,
+        constraints,
+        cache_dir=cache_dir,
+        backend=backend,
+        jobs=jobs,
+        max_cycles=max_cycles,
+        by=by,
+        progress=progress,
+    )
+
+
+def _write(out_dir: Path, validation: Validation, *, backend: str, figure: bool = True) -> dict:
+    if backend == "zigzag":
+        from evodse.validation.zigzag_backend import STEM
+
+        return write_validation(out_dir, validation, figure=False, stem=STEM)
+    return write_validation(out_dir, validation, figure=figure)
 
 
 def refine_run(
@@ -184,9 +236,13 @@ def refine_run(
     spec: RefineSpec,
     *,
     progress: bool | Progress | None = False,
+    backend: str | None = None,
 ) -> Validation | None:
     """Two-fidelity last step: re-rank the search's final front with the simulator and write
-    the validation files into ``out_dir`` (None when the front is empty)."""
+    the validation files into ``out_dir`` (None when the front is empty). ``backend``
+    overrides ``spec.backend`` (``scalesim`` or ``zigzag``)."""
+    if backend is not None and backend != spec.backend:
+        spec = parse_refine({**_spec_keys(spec), "backend": backend}, source="refine_run")
     from evodse.runfiles import pareto_rows
 
     out_dir = Path(out_dir)
@@ -204,13 +260,13 @@ def refine_run(
     objectives = list(problem.objective_list)
     chosen = select_top(designs, networks, objectives, top=spec.top, by=spec.by)
     cache_dir = Path(spec.cache_dir) if spec.cache_dir else out_dir / CACHE_DIR
-    validation = validate_designs(
+    validation = _validate(
+        spec.backend,
         chosen,
         networks,
         objectives,
         list(problem.constraint_list),
         cache_dir=cache_dir,
-        backend=spec.backend,
         jobs=spec.jobs,
         max_cycles=spec.max_cycles,
         by=spec.by,
@@ -224,5 +280,10 @@ def refine_run(
         "by": validation.summary["ranking"]["objective"],
     }
     validation.summary["refine"] = spec.to_dict()
-    validation.summary = write_validation(out_dir, validation)
+    validation.summary = _write(out_dir, validation, backend=spec.backend)
     return validation
+
+
+def _spec_keys(spec: RefineSpec) -> dict[str, Any]:
+    """``spec`` as ``refine`` keys (scalesim's ``max_cycles`` dropped when not set)."""
+    return {k: v for k, v in spec.to_dict().items() if v is not None and k != "max_cycles"}

@@ -1,6 +1,7 @@
 """Run one single-layer SCALE-Sim 3.0.0 simulation through its Python API, in a temp dir.
 
-Config, topology and layout files and SCALE-Sim's own reports go to a temporary directory that
+Config, topology and layout files (written by :mod:`evodse.export.scalesim`, the same writer
+as ``evodse export --to scalesim``) and SCALE-Sim's own reports go to a temporary directory that
 is deleted afterwards. Memory is simulated in USER bandwidth mode (double-buffered SRAMs fed at
 the design's DRAM bandwidth, so stalls count); the result holds SCALE-Sim's ``Total Cycles``
 (with stalls), ``Stall Cycles``, their difference (stall-free compute cycles) and ``Total
@@ -29,49 +30,8 @@ import tempfile
 import time
 from typing import Any
 
-from evodse.validation.mapping import SimHardware, SimLayer
-
-_CFG = """[general]
-run_name = evodse
-
-[run_presets]
-InterfaceBandwidth = USER
-UseRamulatorTrace = False
-
-[architecture_presets]
-ArrayHeight = {rows}
-ArrayWidth = {cols}
-ifmapsramszkB = {ifmap_kb}
-filtersramszkB = {filter_kb}
-ofmapsramszkB = {ofmap_kb}
-IfmapOffset = 0
-FilterOffset = 10000000
-OfmapOffset = 20000000
-Bandwidth = {bandwidth}
-Dataflow = {dataflow}
-ReadRequestBuffer = 32
-WriteRequestBuffer = 32
-
-[layout]
-IfmapCustomLayout = False
-IfmapSRAMBankBandwidth = {bandwidth}
-IfmapSRAMBankNum = 1
-IfmapSRAMBankPort = 2
-FilterCustomLayout = False
-FilterSRAMBankBandwidth = {bandwidth}
-FilterSRAMBankNum = 1
-FilterSRAMBankPort = 2
-
-[sparsity]
-SparsitySupport = false
-SparseRep = ellpack_block
-OptimizedMapping = false
-BlockSize = 8
-RandomNumberGeneratorSeed = 40
-"""
-# In USER mode SCALE-Sim 3.0.0 feeds the ifmap and filter buffers at [layout]
-# IfmapSRAMBankBandwidth / FilterSRAMBankBandwidth (single_layer_sim.py) and the ofmap buffer at
-# [architecture_presets] Bandwidth; one bank so the bandwidth need not divide by a bank count.
+from evodse.export.scalesim import LAYOUT_TEXT, RUN_NAME, config_text, topology_text
+from evodse.export.scalesim_mapping import SimHardware, SimLayer
 
 _SHIMMED = False
 
@@ -117,18 +77,6 @@ def install_shims() -> None:
     _SHIMMED = True
 
 
-def _topology(layer: SimLayer) -> str:
-    # layer names must not contain "DP": SCALE-Sim would split such a layer per channel
-    if layer.mode == "gemm":
-        return f"Layer, M, N, K,\nL0, {layer.m}, {layer.n}, {layer.k},\n"
-    return (
-        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
-        "Num Filter, Strides,\n"
-        f"L0, {layer.ifmap_h}, {layer.ifmap_w}, {layer.filter_h}, {layer.filter_w}, "
-        f"{layer.channels}, {layer.num_filters}, {layer.stride},\n"
-    )
-
-
 def simulate(hw: SimHardware, layer: SimLayer) -> dict[str, Any]:
     """Simulate one layer run with SCALE-Sim; returns its cycle counts (see module docstring)."""
     install_shims()
@@ -139,11 +87,11 @@ def simulate(hw: SimHardware, layer: SimLayer) -> dict[str, Any]:
         topo = os.path.join(td, "topo.csv")
         layout = os.path.join(td, "layout.csv")
         with open(cfg, "w") as f:
-            f.write(_CFG.format(**hw.to_dict()))
+            f.write(config_text(hw))
         with open(topo, "w") as f:
-            f.write(_topology(layer))
+            f.write(topology_text([("L0", layer)]))
         with open(layout, "w") as f:  # required by the API; unused with custom layouts off
-            f.write("Layer name,\n")
+            f.write(LAYOUT_TEXT)
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             sim = scalesim(
@@ -159,7 +107,7 @@ def simulate(hw: SimHardware, layer: SimLayer) -> dict[str, Any]:
         n_layers = len(sim.runner.single_layer_sim_object_list)
         if n_layers != 1:  # pragma: no cover - SCALE-Sim split the layer
             raise RuntimeError(f"SCALE-Sim simulated {n_layers} layers instead of 1")
-        with open(os.path.join(td, "out", "evodse", "COMPUTE_REPORT.csv")) as f:
+        with open(os.path.join(td, "out", RUN_NAME, "COMPUTE_REPORT.csv")) as f:
             lines = [ln for ln in f.read().splitlines() if ln.strip()]
     header = [x.strip() for x in lines[0].split(",")]
     row = [x.strip() for x in lines[1].split(",")]

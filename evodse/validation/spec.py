@@ -3,13 +3,15 @@
 ``refine`` runs the final front of a search through a detailed simulator (two-fidelity search)::
 
     refine: {backend: scalesim, top: 5, by: latency, jobs: 2, max_cycles: 300000}
+    refine: {backend: zigzag, top: 5}
     refine: scalesim                  # shorthand: the whole front, defaults below
 
-Keys: ``backend`` (required; ``scalesim``), ``top`` (re-simulate only the N best front designs
-by ``by``; default: the whole front), ``by`` (an objective name or column; default: the latency
-objective, else the first), ``jobs`` (simulator processes, default 2), ``max_cycles`` (per-layer
-budget of simulated cycles, see :mod:`evodse.validation.core`), ``cache_dir`` (default
-``RUN_DIR/validation_cache``).
+Keys: ``backend`` (required; ``scalesim``, or ``zigzag``: ZigZag 3.9.1's mapper, latency and
+energy per layer, :mod:`evodse.validation.zigzag_backend`), ``top`` (re-simulate only the N
+best front designs by ``by``; default: the whole front), ``by`` (an objective name or column;
+default: the latency objective, else the first), ``jobs`` (simulator processes, default 2),
+``max_cycles`` (scalesim only: per-layer budget of simulated cycles, see
+:mod:`evodse.validation.core`), ``cache_dir`` (default ``RUN_DIR/validation_cache``).
 """
 
 from __future__ import annotations
@@ -22,11 +24,17 @@ from typing import Any
 from evodse.errors import InputError
 from evodse.yamlio import check_keys
 
-BACKENDS = ("scalesim",)
+BACKENDS = ("scalesim", "zigzag")
+#: The Python module each backend imports (checked installed before anything runs).
+BACKEND_MODULES = {"scalesim": "scalesim", "zigzag": "zigzag"}
 #: Default per-layer budget: layers whose simulation needs more cycles are not simulated.
 DEFAULT_MAX_CYCLES = 200_000
 DEFAULT_JOBS = 2
 EXTRA_MESSAGE = "the scalesim backend needs the optional extra: pip install 'evodse[scalesim]'"
+EXTRA_MESSAGES = {
+    "scalesim": EXTRA_MESSAGE,
+    "zigzag": "the zigzag backend needs the optional extra: pip install 'evodse[zigzag]'",
+}
 _REFINE_KEYS = ("backend", "top", "by", "jobs", "max_cycles", "cache_dir")
 
 
@@ -36,8 +44,8 @@ def require_backend(backend: Any, *, key: str = "--backend", source: str | None 
         raise InputError(
             f"unknown backend {backend!r}; expected one of {list(BACKENDS)}", source=source, key=key
         )
-    if importlib.util.find_spec("scalesim") is None:
-        raise InputError(EXTRA_MESSAGE, source=source, key=key)
+    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+        raise InputError(EXTRA_MESSAGES[backend], source=source, key=key)
     return backend
 
 
@@ -79,6 +87,12 @@ def parse_refine(data: Any, *, source: str) -> RefineSpec | None:
         data = {"backend": data}
     check_keys(data, allowed=_REFINE_KEYS, required=("backend",), source=source, where="refine")
     backend = require_backend(data["backend"], key="refine.backend", source=source)
+    if backend == "zigzag" and data.get("max_cycles") is not None:
+        raise InputError(
+            "applies to backend scalesim only (a ZigZag run's time does not grow with cycles)",
+            source=source,
+            key="refine.max_cycles",
+        )
     by = data.get("by")
     if by is not None and (not isinstance(by, str) or not by):
         raise InputError("expected an objective name or column", source=source, key="refine.by")
@@ -90,7 +104,9 @@ def parse_refine(data: Any, *, source: str) -> RefineSpec | None:
         top=_positive_int(data.get("top"), source=source, key="refine.top", allow_none=True),
         by=by,
         jobs=_positive_int(data.get("jobs", DEFAULT_JOBS), source=source, key="refine.jobs"),
-        max_cycles=_positive_int(
+        max_cycles=None
+        if backend == "zigzag"
+        else _positive_int(
             data.get("max_cycles", DEFAULT_MAX_CYCLES),
             source=source,
             key="refine.max_cycles",

@@ -2,7 +2,7 @@
 """Regenerate the ZigZag 3.9.1 reference for evodse's cost model: ``zigzag_reference.json``.
 
 What it does
-    Builds the ZigZag twin (``evodse/validation/zigzag_twin.py``) of each design in
+    Builds the ZigZag twin (``evodse/export/zigzag_twin.py``) of each design in
     ``DESIGN_TABLE``, runs ZigZag 3.9.1 (``zigzag.api.get_hardware_performance_zigzag``, LOMA,
     lpf_limit 7, uneven temporal mappings) on each layer of ``LAYER_TABLE`` once per objective in
     ``OPTS``
@@ -504,7 +504,7 @@ def write_atomic(path: str, cases: Mapping[str, dict[str, Any]]) -> None:
                 "write from below (outputs, partial or final)"
             ),
             "dram_bytes": "elements moved at the DRAM level x their bits / 8",
-            "twin": "evodse/validation/zigzag_twin.py (module docstring)",
+            "twin": "evodse/export/zigzag_twin.py (module docstring)",
         },
         "cases": [cases[key] for key in sorted(cases)],
     }

@@ -109,7 +109,7 @@ LAYER_TABLE: tuple[tuple[Any, ...], ...] = (
 
 
 def layers() -> list[Any]:
-    """Twin layers (``ConvLayer`` of evodse/validation/zigzag_twin.py) of LAYER_TABLE."""
+    """Twin layers (``ConvLayer`` of evodse/export/zigzag_twin.py) of LAYER_TABLE."""
     twin = base.TWIN
     result = []
     for row in LAYER_TABLE:

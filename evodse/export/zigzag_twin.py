@@ -96,6 +96,7 @@ __all__ = [
     "check_design",
     "check_prices",
     "gemm_layer",
+    "input_texts",
     "mapping_list",
     "spatial_unrolling",
     "sram_port_bits",
@@ -210,6 +211,11 @@ def check_design(design: Mapping[str, Any]) -> None:
         if key == "dataflow":
             continue
         value = design[key]
+        if key.endswith("_sram_kib"):  # any positive size (evodse designs allow 0.0625 KiB)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not value > 0:
+                raise ValueError(f"design[{key!r}] = {value!r}: need a positive number")
+            continue
         positive = key not in ("pe_weight_reg_bytes", "pe_input_reg_bytes", "pe_output_reg_bytes")
         if not isinstance(value, int) or value < (1 if positive else 0):
             raise ValueError(f"design[{key!r}] = {value!r}: need an integer >= {int(positive)}")
@@ -328,7 +334,7 @@ def _sram(
         _port(1, "write", bits, port_bits, writes),
     ]
     return _memory(
-        size_bits=design[f"{name}_sram_kib"] * 1024 * 8,
+        size_bits=round(design[f"{name}_sram_kib"] * 1024 * 8),
         read_pj=prices["sram"][name]["read_pj"],
         write_pj=prices["sram"][name]["write_pj"],
         operands=[operand],
@@ -504,13 +510,25 @@ def build_inputs(
     )
 
 
+INPUT_FILES = ("accelerator.yaml", "mapping.yaml", "workload.yaml")
+
+
+def input_texts(inputs: TwinInputs) -> dict[str, str]:
+    """The three inputs as YAML text by file name (:data:`INPUT_FILES`); the one writer of the
+    twin's files, used by :func:`write_inputs` and ``evodse export --to zigzag``."""
+    contents = (inputs.accelerator, inputs.mapping, inputs.workload)
+    return {
+        name: yaml.safe_dump(content, sort_keys=False)
+        for name, content in zip(INPUT_FILES, contents, strict=True)
+    }
+
+
 def write_inputs(inputs: TwinInputs, folder: str) -> tuple[str, str, str]:
     """Write the inputs as YAML files in ``folder``; return (accelerator, mapping, workload)."""
-    paths = tuple(
-        os.path.join(folder, f"{stem}.yaml") for stem in ("accelerator", "mapping", "workload")
-    )
-    contents = (inputs.accelerator, inputs.mapping, inputs.workload)
-    for path, content in zip(paths, contents, strict=True):
+    paths = []
+    for name, text in input_texts(inputs).items():
+        path = os.path.join(folder, name)
         with open(path, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(content, handle, sort_keys=False)
+            handle.write(text)
+        paths.append(path)
     return paths[0], paths[1], paths[2]
