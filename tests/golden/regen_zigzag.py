@@ -73,7 +73,7 @@ from zigzag.mapping.data_movement import DataMoveAttr
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(HERE, "zigzag_reference.json")
-TWIN_PATH = os.path.join(REPO_ROOT, "evodse", "validation", "zigzag_twin.py")
+TWIN_PATH = os.path.join(REPO_ROOT, "evodse", "export", "zigzag_twin.py")
 SRAM_TABLE_PATH = os.path.join(REPO_ROOT, "evodse", "hardware", "sram_cacti.yaml")
 GENERATED_BY = "tests/golden/regen_zigzag.py"
 
