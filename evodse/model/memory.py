@@ -51,15 +51,31 @@ def _halo(t: LayerTable, tm: np.ndarray) -> np.ndarray:
     return np.where(tm >= per_image, 1.0, np.maximum(1.0, banded))
 
 
-def dram_traffic(t: LayerTable, *, ifmap_elems, weight_elems, ofmap_elems) -> Traffic:
-    """Minimum DRAM traffic over the three loop orders; capacities broadcast as (N, 1)."""
+def _capacity(whole, half, held):
+    """On-chip elements for one operand: the SRAM's usable ``half`` (all of it when the operand
+    fits whole: resident, loaded once) plus ``held`` in the PE registers (not double-buffered)."""
+    if held is None:
+        return np.where(whole <= 2 * half, 2 * half, half)
+    return np.where(whole <= 2 * half + held, 2 * half + held, half + held)
+
+
+def dram_traffic(
+    t: LayerTable,
+    *,
+    ifmap_elems,
+    weight_elems,
+    ofmap_elems,
+    register_elems: dict[str, np.ndarray] | None = None,
+) -> Traffic:
+    """Minimum DRAM traffic over the three loop orders; capacities broadcast as (N, 1).
+    ``register_elems``: distinct elements per operand (``input``, ``weight``, ``output``) the
+    PE registers hold, (N, G), added to the SRAMs' capacities (None: systolic, SRAMs only)."""
     m, n, k = t.m, t.n, t.k
     a, b = t.a_elems, t.b_elems
-    # an operand that fits whole in its buffer stays resident (loaded once, no second half
-    # needed); otherwise its tiles use the usable half
-    ifmap_elems = np.where(a <= 2 * ifmap_elems, 2 * ifmap_elems, ifmap_elems)
-    weight_elems = np.where(b <= 2 * weight_elems, 2 * weight_elems, weight_elems)
-    ofmap_elems = np.where(m * n <= 2 * ofmap_elems, 2 * ofmap_elems, ofmap_elems)
+    held = register_elems or {}
+    ifmap_elems = _capacity(a, ifmap_elems, held.get("input"))
+    weight_elems = _capacity(b, weight_elems, held.get("weight"))
+    ofmap_elems = _capacity(m * n, ofmap_elems, held.get("output"))
     a_fits = a <= ifmap_elems
     b_fits = b <= weight_elems
 

@@ -158,6 +158,9 @@ def spatial_work(unrolling: Unrolling, *, rows, cols, regs, t_layer) -> ArrayWor
     psum_reads = np.where(final, 0.0, outputs * (o_refetch - 1))
     output_writes = np.where(final, outputs, 0.0)
     fan_in = _product(used[d] for d in _REDUCTION)
+    # distinct elements in the registers: one copy per PE group the operand is multicast to
+    groups = {op: _product(used[d] for d in RELEVANT[op]) for op in RELEVANT}
+    groups["input"] = groups["input"] / diagonal
     accumulate = macs / fan_in if unrolling.reduction == "tree" else macs
     return ArrayWork(
         compute_cycles=cycles,
@@ -172,4 +175,5 @@ def spatial_work(unrolling: Unrolling, *, rows, cols, regs, t_layer) -> ArrayWor
             "output": accumulate,
         },
         register_reads={"input": macs, "weight": macs, "output": accumulate},
+        register_held={op: regs[op] * groups[op] for op in RELEVANT},
     )
