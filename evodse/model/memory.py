@@ -19,6 +19,20 @@ orders are costed in closed form and the cheapest feasible one is kept:
 Capacities are in elements of the *usable* half of each double-buffered SRAM (ping-pong: one
 half computes while the other fills or drains), so transfers overlap compute; an operand that
 fits whole in its SRAM stays resident in all of it (loaded once, before compute: the prologue).
+
+**PE registers** (broadcast and row-stationary unrollings, ``register_elems``): the registers
+of the array are storage too. ``H_o`` (elements) is the *distinct* data of operand ``o`` they
+hold at once, :func:`evodse.model.spatial.spatial_work`'s ``register_held``:
+``H_o = P_o * prod(a_d, d relevant to o)`` for ``P_o`` registers per PE and ``a_d`` PEs a fold
+of loop ``d`` keeps busy (inputs: divided by the diagonal reuse), i.e. one copy per group of
+PEs the operand is multicast to (Eyeriss's 168 x 224-word filter scratchpads hold 75 KB of
+words, but a filter row is replicated along its array row: 11 x 224 distinct words on AlexNet
+CONV1). A processing pass keeps its share of the tile there while the other operands stream
+(Chen et al., ISCA 2016, Sec. V: the mapper sizes each pass so that the filters, ifmap rows
+and partial sums it holds fit the scratchpads and the global buffer; JSSC 2017, Sec. III).
+Registers are not double-buffered, so the tiling's capacity for ``o`` is ``S_o + H_o``, or
+``2 S_o + H_o`` when the operand fits whole in it (``S_o``: the SRAM's usable half). Systolic
+arrays (``register_elems`` None) keep their SRAM-only capacities.
 Units: elements per GEMM; the caller multiplies by bytes per element and by the GEMM count.
 """
 

@@ -43,6 +43,11 @@ partial sums          ``R_O = prod_(C, FX, FY outside prefix) t_d``; ``R_O = 1``
 PE registers: every MAC reads an input and a weight; each SRAM read is written into every PE
 it is multicast to. Partial sums: a ``tree`` reduction writes and reads one accumulator per
 output per cycle (``MACs / fan-in``), a ``chain`` every PE's (``MACs``).
+
+**Register holdings** (``register_held``, elements): the distinct data of each operand the
+array's registers hold at once, ``P_o * prod(a_d, d relevant to o)`` (one copy per multicast
+group; inputs divided by the diagonal reuse; partial sums: one per reduction group). The DRAM
+tiling counts it as on-chip capacity (:mod:`evodse.model.memory`).
 """
 
 from __future__ import annotations
