@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from evodse.hardware import load_hardware
 from evodse.workload import load_workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,3 +92,18 @@ def test_doc_is_current():
     assert doc.read_text(encoding="utf-8") == TOOL.page("eyeriss"), (
         "docs/eyeriss.md is stale: run python tools/eyeriss_table.py"
     )
+
+
+@pytest.mark.parametrize("key", NETWORKS)
+def test_buffer_what_ifs_only_add_capacity(key):
+    """The design's own split is one of the per-layer splits, and whole buffers with 16-bit
+    partial sums only enlarge each split: traffic never rises, nor falls below the tensors."""
+    shipped = load_hardware("eyeriss").ifmap_sram_kib
+    assert shipped % TOOL.SPLIT_STEP_KIB == 0  # the shipped ifmap share is a candidate
+    for r in TOOL.compare("eyeriss", key, DATA):
+        as_designed = sum(r.dram_bytes.values())
+        split, both = r.split["split"], r.split["split_whole_16b"]
+        assert split.raw_bytes <= as_designed * (1 + 1e-12), r.name
+        assert both.raw_bytes <= split.raw_bytes * (1 + 1e-12), r.name
+        assert both.raw_bytes >= 0.999 * sum(r.tensor_bytes.values()), r.name
+        assert both.rlc_bytes <= both.raw_bytes

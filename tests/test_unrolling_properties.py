@@ -1,9 +1,12 @@
 """Properties of the spatial unrollings over random designs and layers (hypothesis): the array
 never does more than one MAC per PE and cycle, every unrolling does the same MACs, more PE
-registers never raise SRAM traffic, and a bigger array never raises the cycles of a broadcast
-or row-stationary unrolling when its edges are powers of two."""
+registers never raise SRAM nor DRAM traffic, DRAM traffic never falls below each tensor moved
+once, and a bigger array never raises the cycles of a broadcast or row-stationary unrolling
+when its edges are powers of two."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 from hypothesis import given
@@ -58,12 +61,15 @@ def test_every_unrolling_does_the_same_macs(net, hw):
     key=st.sampled_from(PE_REGS),
     more=st.integers(2, 64),
 )
-def test_more_pe_registers_never_raise_sram_traffic(net, hw, key, more):
+def test_more_pe_registers_never_raise_sram_or_dram_traffic(net, hw, key, more):
     bigger = hw.replace(**{key: getattr(hw, key) * more})
     cost = evaluate([hw, bigger], net)
-    for operand in ("input", "weight", "output"):
-        sram = cost.counts.level("sram", operand)
-        assert_not_above(sram[1], sram[0], f"SRAM {operand} bytes, {key} x{more}")
+    for operand in ("input", "weight", "kv", "output"):
+        for level in ("sram", "dram"):
+            moved = cost.counts.level(level, operand)
+            assert_not_above(moved[1], moved[0], f"{level} {operand} bytes, {key} x{more}")
+    dram = cost.layer("dram_bytes")
+    assert_not_above(dram[1], dram[0], f"layer DRAM bytes, {key} x{more}")
     np.testing.assert_array_equal(cost.layer("compute_cycles")[0], cost.layer("compute_cycles")[1])
 
 
@@ -86,3 +92,36 @@ def test_a_bigger_array_never_raises_compute_cycles(ops, hw, rows, cols, edge):
     compute = cost.layer("compute_cycles")
     assert all(is_gemm(op) for op in net.ops)
     assert_not_above(compute[1], compute[0], f"compute cycles, {edge} x2")
+
+
+@FAST
+@given(
+    ops=st.lists(gemm_layers, min_size=1, max_size=3),
+    hw=designs(dataflows=DATAFLOWS),
+    regs=st.tuples(*(st.sampled_from([1, 4, 12, 24, 224]) for _ in PE_REGS)),
+    batch=st.integers(1, 4),
+)
+def test_dram_traffic_never_falls_below_each_tensor_once(ops, hw, regs, batch):
+    """Without fusion and KV cache, every GEMM reads its inputs and weights and writes its
+    outputs at least once (the compulsory floor), whatever the unrolling and registers."""
+    ops = [dataclasses.replace(op, kv_cache=False) if hasattr(op, "kv_cache") else op for op in ops]
+    net = Network(name="random", ops=rename(ops), batch=batch)
+    hw = hw.replace(
+        fusion="none",
+        activation_bits=None,
+        weight_bits=None,
+        kv_bits=None,
+        **dict(zip(PE_REGS, regs, strict=True)),
+    )
+    cost = evaluate(hw, net)
+    t, g = cost.table, cost.table.n_gemm
+    width = hw.precision_bits / 8
+    floor = {
+        "input": t.a_elems * t.count * width,
+        "weight": t.b_elems * t.count * width,
+        "output": t.m * t.n * t.count * width,
+    }
+    for operand, direction in (("input", "read"), ("weight", "read"), ("output", "write")):
+        moved = cost.counts[("dram", operand, direction)][:, :g]
+        floor_bytes = np.broadcast_to(floor[operand], moved.shape)
+        assert_not_above(floor_bytes, moved, f"{hw.dataflow}: DRAM {operand} below the tensor")

@@ -276,7 +276,12 @@ def page() -> str:
         "interleaves so that they fill its scratchpads; here a loop either fits the registers "
         "whole or ends the operand's reuse, so large layers re-read weights or partial sums "
         "from the SRAM more often than the chip does (ZigZag's temporal mapper searches "
-        "this).",
+        "this). The DRAM tiling does count the distinct data the registers hold as on-chip "
+        "capacity (docs/cost_model.md, 'PE registers as capacity').",
+        "- **Fixed buffer split, double-buffered**: each SRAM serves one operand and streams "
+        "through its usable half; Eyeriss assigns its 108 KB global buffer between ifmaps "
+        "and partial sums per layer, and holds 16-bit partial sums where evodse holds 32-bit "
+        "ones (docs/eyeriss.md shows what that costs in DRAM traffic).",
         "- **Buses and adder trees are free and never stall**: no network-on-chip bandwidth "
         "limit, no SRAM bank conflicts; broadcast arrays pay `pipeline_cycles` once per "
         "layer, not a skewed fill per fold.",

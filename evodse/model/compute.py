@@ -64,6 +64,9 @@ class ArrayWork:
     output_writes: np.ndarray  # array -> ofmap SRAM, finished outputs at output width (os)
     register_writes: dict[str, np.ndarray]  # per operand; "output" at accumulator width
     register_reads: dict[str, np.ndarray]
+    # distinct elements of each operand the PE registers hold at once (non-systolic entries;
+    # the DRAM tiling counts them as on-chip capacity, evodse.model.memory)
+    register_held: dict[str, np.ndarray] | None = None
 
 
 def array_work(

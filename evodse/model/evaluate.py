@@ -177,7 +177,11 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     reduces = work.psum_writes > 0
     ofmap_cap = np.where(reduces, c.ofmap_psum_elems, c.ofmap_elems)
     traffic = dram_traffic(
-        t, ifmap_elems=c.ifmap_elems, weight_elems=c.weight_elems, ofmap_elems=ofmap_cap
+        t,
+        ifmap_elems=c.ifmap_elems,
+        weight_elems=c.weight_elems,
+        ofmap_elems=ofmap_cap,
+        register_elems=work.register_held,
     )
     b, bb, acc = c.act_bytes, c.b_bytes, c.acc_bytes
     in_on_chip, out_on_chip = on.input[:, :g], on.output[:, :g]

@@ -19,6 +19,20 @@ orders are costed in closed form and the cheapest feasible one is kept:
 Capacities are in elements of the *usable* half of each double-buffered SRAM (ping-pong: one
 half computes while the other fills or drains), so transfers overlap compute; an operand that
 fits whole in its SRAM stays resident in all of it (loaded once, before compute: the prologue).
+
+**PE registers** (broadcast and row-stationary unrollings, ``register_elems``): the registers
+of the array are storage too. ``H_o`` (elements) is the *distinct* data of operand ``o`` they
+hold at once, :func:`evodse.model.spatial.spatial_work`'s ``register_held``:
+``H_o = P_o * prod(a_d, d relevant to o)`` for ``P_o`` registers per PE and ``a_d`` PEs a fold
+of loop ``d`` keeps busy (inputs: divided by the diagonal reuse), i.e. one copy per group of
+PEs the operand is multicast to (Eyeriss's 168 x 224-word filter scratchpads hold 75 KB of
+words, but a filter row is replicated along its array row: 11 x 224 distinct words on AlexNet
+CONV1). A processing pass keeps its share of the tile there while the other operands stream
+(Chen et al., ISCA 2016, Sec. V: the mapper sizes each pass so that the filters, ifmap rows
+and partial sums it holds fit the scratchpads and the global buffer; JSSC 2017, Sec. III).
+Registers are not double-buffered, so the tiling's capacity for ``o`` is ``S_o + H_o``, or
+``2 S_o + H_o`` when the operand fits whole in it (``S_o``: the SRAM's usable half). Systolic
+arrays (``register_elems`` None) keep their SRAM-only capacities.
 Units: elements per GEMM; the caller multiplies by bytes per element and by the GEMM count.
 """
 
@@ -51,15 +65,31 @@ def _halo(t: LayerTable, tm: np.ndarray) -> np.ndarray:
     return np.where(tm >= per_image, 1.0, np.maximum(1.0, banded))
 
 
-def dram_traffic(t: LayerTable, *, ifmap_elems, weight_elems, ofmap_elems) -> Traffic:
-    """Minimum DRAM traffic over the three loop orders; capacities broadcast as (N, 1)."""
+def _capacity(whole, half, held):
+    """On-chip elements for one operand: the SRAM's usable ``half`` (all of it when the operand
+    fits whole: resident, loaded once) plus ``held`` in the PE registers (not double-buffered)."""
+    if held is None:
+        return np.where(whole <= 2 * half, 2 * half, half)
+    return np.where(whole <= 2 * half + held, 2 * half + held, half + held)
+
+
+def dram_traffic(
+    t: LayerTable,
+    *,
+    ifmap_elems,
+    weight_elems,
+    ofmap_elems,
+    register_elems: dict[str, np.ndarray] | None = None,
+) -> Traffic:
+    """Minimum DRAM traffic over the three loop orders; capacities broadcast as (N, 1).
+    ``register_elems``: distinct elements per operand (``input``, ``weight``, ``output``) the
+    PE registers hold, (N, G), added to the SRAMs' capacities (None: systolic, SRAMs only)."""
     m, n, k = t.m, t.n, t.k
     a, b = t.a_elems, t.b_elems
-    # an operand that fits whole in its buffer stays resident (loaded once, no second half
-    # needed); otherwise its tiles use the usable half
-    ifmap_elems = np.where(a <= 2 * ifmap_elems, 2 * ifmap_elems, ifmap_elems)
-    weight_elems = np.where(b <= 2 * weight_elems, 2 * weight_elems, weight_elems)
-    ofmap_elems = np.where(m * n <= 2 * ofmap_elems, 2 * ofmap_elems, ofmap_elems)
+    held = register_elems or {}
+    ifmap_elems = _capacity(a, ifmap_elems, held.get("input"))
+    weight_elems = _capacity(b, weight_elems, held.get("weight"))
+    ofmap_elems = _capacity(m * n, ofmap_elems, held.get("output"))
     a_fits = a <= ifmap_elems
     b_fits = b <= weight_elems
 

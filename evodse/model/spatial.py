@@ -43,6 +43,11 @@ partial sums          ``R_O = prod_(C, FX, FY outside prefix) t_d``; ``R_O = 1``
 PE registers: every MAC reads an input and a weight; each SRAM read is written into every PE
 it is multicast to. Partial sums: a ``tree`` reduction writes and reads one accumulator per
 output per cycle (``MACs / fan-in``), a ``chain`` every PE's (``MACs``).
+
+**Register holdings** (``register_held``, elements): the distinct data of each operand the
+array's registers hold at once, ``P_o * prod(a_d, d relevant to o)`` (one copy per multicast
+group; inputs divided by the diagonal reuse; partial sums: one per reduction group). The DRAM
+tiling counts it as on-chip capacity (:mod:`evodse.model.memory`).
 """
 
 from __future__ import annotations
@@ -158,6 +163,9 @@ def spatial_work(unrolling: Unrolling, *, rows, cols, regs, t_layer) -> ArrayWor
     psum_reads = np.where(final, 0.0, outputs * (o_refetch - 1))
     output_writes = np.where(final, outputs, 0.0)
     fan_in = _product(used[d] for d in _REDUCTION)
+    # distinct elements in the registers: one copy per PE group the operand is multicast to
+    groups = {op: _product(used[d] for d in RELEVANT[op]) for op in RELEVANT}
+    groups["input"] = groups["input"] / diagonal
     accumulate = macs / fan_in if unrolling.reduction == "tree" else macs
     return ArrayWork(
         compute_cycles=cycles,
@@ -172,4 +180,5 @@ def spatial_work(unrolling: Unrolling, *, rows, cols, regs, t_layer) -> ArrayWor
             "output": accumulate,
         },
         register_reads={"input": macs, "weight": macs, "output": accumulate},
+        register_held={op: regs[op] * groups[op] for op in RELEVANT},
     )
