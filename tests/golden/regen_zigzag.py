@@ -73,7 +73,7 @@ from zigzag.mapping.data_movement import DataMoveAttr
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(HERE, "zigzag_reference.json")
-TWIN_PATH = os.path.join(REPO_ROOT, "evodse", "validation", "zigzag_twin.py")
+TWIN_PATH = os.path.join(REPO_ROOT, "evodse", "export", "zigzag_twin.py")
 SRAM_TABLE_PATH = os.path.join(REPO_ROOT, "evodse", "hardware", "sram_cacti.yaml")
 GENERATED_BY = "tests/golden/regen_zigzag.py"
 
@@ -214,6 +214,7 @@ def prices_for(design: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str,
     return {
         "mac_pj": MAC_PJ,
         "reg_pj_per_bit": REG_PJ_PER_BIT,
+        "reg_read_pj_per_bit": REG_PJ_PER_BIT,  # the sweep charged reads as writes
         "dram_read_pj_per_bit": DRAM_READ_PJ_PER_BIT,
         "dram_write_pj_per_bit": DRAM_WRITE_PJ_PER_BIT,
         "sram": {
