@@ -203,12 +203,10 @@ def test_live_zigzag_spills_partial_sums_instead_of_rereading_weights():
 
 
 def test_docs_prose_quotes_the_data():
-    """The numbers quoted for 2372's layer3.1.conv1 and the sums come from the data."""
+    """The numbers quoted in the explanation come from the data."""
     data = json.loads(DATA.read_text())
     doc = (ROOT / "docs" / "validation.md").read_text()
-    case = next(
-        c for c in data["cases"] if (c["design_id"], c["layer"]) == (2372, "layer3.1.conv1")
-    )
+    cases = {(c["design_id"], c["layer"]): c for c in data["cases"]}
     mib = 1024 * 1024
 
     def spill(run):
@@ -217,22 +215,96 @@ def test_docs_prose_quotes_the_data():
         energy = keys["sram/output/write"]["energy_pj"] + keys["sram/output/read"]["energy_pj"]
         return f"{moved:.1f} MiB", f"{energy / 1e6:.1f} uJ"
 
+    def cycles(run):
+        return f"{run['cycles']:,.0f} cycles"
+
+    c1 = cases[2372, "layer3.1.conv1"]
+    c2 = cases[2372, "layer1.1.conv2"]
+    tensor = c2["model"]["keys"]["dram/weight/read"]["bytes"]  # the model reads it once
     quoted = [
-        f"{case['before/energy']['cycles']:,.0f} cycles",
-        f"{case['before/latency']['cycles']:,.0f} cycles",
-        f"{case['after/latency']['cycles']:,.0f} cycles",
-        f"{case['before/latency']['energy_pj'] / case['model']['energy_pj']:.1f}x the model's",
-        *spill(case["after/latency"]),
-        *spill(case["after/energy"]),
+        cycles(c1["before/energy"]),
+        cycles(c1["before/latency"]),
+        cycles(c1["after/latency"]),
+        f"{c1['before/latency']['energy_pj'] / c1['model']['energy_pj']:.1f}x the model's",
+        *spill(c1["after/latency"]),
+        *spill(c2["after/energy"]),
+        f"{c2['after/energy']['cycles']:,.0f} cycles",
+        f"model: {c2['model']['cycles']:,.0f})",
+        f"({c2['after/latency']['cycles']:,.0f} cycles)",
+        f"{c2['after/latency']['keys']['dram/weight/read']['bytes'] / tensor:.0f} times",
     ]
-    sums = {}
+    sums: dict[tuple[int, str], float] = {}
     for c in data["cases"]:
-        for name in ("model", "after/latency"):
-            run = c["model"] if name == "model" else c[name]
+        for name in ("model", "before/latency", "after/latency"):
             key = (c["design_id"], name)
-            sums[key] = sums.get(key, 0.0) + run["energy_pj"]
+            sums[key] = sums.get(key, 0.0) + c[name]["energy_pj"]
     for design_id in (2372, 4095):
-        ratio = sums[design_id, "after/latency"] / sums[design_id, "model"]
-        quoted.append(f"{ratio:.2f}x")
+        quoted.append(f"{sums[design_id, 'after/latency'] / sums[design_id, 'model']:.2f}x")
+    for name in ("before/latency", "after/latency", "model"):
+        quoted.append(f"{sums[2372, name] / sums[4095, name]:.2f}x")
     missing = [q for q in quoted if q not in doc]
     assert not missing
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/validation.md: the quickstart front validated before (dcca13d) and after the twin fix
+
+QUICKSTART_BEFORE = ROOT / "docs" / "data" / "validation_zigzag_quickstart_dcca13d.json"
+QUICKSTART_AFTER = ROOT / "docs" / "data" / "validation_zigzag_quickstart.json"
+
+
+def _energy_ranks(per_design: list[dict], side: str) -> dict[int, int]:
+    order = sorted(per_design, key=lambda p: (p[side]["energy_pj"], p["id"]))
+    return {p["id"]: rank for rank, p in enumerate(order, start=1)}
+
+
+def _gemm_ratios(data: dict) -> list[float]:
+    return [
+        float(r["zigzag_gemm_energy_pj"]) / float(r["model_gemm_energy_pj"])
+        for r in data["designs"]
+    ]
+
+
+def before_after_block(before: dict, after: dict) -> str:
+    """Per design: the model's energy, ZigZag's before and after, and the energy ranks."""
+    old = {p["id"]: p for p in before["summary"]["per_design"]}
+    new = after["summary"]["per_design"]
+    ranks = {
+        "model": _energy_ranks(new, "model"),
+        "before": _energy_ranks(list(old.values()), "zigzag"),
+        "after": _energy_ranks(new, "zigzag"),
+    }
+    lines = [
+        "| id | array | SRAM KiB (ifmap/weight/ofmap) | energy model (mJ) | ZigZag before | "
+        "ZigZag after | rank by energy model / before / after |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for p in new:
+        h, i = p["hardware"], p["id"]
+        lines.append(
+            f"| {i} | {h['pe_rows']}x{h['pe_cols']} | "
+            f"{h['ifmap_sram_kib']:g}/{h['weight_sram_kib']:g}/{h['ofmap_sram_kib']:g} | "
+            f"{p['model']['energy_pj'] * 1e-9:.3f} | {old[i]['zigzag']['energy_pj'] * 1e-9:.3f} | "
+            f"{p['zigzag']['energy_pj'] * 1e-9:.3f} | "
+            f"{ranks['model'][i]} / {ranks['before'][i]} / {ranks['after'][i]} |"
+        )
+    tau_old, tau_new = before["summary"]["kendall_tau"], after["summary"]["kendall_tau"]
+    r_old, r_new = _gemm_ratios(before), _gemm_ratios(after)
+    lines += [
+        "",
+        f"Kendall tau, energy: **{tau_old['energy']:.3f}** before, **{tau_new['energy']:.3f}** "
+        f"after; latency: {tau_old['latency']:.3f} before, {tau_new['latency']:.3f} after. "
+        f"ZigZag's dynamic energy of the GEMM layers over the model's: {min(r_old):.2f}-"
+        f"{max(r_old):.2f}x before, {min(r_new):.2f}-{max(r_new):.2f}x after.",
+    ]
+    return "\n".join(lines)
+
+
+def test_docs_before_after_block_is_generated_from_the_measurements():
+    before = json.loads(QUICKSTART_BEFORE.read_text())
+    after = json.loads(QUICKSTART_AFTER.read_text())
+    assert [p["id"] for p in before["summary"]["per_design"]] == [
+        p["id"] for p in after["summary"]["per_design"]
+    ]
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    assert before_after_block(before, after) in doc

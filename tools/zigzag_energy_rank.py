@@ -17,7 +17,7 @@ counts and energy (:func:`evodse.model.evaluate`, the same keys). Both twins are
 evodse (``twin_prices``), so a difference in energy is a difference in counts, except register
 reads, which ``before`` charged. ``tests/test_energy_rank.py`` renders the docs table from it.
 
-How it was made (from the repository root, ``pip install -e '.[zigzag]'``; about 3 minutes)::
+How it was made (from the repository root, ``pip install -e '.[zigzag]'``; about 2 minutes)::
 
     evodse run experiments/quickstart.yaml --out /tmp/rank-q
     python tools/zigzag_energy_rank.py /tmp/rank-q
@@ -47,7 +47,7 @@ from evodse.workload import load_workload
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "data" / "zigzag_energy_rank.json"
 DESIGN_IDS = (2372, 4095)
-LAYERS = ("layer1.0.conv1", "layer2.1.conv1", "layer3.1.conv1")
+LAYERS = ("layer1.0.conv1", "layer1.1.conv2", "layer2.1.conv1", "layer3.1.conv1", "layer3.1.conv3")
 TWINS = ("before", "after")
 OPTS = ("latency", "energy")
 _LEVEL = {"reg": "register", "sram": "sram", "dram": "dram"}

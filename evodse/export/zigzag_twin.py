@@ -70,9 +70,10 @@ What the twin cannot express of evodse (compare with care)
       orders), shares the DRAM port among operands and overlaps transfers with compute through
       its stall/slack model plus one-off on-/off-loading; evodse uses max(compute, memory) plus a
       prologue/epilogue. Ports and bank conflicts, DRAM pages and bursts: neither models them.
-    - Registers: ZigZag charges every PE's register in every direction; with partial sums
+    - Registers: ZigZag counts every PE's register in every direction; with partial sums
       leaving the PE each cycle (ws) the 32-bit accumulator register is accessed 4 times per MAC
-      (median 29% of the sweep's energy), where a systolic column moves one psum per PE.
+      (median 29% of the reference sweep's energy, which priced reads as writes), where a
+      systolic column moves one psum per PE. ``twin_prices`` prices reads at evodse's 0.
     - DRAM port: ZigZag's latency can fall below DRAM bytes / port width (104 of 192 sweep
       cases, down to 0.77x): it overlaps per-operand transfer windows, and its one-off onloading
       takes max(I, W), not the sum, when their SRAMs are separate but share the DRAM port.
