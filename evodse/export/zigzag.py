@@ -10,7 +10,8 @@ accumulator width, the three SRAMs at their KiB, the DRAM port in bits per cycle
 per-PE registers: ``pe_stationary_regs`` weights, one input, one accumulator.
 
 Prices (:func:`twin_prices`): evodse's own (``evodse.model.prices``) in the twin's units, so
-ZigZag prices its counts as evodse does: the MAC, register writes per bit, DRAM per bit, and
+ZigZag prices its counts as evodse does: the MAC, register writes and reads per bit (reads at
+evodse's price, 0), DRAM per bit, and
 each SRAM's per-byte read/write energy times the twin's port width.
 
 Layers (:func:`twin_layer`): a conv2d with a square kernel, equal strides and no dilation is a
@@ -105,6 +106,7 @@ def twin_prices(acc: Accelerator, design: dict[str, Any]) -> dict[str, Any]:
     return {
         "mac_pj": float(p.mac_pj[0, 0]),
         "reg_pj_per_bit": per_byte("register", "weight", "write") / 8,
+        "reg_read_pj_per_bit": per_byte("register", "weight", "read") / 8,
         "dram_read_pj_per_bit": per_byte("dram", "input", "read") / 8,
         "dram_write_pj_per_bit": per_byte("dram", "output", "write") / 8,
         "sram": {

@@ -20,17 +20,23 @@ Twin hierarchy (innermost first; one ZigZag memory per line)
 SRAM port widths (bits): the array edge that reads or writes the operand each cycle, so SRAM
 bandwidth never stalls the array. ws: ifmap rows x bits (inputs stream in from the left),
 weight cols x bits (stationary weights preloaded from the top), ofmap cols x accumulator bits
-(partial sums leave at the bottom). os: ifmap rows x bits, weight cols x bits, ofmap cols x bits
-(finished outputs drain). is: ifmap cols x bits (stationary inputs preloaded from the top),
-weight rows x bits (streamed from the left), ofmap cols x accumulator bits.
+(partial sums leave at the bottom). os: ifmap rows x bits, weight cols x bits, ofmap cols x
+accumulator bits (finished outputs drain, and partial sums spill to and return from the ofmap
+SRAM when a tile's reduction is split; the port evodse prices, ``evodse.model.prices``). is:
+ifmap cols x bits (stationary inputs preloaded from the top), weight rows x bits (streamed from
+the left), ofmap cols x accumulator bits. (An os ofmap port of cols x bits made every spilled
+partial sum take 4 port cycles at 8 bits, so the latency-optimal mapping avoided spills and
+re-read inputs and weights from DRAM instead: ``docs/validation.md``.)
 
 Pricing (ZigZag charges ``r_cost``/``w_cost`` per access of ``bandwidth_max`` bits, pro rata in
 ``bandwidth_min`` steps): SRAMs cost ``prices["sram"][name]`` per full-port access, with
 ``bandwidth_min`` = operand bits so narrower transfers cost pro rata (CACTI's wide ports, as
 ZigZag prices them, are independent 32-bit sub-arrays: energy per bit is width-independent);
-registers cost ``reg_pj_per_bit`` x port bits per access; DRAM costs ``dram_*_pj_per_bit`` x
-``dram_port_bits`` per access with ``bandwidth_min`` = operand bits, i.e. energy = bits moved x
-pJ/bit. Partial sums are 32-bit (``operand_precision: {O: accumulator_bits, O_final: bits}``).
+registers cost ``reg_pj_per_bit`` x port bits per write and ``reg_read_pj_per_bit`` x port bits
+per read (evodse prices register reads at 0: flip-flops spend their energy when clocked); DRAM
+costs ``dram_*_pj_per_bit`` x ``dram_port_bits`` per access with ``bandwidth_min`` = operand
+bits, i.e. energy = bits moved x pJ/bit. Partial sums are 32-bit (``operand_precision:
+{O: accumulator_bits, O_final: bits}``).
 
 Spatial mapping (SCALE-Sim's GEMM out[M, N] = A[M, K] B[K, N] with M output pixels, N output
 channels, K the reduction; ZigZag names output channels K and input channels C):
@@ -64,9 +70,10 @@ What the twin cannot express of evodse (compare with care)
       orders), shares the DRAM port among operands and overlaps transfers with compute through
       its stall/slack model plus one-off on-/off-loading; evodse uses max(compute, memory) plus a
       prologue/epilogue. Ports and bank conflicts, DRAM pages and bursts: neither models them.
-    - Registers: ZigZag charges every PE's register in every direction; with partial sums
+    - Registers: ZigZag counts every PE's register in every direction; with partial sums
       leaving the PE each cycle (ws) the 32-bit accumulator register is accessed 4 times per MAC
-      (median 29% of the sweep's energy), where a systolic column moves one psum per PE.
+      (median 29% of the reference sweep's energy, which priced reads as writes), where a
+      systolic column moves one psum per PE. ``twin_prices`` prices reads at evodse's 0.
     - DRAM port: ZigZag's latency can fall below DRAM bytes / port width (104 of 192 sweep
       cases, down to 0.77x): it overlaps per-operand transfer windows, and its one-off onloading
       takes max(I, W), not the sum, when their SRAMs are separate but share the DRAM port.
@@ -119,7 +126,14 @@ DESIGN_KEYS = (
     "pe_input_reg_bytes",
     "pe_output_reg_bytes",
 )
-PRICE_KEYS = ("mac_pj", "reg_pj_per_bit", "dram_read_pj_per_bit", "dram_write_pj_per_bit", "sram")
+PRICE_KEYS = (
+    "mac_pj",
+    "reg_pj_per_bit",
+    "reg_read_pj_per_bit",
+    "dram_read_pj_per_bit",
+    "dram_write_pj_per_bit",
+    "sram",
+)
 SRAM_NAMES = ("ifmap", "weight", "ofmap")
 SRAM_PRICE_KEYS = ("read_pj", "write_pj")
 MEM_OPERAND = {"ifmap": "I1", "weight": "I2", "ofmap": "O"}
@@ -241,7 +255,7 @@ def sram_port_bits(design: Mapping[str, Any]) -> dict[str, int]:
     if dataflow == "ws":
         return {"ifmap": rows * bits, "weight": cols * bits, "ofmap": cols * acc_bits}
     if dataflow == "os":
-        return {"ifmap": rows * bits, "weight": cols * bits, "ofmap": cols * bits}
+        return {"ifmap": rows * bits, "weight": cols * bits, "ofmap": cols * acc_bits}
     return {"ifmap": cols * bits, "weight": rows * bits, "ofmap": cols * acc_bits}
 
 
@@ -283,26 +297,26 @@ def _memory(
     }
 
 
-def _input_register(size_bytes: int, operand: str, bits: int, pj_per_bit: float) -> dict[str, Any]:
+def _input_register(
+    size_bytes: int, operand: str, bits: int, prices: Mapping[str, Any]
+) -> dict[str, Any]:
     """A per-PE register for an input operand (I1 or I2), one element per access."""
-    access_pj = pj_per_bit * bits
     ports = [
         _port(1, "read", bits, bits, [f"{operand}, tl"]),
         _port(1, "write", bits, bits, [f"{operand}, fh"]),
     ]
     return _memory(
         size_bits=size_bytes * 8,
-        read_pj=access_pj,
-        write_pj=access_pj,
+        read_pj=prices["reg_read_pj_per_bit"] * bits,
+        write_pj=prices["reg_pj_per_bit"] * bits,
         operands=[operand],
         ports=ports,
         served_dimensions=[],
     )
 
 
-def _output_register(size_bytes: int, acc_bits: int, pj_per_bit: float) -> dict[str, Any]:
+def _output_register(size_bytes: int, acc_bits: int, prices: Mapping[str, Any]) -> dict[str, Any]:
     """The per-PE accumulator register (O), with ZigZag's four output directions."""
-    access_pj = pj_per_bit * acc_bits
     ports = [
         _port(1, "read", acc_bits, acc_bits, ["O, tl"]),
         _port(2, "read", acc_bits, acc_bits, ["O, th"]),
@@ -311,8 +325,8 @@ def _output_register(size_bytes: int, acc_bits: int, pj_per_bit: float) -> dict[
     ]
     return _memory(
         size_bits=size_bytes * 8,
-        read_pj=access_pj,
-        write_pj=access_pj,
+        read_pj=prices["reg_read_pj_per_bit"] * acc_bits,
+        write_pj=prices["reg_pj_per_bit"] * acc_bits,
         operands=["O"],
         ports=ports,
         served_dimensions=[],
@@ -367,14 +381,13 @@ def accelerator_dict(
     check_design(design)
     check_prices(prices)
     bits, acc_bits = design["precision_bits"], design["accumulator_bits"]
-    reg_pj = prices["reg_pj_per_bit"]
     memories: dict[str, Any] = {}
     if design["pe_weight_reg_bytes"] > 0:
-        memories["reg_W"] = _input_register(design["pe_weight_reg_bytes"], "I2", bits, reg_pj)
+        memories["reg_W"] = _input_register(design["pe_weight_reg_bytes"], "I2", bits, prices)
     if design["pe_input_reg_bytes"] > 0:
-        memories["reg_I"] = _input_register(design["pe_input_reg_bytes"], "I1", bits, reg_pj)
+        memories["reg_I"] = _input_register(design["pe_input_reg_bytes"], "I1", bits, prices)
     if design["pe_output_reg_bytes"] > 0:
-        memories["reg_O"] = _output_register(design["pe_output_reg_bytes"], acc_bits, reg_pj)
+        memories["reg_O"] = _output_register(design["pe_output_reg_bytes"], acc_bits, prices)
     ports = sram_port_bits(design)
     for sram_name in SRAM_NAMES:
         memories[f"sram_{sram_name}"] = _sram(sram_name, design, prices, ports[sram_name])

@@ -42,7 +42,7 @@ import numpy as np
 from evodse.errors import InputError
 from evodse.export.common import SYSTOLIC
 from evodse.export.zigzag import ZIGZAG_SETTINGS, twin_design, twin_layer, twin_prices
-from evodse.export.zigzag_twin import ConvLayer, build_inputs, write_inputs
+from evodse.export.zigzag_twin import ConvLayer, build_inputs, sram_port_bits, write_inputs
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.evaluate import evaluate
 from evodse.search.objectives import Constraint, Objective, workload_metrics
@@ -135,8 +135,10 @@ class _Run:
 
 
 def _hardware(design: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
-    """What ZigZag sees of a design (the cache key's hardware part)."""
-    return {"design": design, "prices": prices, "settings": ZIGZAG_SETTINGS}
+    """What ZigZag sees of a design (the cache key's hardware part): the twin's port widths
+    too, which the twin derives from the design."""
+    ports = sram_port_bits(design)
+    return {"design": design, "ports": ports, "prices": prices, "settings": ZIGZAG_SETTINGS}
 
 
 def _layer_dict(layer: ConvLayer) -> dict[str, Any]:

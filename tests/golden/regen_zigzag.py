@@ -214,6 +214,7 @@ def prices_for(design: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str,
     return {
         "mac_pj": MAC_PJ,
         "reg_pj_per_bit": REG_PJ_PER_BIT,
+        "reg_read_pj_per_bit": REG_PJ_PER_BIT,  # the sweep charged reads as writes
         "dram_read_pj_per_bit": DRAM_READ_PJ_PER_BIT,
         "dram_write_pj_per_bit": DRAM_WRITE_PJ_PER_BIT,
         "sram": {
