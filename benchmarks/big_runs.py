@@ -25,7 +25,13 @@ Parts (``--parts``):
     where the code has it), evaluations.csv with the other result files written at once
     (``write_results``), and the bytes per archived design.
 ``plot`` (with ``io``)
-    ``evodse plot`` and ``evodse report`` of that run directory, in child processes.
+    ``evodse plot`` and ``evodse report`` of that run directory, in child processes; ``evodse
+    plot`` again without its ``evaluations.npz`` (the CSV read by numpy's loader), and of a run
+    directory of the archive's first ``SMALL_DESIGNS`` designs (the memory a plot takes
+    whatever the run's size).
+
+Labels: ``before`` is the code issue 24 was filed against, ``previous`` the first pass at it,
+``after`` the current one.
 
 The machine is shared (two cores, other jobs running): run under ``nice -n 10``; wall and CPU
 times are both recorded, and CPU time is the one to compare between runs. Results are merged
@@ -72,6 +78,8 @@ EXPERIMENT: dict[str, Any] = {
     "seeds": [0],
 }
 COMMANDS = (("random", 20), ("random", 60), ("nsga2", 20), ("nsga2", 60))
+LABELS = ("before", "previous", "after")
+SMALL_DESIGNS = 10_000
 RATE_POPS = (50, 200, 1000)
 RATE_CPU_S = 6.0
 
@@ -204,6 +212,10 @@ def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
     batch = 10_000
     state = new_state(prob, "random", {"pop_size": batch}, 0)
     cpu0 = time.process_time()
+    if "plot" in parts:  # a small run directory: what a plot takes beside the run's rows
+        run_search(state, Termination(evaluations=SMALL_DESIGNS))
+        rundir.write_results(tmp / "small", state, exp.resolved(prob, 0))
+        rundir.write_config(tmp / "small", exp.resolved(prob, 0))
     run_search(state, Termination(evaluations=designs // 2))
     half = (len(state.archive), _rss_mib())  # memory per design: between half and all
     run_search(state, Termination(evaluations=designs - batch))
@@ -249,8 +261,16 @@ def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
         out[name] = {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0}
     if "plot" in parts:  # the run directory written at once, plotted and reported
         rundir.write_config(tmp / "write_results", resolved)
-        out["plot"] = _child([*_CLI, "plot", str(tmp / "write_results"), "--out", str(tmp / "p")])
-        out["report"] = _child([*_CLI, "report", str(tmp / "write_results")])
+        run_dir = tmp / "write_results"
+        out["plot"] = _child([*_CLI, "plot", str(run_dir), "--out", str(tmp / "p")])
+        out["report"] = _child([*_CLI, "report", str(run_dir)])
+        out["plot_small"] = _child([*_CLI, "plot", str(tmp / "small"), "--out", str(tmp / "s")])
+        out["plot_small"]["designs"] = SMALL_DESIGNS
+        columns = run_dir / "evaluations.npz"
+        if columns.exists():  # the CSV alone
+            columns.rename(tmp / "evaluations.npz")
+            out["plot_csv"] = _child([*_CLI, "plot", str(run_dir), "--out", str(tmp / "c")])
+            out["evaluations_npz_mib"] = (tmp / "evaluations.npz").stat().st_size / 2**20
     archive = state.archive
     columns = ["X", "objectives", "F", "G", "generation", "cv", "feasible"]
     columns += archive.metric_names()
@@ -314,7 +334,7 @@ def headlines(results: dict[str, Any]) -> list[str]:
         lines.append(line + ".")
     rate = {
         k: {r["pop_size"]: r["designs_per_cpu_s"] for r in results.get(k, {}).get("rate", [])}
-        for k in ("before", "after")
+        for k in LABELS
     }
     common = sorted(set(rate["before"]) & set(rate["after"]))
     if common:
@@ -369,12 +389,48 @@ def headlines(results: dict[str, Any]) -> list[str]:
             f"{estimate:.1f} GiB (a checkpoint written whole, as a sweep's task returns it, "
             "adds a copy of the archive)."
         )
+    lines += _plot_headlines(results.get("previous", {}).get("io", {}), io_a)
+    return lines
+
+
+def _plot_headlines(io_p: dict[str, Any], io_a: dict[str, Any]) -> list[str]:
+    """``plot`` and ``report`` on the 10^6-design run: seconds, and the memory they take."""
+    if "plot" not in io_a or "report" not in io_a:
+        return []
+    n = io_a["archive_rows"]
+    line = (
+        f"- `evodse plot` (all figures) and `evodse report` of the {n:,}-design run: "
+        f"{io_a['plot']['wall_s']:.1f} s and {io_a['report']['wall_s']:.1f} s of wall time "
+        f"({io_a['plot']['cpu_s']:.1f} s and {io_a['report']['cpu_s']:.1f} s CPU)"
+    )
+    if "plot" in io_p and "report" in io_p:
+        line += (
+            f", before {io_p['plot']['wall_s']:.1f} s and {io_p['report']['wall_s']:.1f} s "
+            f"({io_p['plot']['cpu_s']:.1f} s and {io_p['report']['cpu_s']:.1f} s CPU)"
+        )
+    if "plot_csv" in io_a:
+        line += (
+            f"; from evaluations.csv alone (no evaluations.npz) `plot` takes "
+            f"{io_a['plot_csv']['wall_s']:.1f} s ({io_a['plot_csv']['cpu_s']:.1f} s CPU)"
+        )
+    lines = [line + "."]
+    if "plot_small" in io_a:
+        small = io_a["plot_small"]
+        per_row = (io_a["plot"]["peak_rss_mib"] - small["peak_rss_mib"]) / (n - small["designs"])
+        at_1e7 = small["peak_rss_mib"] + per_row * (1e7 - small["designs"])
+        lines.append(
+            f"- Memory of `evodse plot`: {small['peak_rss_mib']:,.0f} MiB at "
+            f"{small['designs']:,} designs, {io_a['plot']['peak_rss_mib']:,.0f} MiB at {n:,} "
+            f"({per_row * 2**20:,.0f} bytes per design); at that rate a 10^7-design run's plot "
+            f"peaks near {at_1e7 / 1024:.1f} GiB (`report`: "
+            f"{io_a['report']['peak_rss_mib']:,.0f} MiB at {n:,})."
+        )
     return lines
 
 
 def markdown(results: dict[str, Any]) -> str:
     """The docs block: the headlines, then before and after side by side."""
-    labels = [k for k in ("before", "after") if k in results]
+    labels = [k for k in LABELS if k in results]
     lines = [*headlines(results), ""] if headlines(results) else []
     lines += [
         "Measured by `benchmarks/big_runs.py` (raw results: `docs/data/big_runs.json`) on a "
@@ -445,6 +501,7 @@ def markdown(results: dict[str, Any]) -> str:
     for text, key in (
         ("`evodse plot` of the run directory (all figures), wall / CPU s", "plot"),
         ("`evodse report` of the run directory, wall / CPU s", "report"),
+        ("`evodse plot` without evaluations.npz (the CSV alone), wall / CPU s", "plot_csv"),
     ):
         cells = []
         for k in labels:
@@ -457,15 +514,23 @@ def markdown(results: dict[str, Any]) -> str:
         ("archive columns, bytes per design", "archive_column_bytes_per_design", "{:.0f}"),
         ("peak resident memory of the process, MiB", "peak_rss_mib", "{:,.0f}"),
         ("of which before the checkpoint written whole, MiB", "peak_rss_run_mib", "{:,.0f}"),
+        ("peak resident memory of `evodse plot`, MiB", "plot.peak_rss_mib", "{:,.0f}"),
+        ("peak resident memory of `evodse report`, MiB", "report.peak_rss_mib", "{:,.0f}"),
+        ("evaluations.npz beside evaluations.csv, MiB", "evaluations_npz_mib", "{:,.0f}"),
     ):
-        cells = [
-            fmt.format(results[k]["io"][key])
-            if key in results[k].get("io", {})
-            else "not available"
-            for k in labels
-        ]
+        cells = [_io_cell(results[k].get("io", {}), key, fmt) for k in labels]
         lines.append(f"| {text} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _io_cell(io: dict[str, Any], key: str, fmt: str) -> str:
+    """``io[key]`` formatted (``a.b``: ``io[a][b]``), or "not available"."""
+    value: Any = io
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return "not available"
+        value = value[part]
+    return fmt.format(value)
 
 
 def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
@@ -478,7 +543,7 @@ def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--label", choices=["before", "after"], help="where the results go")
+    ap.add_argument("--label", choices=LABELS, help="where the results go")
     ap.add_argument("--parts", nargs="+", default=["startup", "command", "rate", "io", "plot"])
     ap.add_argument("--io-designs", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path, default=RESULTS)

@@ -2,7 +2,8 @@
 
 ``config.yaml`` (resolved config), ``evaluations.csv`` (every evaluated design),
 ``pareto.csv`` (the non-dominated feasible designs of ``evaluations.csv``), ``history.csv``
-(``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
+(``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``,
+``evaluations.npz`` (evaluations.csv's columns as arrays: :mod:`evodse.experiment.columnar`), and
 ``checkpoint.json`` with ``checkpoint.npz`` and ``checkpoint-chunks/`` (for ``--resume``: the
 run's state as data, never code; :mod:`evodse.experiment.checkpoint`). A file is written to a
 temporary name in the same folder and renamed over the old one, so a crash never leaves a
@@ -28,7 +29,7 @@ import numpy as np
 import yaml
 
 from evodse.errors import InputError
-from evodse.experiment import checkpoint
+from evodse.experiment import checkpoint, columnar
 from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
 from evodse.search.archive import Archive
 from evodse.search.driver import HISTORY_COLUMNS, SearchState
@@ -301,6 +302,7 @@ def write_results(
     out = Path(out)
     columns = design_columns(state)
     (evaluations or EvaluationsCsv(out)).finish(state)
+    columnar.write(out / EVALUATIONS, columns, columnar.design_columns(state, columns, _cell_text))
     write_atomic(out / PARETO, csv_text(columns, []) + design_csv(state, pareto_rows(state)))
     history = [[_cell(h[k]) for k in HISTORY_COLUMNS] for h in state.history]
     write_atomic(out / HISTORY, csv_text(list(HISTORY_COLUMNS), history))

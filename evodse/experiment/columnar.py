@@ -1,0 +1,204 @@
+"""``evaluations.npz``: evaluations.csv's columns as arrays, for reading large runs fast.
+
+evaluations.csv stays the contract; this file beside it holds the same table as the CSV's
+reader (:class:`evodse.plots.rundata.Table`) parses it: one array per column, float64 where
+every cell of the column is a number, else its text. A hardware column is stored as its few
+distinct values (``c<k>.values``) and one small integer per row (``c<k>.codes``), every other
+column whole (``c<k>``). Data only: an uncompressed ``.npz`` read with ``allow_pickle=False``.
+
+:func:`read` trusts the file only when it describes the CSV beside it: the same header, the
+expected number of rows, the CSV's size in bytes and the SHA-256 of its last ``TAIL_BYTES``
+bytes (the last rows); otherwise (a file missing, stale, torn or corrupt) it returns None and
+the caller reads the CSV. Hashing the whole CSV would cost about as much as parsing it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
+from evodse.search.archive import Archive
+from evodse.search.problem import AcceleratorProblem
+from evodse.search.space import DesignSpace
+
+FILE = "evaluations.npz"
+FORMAT = "evodse-evaluations-columns"
+VERSION = 1
+TAIL_BYTES = 1 << 20
+
+_Column = np.ndarray | tuple[np.ndarray, np.ndarray]  # whole, or (codes, values)
+
+
+def path_for(csv_path: Path) -> Path:
+    """The columnar file beside ``csv_path``."""
+    return Path(csv_path).with_name(FILE)
+
+
+def csv_fingerprint(csv_path: Path) -> tuple[int, str]:
+    """The CSV's size in bytes and the SHA-256 of its last ``TAIL_BYTES`` bytes."""
+    with Path(csv_path).open("rb") as fh:
+        size = fh.seek(0, io.SEEK_END)
+        fh.seek(max(size - TAIL_BYTES, 0))
+        return size, hashlib.sha256(fh.read()).hexdigest()
+
+
+def csv_header(csv_path: Path) -> list[str]:
+    """The CSV's first row."""
+    with Path(csv_path).open(newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh), [])
+
+
+def design_columns(
+    state: Any, header: Sequence[str], cell_text: Callable[[Any], str]
+) -> list[_Column]:
+    """The columns of evaluations.csv (``header``: ``id, generation, feasible, cv``, the
+    hardware keys, the objectives, the other metrics) for every archived design of ``state``
+    (a :class:`~evodse.search.driver.SearchState`), as its reader parses the CSV;
+    ``cell_text`` formats one hardware value as the CSV does."""
+    archive: Archive = state.archive
+    n = len(archive)
+    hardware = _hardware_columns(state.problem, archive.column("X"), cell_text)
+    objectives = archive.column("objectives")
+    columns: list[_Column] = [
+        np.arange(n, dtype=np.float64),
+        archive.column("generation").astype(np.float64),
+        archive.column("feasible").astype(np.float64),
+        archive.column("cv").astype(np.float64),
+        *(_parsed(codes, texts) for codes, texts in hardware),
+        *(objectives[:, j].astype(np.float64) for j in range(objectives.shape[1])),
+    ]
+    metrics = header[len(columns) :]
+    columns += [archive.column(name).astype(np.float64) for name in metrics]
+    if len(columns) != len(header):
+        raise ValueError(f"{len(columns)} columns for a header of {len(header)}")
+    return columns
+
+
+def write(csv_path: Path, header: Sequence[str], columns: Sequence[_Column]) -> None:
+    """Write the columnar file of the (complete) CSV ``csv_path`` (streamed to a temporary
+    name, then renamed into place: a crash never leaves a torn file under its name)."""
+    size, tail = csv_fingerprint(csv_path)
+    n = len(columns[0]) if columns else 0
+    arrays: dict[str, np.ndarray] = {
+        "format": np.asarray(FORMAT),
+        "version": np.asarray(VERSION),
+        "header": np.asarray(list(header), dtype=str),
+        "rows": np.asarray(n, dtype=np.int64),
+        "csv_bytes": np.asarray(size, dtype=np.int64),
+        "csv_tail_sha256": np.asarray(tail),
+    }
+    for k, column in enumerate(columns):
+        if isinstance(column, tuple):
+            arrays[f"c{k}.codes"], arrays[f"c{k}.values"] = column
+        else:
+            arrays[f"c{k}"] = column
+    target = path_for(csv_path)
+    partial = target.with_name(f".{FILE}.partial")
+    try:
+        with partial.open("wb") as fh:  # the permissions open() gives, or the replaced file's
+            if target.exists():
+                os.fchmod(fh.fileno(), target.stat().st_mode & 0o777)
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def read(csv_path: Path, rows: int | None) -> dict[str, np.ndarray] | None:
+    """The columns of ``csv_path`` by name from its columnar file, or None when that file is
+    missing, unreadable or does not describe the CSV (see the module docstring); ``rows``:
+    the number of rows expected (summary.json's ``evaluations``), None when unknown."""
+    target = path_for(csv_path)
+    if not target.is_file():
+        return None
+    try:
+        with np.load(target, allow_pickle=False) as npz:
+            if str(npz["format"]) != FORMAT or int(npz["version"]) != VERSION:
+                return None
+            header = [str(h) for h in npz["header"]]
+            n = int(npz["rows"])
+            if (rows is not None and n != rows) or header != csv_header(csv_path):
+                return None
+            if (int(npz["csv_bytes"]), str(npz["csv_tail_sha256"])) != csv_fingerprint(csv_path):
+                return None
+            out = {}
+            for k, name in enumerate(header):
+                if f"c{k}" in npz.files:
+                    column = npz[f"c{k}"]
+                else:
+                    codes, values = npz[f"c{k}.codes"], npz[f"c{k}.values"]
+                    if codes.dtype.kind not in "iu" or ((codes < 0) | (codes >= len(values))).any():
+                        return None
+                    column = values[codes]
+                if column.shape != (n,) or column.dtype.kind not in "fU":
+                    return None
+                out[name] = column
+            return out
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+
+
+def _parsed(codes: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A hardware column as (codes, values): numbers when every text used parses as one (as
+    the CSV reader parses a column), else the texts."""
+    texts_array = np.asarray(list(texts), dtype=str)
+    used = np.zeros(len(texts_array), dtype=bool)
+    used[codes] = True
+    try:
+        values = np.full(len(texts_array), np.nan)
+        values[used] = np.asarray(texts_array[used], dtype=float)
+    except ValueError:
+        values = texts_array
+    dtype = np.uint8 if len(texts_array) <= 256 else np.int64
+    return codes.astype(dtype), values
+
+
+def _hardware_columns(
+    problem: AcceleratorProblem, X: np.ndarray, cell_text: Callable[[Any], str]
+) -> list[tuple[np.ndarray, list[str]]]:
+    """Per hardware column of the CSV: one code per row and the text of each code (the same
+    cells :func:`evodse.experiment.rundir.design_csv` writes)."""
+    space = getattr(problem, "design_space", None)
+    if type(problem).decision_table is not AcceleratorProblem.decision_table or not isinstance(
+        space, DesignSpace
+    ):  # a problem's own table: formatted by value
+        out = []
+        for values in problem.decision_table(X).values():
+            texts = {v: cell_text(v) for v in dict.fromkeys(values)}
+            distinct = list(dict.fromkeys(texts.values()))
+            code = {t: i for i, t in enumerate(distinct)}
+            out.append((np.asarray([code[texts[v]] for v in values], dtype=np.int64), distinct))
+        return out
+    by_name = {p.name: j for j, p in enumerate(space.parameters)}
+    base = space.base.to_dict()
+    columns: dict[str, tuple[np.ndarray, list[str]]] = {}
+    for key in HARDWARE_KEYS:
+        if key == "name":
+            continue
+        if key in by_name:
+            j = by_name[key]
+            texts = [cell_text(v) for v in space.parameters[j].values]
+            columns[key] = (np.asarray(X[:, j], dtype=np.int64), texts)
+        else:
+            columns[key] = (np.zeros(len(X), dtype=np.int64), [cell_text(base[key])])
+    unset = cell_text(None)
+    precision_codes, precision_texts = columns["precision_bits"]
+    for key in OPERAND_BITS:  # a width left to precision_bits is that row's precision
+        codes, texts = columns[key]
+        is_unset = np.asarray([t == unset for t in texts], dtype=bool)
+        if is_unset.any():
+            merged = np.where(is_unset[codes], len(texts) + precision_codes, codes)
+            columns[key] = (merged, texts + precision_texts)
+    return list(columns.values())
