@@ -19,6 +19,10 @@ Parts (``--parts``):
     + system of the child) and peak resident memory, and the designs evaluated.
 ``rate``
     NSGA-II designs per second (CPU and wall) for a few population sizes, in process.
+``profile``
+    Where an NSGA-II generation's CPU time goes (cProfile, at populations of 50 and 1,000):
+    the cost model, pymoo's ask (with evodse's duplicate filter) and tell (with the archive's
+    look-ups), the archive's evaluation step, the history.
 ``io``
     A random-search archive of ``--io-designs`` designs, then: the checkpoint written whole
     (``save_checkpoint``), the incremental checkpoint after one more generation (``RunWriter``,
@@ -201,6 +205,45 @@ def nsga2_rate(pop_size: int) -> dict[str, Any]:
     }
 
 
+PROFILE_GENERATIONS = {50: 400, 1000: 30}
+#: What a generation's CPU time goes to, by the functions that do it (cumulative cProfile time).
+PROFILED = {
+    "cost_model": ("evodse/search/problem.py", "evaluate_designs"),
+    "pymoo_ask": ("evodse/search/algorithms.py", "ask"),
+    "duplicate_filter": ("evodse/search/archive.py", "do"),
+    "pymoo_tell": ("evodse/search/algorithms.py", "tell"),
+    "archive": ("evodse/search/archive.py", "evaluate_rows"),
+    "history": ("evodse/search/driver.py", "_record"),
+}
+
+
+def nsga2_profile(pop_size: int, generations: int) -> dict[str, Any]:
+    """Where an NSGA-II generation's CPU time goes, by cProfile (which slows Python-heavy code
+    more than numpy-heavy code: the shares, not the seconds, are the result)."""
+    import cProfile
+    import pstats
+
+    from evodse.search.driver import Termination, new_state, run_search
+
+    _, prob = problem()
+    state = new_state(prob, "nsga2", {"pop_size": pop_size}, 0)
+    run_search(state, Termination(generations=2))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_search(state, Termination(generations=2 + generations))
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    out: dict[str, Any] = {"pop_size": pop_size, "generations": generations, "total_s": total}
+    for name, (file, function) in PROFILED.items():
+        out[f"{name}_s"] = sum(
+            cumulative
+            for (where, _, called), (_, _, _, cumulative, _) in stats.items()
+            if where.endswith(file) and called == function
+        )
+    return out
+
+
 def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
     """Checkpoint and output costs on a random-search archive of ``designs`` designs (and, with
     the part ``plot``, ``evodse plot`` and ``evodse report`` of its run directory)."""
@@ -353,6 +396,17 @@ def headlines(results: dict[str, Any]) -> list[str]:
             f"- NSGA-II CPU time per generation: {parts}; the rest is pymoo's ask and tell and "
             "evodse's bookkeeping (archive, front, history), which no longer grows with the "
             "archive."
+        )
+    for r in after.get("profile", []):
+        total = r["total_s"]
+        lines.append(
+            f"- Profiled NSGA-II generation at population {r['pop_size']} (cProfile, "
+            f"{r['generations']} generations, {1e3 * total / r['generations']:.0f} ms each under "
+            f"the profiler): cost model {100 * r['cost_model_s'] / total:.0f}%, pymoo's ask "
+            f"{100 * r['pymoo_ask_s'] / total:.0f}% (of which evodse's duplicate filter "
+            f"{100 * r['duplicate_filter_s'] / total:.0f}%), pymoo's tell "
+            f"{100 * r['pymoo_tell_s'] / total:.0f}%, the history "
+            f"{100 * r['history_s'] / total:.0f}%."
         )
     io_b, io_a = before.get("io", {}), after.get("io", {})
     if "incremental_checkpoint" in io_a:
@@ -544,7 +598,9 @@ def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--label", choices=LABELS, help="where the results go")
-    ap.add_argument("--parts", nargs="+", default=["startup", "command", "rate", "io", "plot"])
+    ap.add_argument(
+        "--parts", nargs="+", default=["startup", "command", "rate", "profile", "io", "plot"]
+    )
     ap.add_argument("--io-designs", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path, default=RESULTS)
     ap.add_argument("--limit-s", type=float, default=300.0, help="kill a command after this")
@@ -569,6 +625,9 @@ def main(argv: list[str] | None = None) -> int:
             if "rate" in args.parts:
                 entry["rate"] = [nsga2_rate(pop) for pop in RATE_POPS]
                 print(json.dumps(entry["rate"]), flush=True)
+            if "profile" in args.parts:
+                entry["profile"] = [nsga2_profile(p, g) for p, g in PROFILE_GENERATIONS.items()]
+                print(json.dumps(entry["profile"]), flush=True)
             if "io" in args.parts:
                 entry["io"] = io_costs(args.io_designs, Path(tmp), args.parts)
                 print(json.dumps(entry["io"]), flush=True)

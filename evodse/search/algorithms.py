@@ -23,7 +23,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from pymoo.core.algorithm import Algorithm
@@ -149,6 +149,7 @@ BUILDERS: dict[str, Callable[[_Setup], Algorithm]] = {
 }
 
 
+@runtime_checkable
 class Search(Protocol):
     """An algorithm as the driver runs it, one generation at a time: :meth:`ask` for designs,
     the driver evaluates the new ones into the archive, :meth:`tell`."""
