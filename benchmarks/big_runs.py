@@ -244,6 +244,18 @@ def nsga2_profile(pop_size: int, generations: int) -> dict[str, Any]:
     return out
 
 
+def compared_rates(trees: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """:func:`nsga2_rate` of each tree (label -> (commit, evodse source tree)) in child
+    processes, the trees interleaved population by population: the same machine load for all."""
+    out = []
+    for pop in RATE_POPS:
+        for label, (sha, tree) in trees.items():
+            env = {**os.environ, "PYTHONPATH": tree}
+            run = _child([sys.executable, __file__, "--rate-only", str(pop)], env=env)
+            out.append({"label": label, "commit": sha, **json.loads(run["stdout"])})
+    return out
+
+
 def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
     """Checkpoint and output costs on a random-search archive of ``designs`` designs (and, with
     the part ``plot``, ``evodse plot`` and ``evodse report`` of its run directory)."""
@@ -306,13 +318,17 @@ def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
         rundir.write_config(tmp / "write_results", resolved)
         run_dir = tmp / "write_results"
         out["plot"] = _child([*_CLI, "plot", str(run_dir), "--out", str(tmp / "p")])
+        out["plot"].pop("stdout")
         out["report"] = _child([*_CLI, "report", str(run_dir)])
+        out["report"].pop("stdout")
         out["plot_small"] = _child([*_CLI, "plot", str(tmp / "small"), "--out", str(tmp / "s")])
         out["plot_small"]["designs"] = SMALL_DESIGNS
+        out["plot_small"].pop("stdout")
         columns = run_dir / "evaluations.npz"
         if columns.exists():  # the CSV alone
             columns.rename(tmp / "evaluations.npz")
             out["plot_csv"] = _child([*_CLI, "plot", str(run_dir), "--out", str(tmp / "c")])
+            out["plot_csv"].pop("stdout")
             out["evaluations_npz_mib"] = (tmp / "evaluations.npz").stat().st_size / 2**20
     archive = state.archive
     columns = ["X", "objectives", "F", "G", "generation", "cv", "feasible"]
@@ -327,16 +343,29 @@ def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
 _CLI = [sys.executable, "-m", "evodse.cli.main"]
 
 
-def _child(argv: list[str]) -> dict[str, float]:
-    """Wall time, CPU time and peak memory of a command in a child process."""
+def _child(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Wall time, CPU time and peak memory of a command in a child process. The peak is the
+    child's own high-water mark (``VmHWM``, read every 20 ms while it runs): ``ru_maxrss``
+    would also count this process's memory, which the child holds until its ``exec``."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
+    status_file, peak_kib = Path(f"/proc/{child.pid}/status"), 0
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            hwm = status_file.read_text().split("VmHWM:")[1].split()[0]
+            peak_kib = max(peak_kib, int(hwm))
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.02)
     return {
         "status": os.waitstatus_to_exitcode(status),
         "wall_s": time.perf_counter() - start,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "peak_rss_mib": peak_kib / 1024,
+        "stdout": child.stdout.read().decode(),
     }
 
 
@@ -385,6 +414,25 @@ def headlines(results: dict[str, Any]) -> list[str]:
             f"{rate['after'][p] / rate['before'][p]:.1f}x at population {p}" for p in common
         )
         lines.append(f"- NSGA-II designs per CPU second, after / before: {ratios}.")
+    compared = after.get("rate_compared", [])
+    if compared:
+        by = {(r["label"], r["pop_size"]): r["designs_per_cpu_s"] for r in compared}
+        others = [k for k in LABELS if k != "after" and any(r["label"] == k for r in compared)]
+        parts = []
+        for pop in RATE_POPS:
+            if ("after", pop) in by:
+                mine = by[("after", pop)]
+                ratios = ", ".join(
+                    f"{mine / by[(k, pop)]:.2f}x {k}" for k in others if (k, pop) in by
+                )
+                parts.append(f"{by[('after', pop)]:,.0f} at population {pop} ({ratios})")
+        commits = ", ".join(
+            f"{k} `{next(r['commit'] for r in compared if r['label'] == k)}`" for k in others
+        )
+        lines.append(
+            "- NSGA-II designs per CPU second measured in one session, the trees interleaved "
+            f"({commits}; the same machine load for all): " + "; ".join(parts) + "."
+        )
     shares = [r for r in after.get("rate", []) if "model_cpu_s" in r]
     if shares:
         parts = ", ".join(
@@ -606,7 +654,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit-s", type=float, default=300.0, help="kill a command after this")
     ap.add_argument("--commit", default=None, help="the commit measured (default: git's)")
     ap.add_argument("--doc", action="store_true", help="only rewrite docs/big_runs.md")
+    ap.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="LABEL=COMMIT:TREE",
+        help="with the rate part: also measure these evodse source trees, interleaved",
+    )
+    ap.add_argument("--rate-only", type=int, help=argparse.SUPPRESS)  # a compared tree's child
     args = ap.parse_args(argv)
+    if args.rate_only:
+        print(json.dumps(nsga2_rate(args.rate_only)))
+        return 0
     results = json.loads(args.json.read_text()) if args.json.exists() else {}
     if not args.doc:
         if args.label is None:
@@ -625,6 +684,14 @@ def main(argv: list[str] | None = None) -> int:
             if "rate" in args.parts:
                 entry["rate"] = [nsga2_rate(pop) for pop in RATE_POPS]
                 print(json.dumps(entry["rate"]), flush=True)
+                if args.compare:
+                    trees = {}
+                    for item in args.compare:
+                        label, rest = item.split("=", 1)
+                        trees[label] = tuple(rest.split(":", 1))
+                    trees[args.label] = (entry["commit"], str(ROOT))
+                    entry["rate_compared"] = compared_rates(trees)
+                    print(json.dumps(entry["rate_compared"]), flush=True)
             if "profile" in args.parts:
                 entry["profile"] = [nsga2_profile(p, g) for p, g in PROFILE_GENERATIONS.items()]
                 print(json.dumps(entry["profile"]), flush=True)
