@@ -229,6 +229,21 @@ def test_the_columnar_file_is_the_csv(tmp_path, capsys):
     assert_same_table(reference, load_run(run_dir).evaluations)
 
 
+def test_a_run_is_read_from_its_columnar_file(tmp_path, capsys, monkeypatch):
+    """With a matching evaluations.npz, loading the run never parses evaluations.csv."""
+    run_dir = columnar_run(tmp_path, capsys)
+    reference = Table.read_rows(run_dir / rundir.EVALUATIONS)
+    parsed = []
+    real_read = Table.read.__func__
+    monkeypatch.setattr(
+        Table,
+        "read",
+        classmethod(lambda cls, path: (parsed.append(path.name), real_read(cls, path))[1]),
+    )
+    assert_same_table(reference, load_run(run_dir).evaluations)
+    assert rundir.EVALUATIONS not in parsed and rundir.PARETO in parsed
+
+
 @pytest.mark.parametrize("damage", ["corrupt", "csv_edited", "other_run", "row_count"])
 def test_a_stale_or_corrupt_columnar_file_is_ignored(tmp_path, capsys, damage):
     """A columnar file that is torn, from another run, or older than an edit of the CSV is
