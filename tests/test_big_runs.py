@@ -268,6 +268,26 @@ def test_a_stale_or_corrupt_columnar_file_is_ignored(tmp_path, capsys, damage):
         assert_same_table(Table.read_rows(csv_path), load_run(run_dir).evaluations)
 
 
+def test_a_damaged_column_is_one_clear_error(tmp_path, capsys):
+    """A columnar file whose checks pass but whose column data cannot be used (codes beyond its
+    values) is one line naming the file and the column, when that column is first read."""
+    run_dir = columnar_run(tmp_path, capsys)
+    csv_path = run_dir / rundir.EVALUATIONS
+    header = columnar.csv_header(csv_path)
+    rows = len(Table.read_rows(csv_path))
+    columns = [Table.read_rows(csv_path)[name] for name in header]
+    k = header.index("pe_rows")
+    columns[k] = (np.full(rows, 7, dtype=np.uint8), np.asarray([8.0, 16.0]))
+    columnar.write(csv_path, header, columns)
+    read = columnar.read(csv_path, rows)
+    assert read is not None and "pe_rows" in read
+    with pytest.raises(InputError, match="damaged") as error:
+        load_run(run_dir)
+    assert error.value.key == "pe_rows" and error.value.source.endswith(columnar.FILE)
+    status, _, err = cli(capsys, "report", run_dir)
+    assert status == 2 and err.count("\n") == 1 and "pe_rows" in err, err
+
+
 def test_numpys_loader_falls_back_to_the_csv_module(tmp_path):
     """Cells numpy's loader takes differently (a text cell below a number, a quoted comma, a
     short row) are read by the csv module, which names the short row."""

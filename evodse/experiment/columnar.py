@@ -19,12 +19,14 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from evodse.errors import InputError
 from evodse.hardware.template import HARDWARE_KEYS, OPERAND_BITS
 from evodse.search.archive import Archive
 from evodse.search.problem import AcceleratorProblem
@@ -116,10 +118,50 @@ def write(csv_path: Path, header: Sequence[str], columns: Sequence[_Column]) -> 
         raise
 
 
-def read(csv_path: Path, rows: int | None) -> dict[str, np.ndarray] | None:
-    """The columns of ``csv_path`` by name from its columnar file, or None when that file is
-    missing, unreadable or does not describe the CSV (see the module docstring); ``rows``:
-    the number of rows expected (summary.json's ``evaluations``), None when unknown."""
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError)
+
+
+class Columns(Mapping[str, np.ndarray]):
+    """The columns of a checked columnar file by name, each read from the file on first access
+    (a plot reads about half of them). A column that passed :func:`read`'s checks but cannot
+    be read after all (its data damaged) is an :class:`~evodse.errors.InputError`."""
+
+    def __init__(self, path: Path, header: Sequence[str], rows: int):
+        self.path = Path(path)
+        self.rows = rows
+        self._index = {name: k for k, name in enumerate(header)}  # a repeated name: the last
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        k = self._index[name]
+        try:
+            with np.load(self.path, allow_pickle=False) as npz:
+                column = _column(npz, k)
+        except _UNREADABLE:
+            column = None
+        if column is None or column.shape != (self.rows,):
+            raise InputError(
+                "damaged: this column cannot be read; delete the file to read "
+                f"{self.path.with_name('evaluations.csv').name} instead",
+                source=str(self.path),
+                key=name,
+            )
+        return column
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index  # without reading the column
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def read(csv_path: Path, rows: int | None) -> Columns | None:
+    """The columns of ``csv_path`` from its columnar file, or None when that file is missing,
+    unreadable or does not describe the CSV (see the module docstring); ``rows``: the number
+    of rows expected (summary.json's ``evaluations``), None when unknown. Every column's
+    array header (shape, type) is checked here, its data when it is first read."""
     target = path_for(csv_path)
     if not target.is_file():
         return None
@@ -133,21 +175,43 @@ def read(csv_path: Path, rows: int | None) -> dict[str, np.ndarray] | None:
                 return None
             if (int(npz["csv_bytes"]), str(npz["csv_tail_sha256"])) != csv_fingerprint(csv_path):
                 return None
-            out = {}
-            for k, name in enumerate(header):
-                if f"c{k}" in npz.files:
-                    column = npz[f"c{k}"]
-                else:
-                    codes, values = npz[f"c{k}.codes"], npz[f"c{k}.values"]
-                    if codes.dtype.kind not in "iu" or ((codes < 0) | (codes >= len(values))).any():
-                        return None
-                    column = values[codes]
-                if column.shape != (n,) or column.dtype.kind not in "fU":
-                    return None
-                out[name] = column
-            return out
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+            if not all(_member_ok(npz, k, n) for k in range(len(header))):
+                return None
+    except _UNREADABLE:
         return None
+    return Columns(target, header, n)
+
+
+def _member_ok(npz: Any, k: int, n: int) -> bool:
+    """Whether column ``k`` is stored as a whole column of ``n`` numbers or texts, or as ``n``
+    integer codes and a 1-D array of values (array headers only, no data read)."""
+    if f"c{k}" in npz.files:
+        shape, kind = _array_header(npz, f"c{k}")
+        return shape == (n,) and kind in "fU"
+    codes, codes_kind = _array_header(npz, f"c{k}.codes")
+    values, values_kind = _array_header(npz, f"c{k}.values")
+    return codes == (n,) and codes_kind in "iu" and len(values) == 1 and values_kind in "fU"
+
+
+def _array_header(npz: Any, name: str) -> tuple[tuple[int, ...], str]:
+    """The shape and dtype kind of member ``name`` of an open ``.npz``, from its header."""
+    with npz.zip.open(f"{name}.npy") as fh:
+        major, _ = npy_format.read_magic(fh)
+        read_header = (
+            npy_format.read_array_header_1_0 if major == 1 else npy_format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(fh)
+    return shape, dtype.kind
+
+
+def _column(npz: Any, k: int) -> np.ndarray | None:
+    """Column ``k`` of an open ``.npz`` (None when its codes are out of range)."""
+    if f"c{k}" in npz.files:
+        return npz[f"c{k}"]
+    codes, values = npz[f"c{k}.codes"], npz[f"c{k}.values"]
+    if ((codes < 0) | (codes >= len(values))).any():
+        return None
+    return values[codes]
 
 
 def _parsed(codes: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

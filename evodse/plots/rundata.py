@@ -47,11 +47,17 @@ class Table:
     Cells are converted on first access of a column (runs have many metric columns).
     """
 
-    def __init__(self, columns: Mapping[str, Sequence[Any]], source: str):
-        self._raw = dict(columns)
+    def __init__(
+        self, columns: Mapping[str, Sequence[Any]], source: str, *, rows: int | None = None
+    ):
+        """``rows``: the columns' length, which makes ``columns`` a mapping read lazily (a
+        :class:`~evodse.experiment.columnar.Columns`), kept as it is."""
+        self._raw = columns if rows is not None else dict(columns)
         self._converted: dict[str, np.ndarray] = {}
         self.source = source
-        self._n = len(next(iter(self._raw.values()))) if self._raw else 0
+        if rows is None:
+            rows = len(next(iter(self._raw.values()))) if self._raw else 0
+        self._n = rows
 
     @classmethod
     def read(cls, path: Path) -> Table:
@@ -82,7 +88,7 @@ class Table:
         :meth:`read`."""
         columns = columnar.read(path, rows)
         if columns is not None:
-            return cls.from_arrays(columns, str(path))
+            return cls(columns, str(path), rows=columns.rows)
         return cls.read(path)
 
     @classmethod
@@ -135,6 +141,9 @@ class Table:
             if name not in self._raw:
                 raise InputError("missing column", source=self.source, key=name)
             cells = self._raw[name]
+            if isinstance(cells, np.ndarray) and cells.dtype.kind in "fU":  # parsed already
+                self._converted[name] = cells
+                return cells
             try:
                 self._converted[name] = np.asarray(cells, dtype=float)
             except ValueError:
