@@ -19,13 +19,23 @@ Parts (``--parts``):
     + system of the child) and peak resident memory, and the designs evaluated.
 ``rate``
     NSGA-II designs per second (CPU and wall) for a few population sizes, in process.
+``profile``
+    Where an NSGA-II generation's CPU time goes (cProfile, at populations of 50 and 1,000):
+    the cost model, pymoo's ask (with evodse's duplicate filter) and tell (with the archive's
+    look-ups), the archive's evaluation step, the history.
 ``io``
     A random-search archive of ``--io-designs`` designs, then: the checkpoint written whole
     (``save_checkpoint``), the incremental checkpoint after one more generation (``RunWriter``,
     where the code has it), evaluations.csv with the other result files written at once
     (``write_results``), and the bytes per archived design.
 ``plot`` (with ``io``)
-    ``evodse plot`` and ``evodse report`` of that run directory, in child processes.
+    ``evodse plot`` and ``evodse report`` of that run directory, in child processes; ``evodse
+    plot`` again without its ``evaluations.npz`` (the CSV read by numpy's loader), and of a run
+    directory of the archive's first ``SMALL_DESIGNS`` designs (the memory a plot takes
+    whatever the run's size).
+
+Labels: ``before`` is the code issue 24 was filed against, ``previous`` the first pass at it,
+``after`` the current one.
 
 The machine is shared (two cores, other jobs running): run under ``nice -n 10``; wall and CPU
 times are both recorded, and CPU time is the one to compare between runs. Results are merged
@@ -72,6 +82,8 @@ EXPERIMENT: dict[str, Any] = {
     "seeds": [0],
 }
 COMMANDS = (("random", 20), ("random", 60), ("nsga2", 20), ("nsga2", 60))
+LABELS = ("before", "previous", "after")
+SMALL_DESIGNS = 10_000
 RATE_POPS = (50, 200, 1000)
 RATE_CPU_S = 6.0
 
@@ -193,6 +205,57 @@ def nsga2_rate(pop_size: int) -> dict[str, Any]:
     }
 
 
+PROFILE_GENERATIONS = {50: 400, 1000: 30}
+#: What a generation's CPU time goes to, by the functions that do it (cumulative cProfile time).
+PROFILED = {
+    "cost_model": ("evodse/search/problem.py", "evaluate_designs"),
+    "pymoo_ask": ("evodse/search/algorithms.py", "ask"),
+    "duplicate_filter": ("evodse/search/archive.py", "do"),
+    "pymoo_tell": ("evodse/search/algorithms.py", "tell"),
+    "archive": ("evodse/search/archive.py", "evaluate_rows"),
+    "history": ("evodse/search/driver.py", "_record"),
+}
+
+
+def nsga2_profile(pop_size: int, generations: int) -> dict[str, Any]:
+    """Where an NSGA-II generation's CPU time goes, by cProfile (which slows Python-heavy code
+    more than numpy-heavy code: the shares, not the seconds, are the result)."""
+    import cProfile
+    import pstats
+
+    from evodse.search.driver import Termination, new_state, run_search
+
+    _, prob = problem()
+    state = new_state(prob, "nsga2", {"pop_size": pop_size}, 0)
+    run_search(state, Termination(generations=2))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_search(state, Termination(generations=2 + generations))
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    out: dict[str, Any] = {"pop_size": pop_size, "generations": generations, "total_s": total}
+    for name, (file, function) in PROFILED.items():
+        out[f"{name}_s"] = sum(
+            cumulative
+            for (where, _, called), (_, _, _, cumulative, _) in stats.items()
+            if where.endswith(file) and called == function
+        )
+    return out
+
+
+def compared_rates(trees: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """:func:`nsga2_rate` of each tree (label -> (commit, evodse source tree)) in child
+    processes, the trees interleaved population by population: the same machine load for all."""
+    out = []
+    for pop in RATE_POPS:
+        for label, (sha, tree) in trees.items():
+            env = {**os.environ, "PYTHONPATH": tree}
+            run = _child([sys.executable, __file__, "--rate-only", str(pop)], env=env)
+            out.append({"label": label, "commit": sha, **json.loads(run["stdout"])})
+    return out
+
+
 def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
     """Checkpoint and output costs on a random-search archive of ``designs`` designs (and, with
     the part ``plot``, ``evodse plot`` and ``evodse report`` of its run directory)."""
@@ -203,6 +266,10 @@ def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
     base = _rss_mib()  # the process with its problem built, nothing evaluated
     batch = 10_000
     state = new_state(prob, "random", {"pop_size": batch}, 0)
+    if "plot" in parts:  # a small run directory: what a plot takes beside the run's rows
+        run_search(state, Termination(evaluations=SMALL_DESIGNS))
+        rundir.write_results(tmp / "small", state, exp.resolved(prob, 0))
+        rundir.write_config(tmp / "small", exp.resolved(prob, 0))
     cpu0 = time.process_time()
     run_search(state, Termination(evaluations=designs // 2))
     half = (len(state.archive), _rss_mib())  # memory per design: between half and all
@@ -249,8 +316,20 @@ def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
         out[name] = {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0}
     if "plot" in parts:  # the run directory written at once, plotted and reported
         rundir.write_config(tmp / "write_results", resolved)
-        out["plot"] = _child([*_CLI, "plot", str(tmp / "write_results"), "--out", str(tmp / "p")])
-        out["report"] = _child([*_CLI, "report", str(tmp / "write_results")])
+        run_dir = tmp / "write_results"
+        out["plot"] = _child([*_CLI, "plot", str(run_dir), "--out", str(tmp / "p")])
+        out["plot"].pop("stdout")
+        out["report"] = _child([*_CLI, "report", str(run_dir)])
+        out["report"].pop("stdout")
+        out["plot_small"] = _child([*_CLI, "plot", str(tmp / "small"), "--out", str(tmp / "s")])
+        out["plot_small"]["designs"] = SMALL_DESIGNS
+        out["plot_small"].pop("stdout")
+        columns = run_dir / "evaluations.npz"
+        if columns.exists():  # the CSV alone
+            columns.rename(tmp / "evaluations.npz")
+            out["plot_csv"] = _child([*_CLI, "plot", str(run_dir), "--out", str(tmp / "c")])
+            out["plot_csv"].pop("stdout")
+            out["evaluations_npz_mib"] = (tmp / "evaluations.npz").stat().st_size / 2**20
     archive = state.archive
     columns = ["X", "objectives", "F", "G", "generation", "cv", "feasible"]
     columns += archive.metric_names()
@@ -264,16 +343,29 @@ def io_costs(designs: int, tmp: Path, parts: Sequence[str]) -> dict[str, Any]:
 _CLI = [sys.executable, "-m", "evodse.cli.main"]
 
 
-def _child(argv: list[str]) -> dict[str, float]:
-    """Wall time, CPU time and peak memory of a command in a child process."""
+def _child(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Wall time, CPU time and peak memory of a command in a child process. The peak is the
+    child's own high-water mark (``VmHWM``, read every 20 ms while it runs): ``ru_maxrss``
+    would also count this process's memory, which the child holds until its ``exec``."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
+    status_file, peak_kib = Path(f"/proc/{child.pid}/status"), 0
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            hwm = status_file.read_text().split("VmHWM:")[1].split()[0]
+            peak_kib = max(peak_kib, int(hwm))
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.02)
     return {
         "status": os.waitstatus_to_exitcode(status),
         "wall_s": time.perf_counter() - start,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "peak_rss_mib": peak_kib / 1024,
+        "stdout": child.stdout.read().decode(),
     }
 
 
@@ -314,7 +406,7 @@ def headlines(results: dict[str, Any]) -> list[str]:
         lines.append(line + ".")
     rate = {
         k: {r["pop_size"]: r["designs_per_cpu_s"] for r in results.get(k, {}).get("rate", [])}
-        for k in ("before", "after")
+        for k in LABELS
     }
     common = sorted(set(rate["before"]) & set(rate["after"]))
     if common:
@@ -322,6 +414,25 @@ def headlines(results: dict[str, Any]) -> list[str]:
             f"{rate['after'][p] / rate['before'][p]:.1f}x at population {p}" for p in common
         )
         lines.append(f"- NSGA-II designs per CPU second, after / before: {ratios}.")
+    compared = after.get("rate_compared", [])
+    if compared:
+        by = {(r["label"], r["pop_size"]): r["designs_per_cpu_s"] for r in compared}
+        others = [k for k in LABELS if k != "after" and any(r["label"] == k for r in compared)]
+        parts = []
+        for pop in RATE_POPS:
+            if ("after", pop) in by:
+                mine = by[("after", pop)]
+                ratios = ", ".join(
+                    f"{mine / by[(k, pop)]:.2f}x {k}" for k in others if (k, pop) in by
+                )
+                parts.append(f"{by[('after', pop)]:,.0f} at population {pop} ({ratios})")
+        commits = ", ".join(
+            f"{k} `{next(r['commit'] for r in compared if r['label'] == k)}`" for k in others
+        )
+        lines.append(
+            "- NSGA-II designs per CPU second measured in one session, the trees interleaved "
+            f"({commits}; the same machine load for all): " + "; ".join(parts) + "."
+        )
     shares = [r for r in after.get("rate", []) if "model_cpu_s" in r]
     if shares:
         parts = ", ".join(
@@ -333,6 +444,17 @@ def headlines(results: dict[str, Any]) -> list[str]:
             f"- NSGA-II CPU time per generation: {parts}; the rest is pymoo's ask and tell and "
             "evodse's bookkeeping (archive, front, history), which no longer grows with the "
             "archive."
+        )
+    for r in after.get("profile", []):
+        total = r["total_s"]
+        lines.append(
+            f"- Profiled NSGA-II generation at population {r['pop_size']} (cProfile, "
+            f"{r['generations']} generations, {1e3 * total / r['generations']:.0f} ms each under "
+            f"the profiler): cost model {100 * r['cost_model_s'] / total:.0f}%, pymoo's ask "
+            f"{100 * r['pymoo_ask_s'] / total:.0f}% (of which evodse's duplicate filter "
+            f"{100 * r['duplicate_filter_s'] / total:.0f}%), pymoo's tell "
+            f"{100 * r['pymoo_tell_s'] / total:.0f}%, the history "
+            f"{100 * r['history_s'] / total:.0f}%."
         )
     io_b, io_a = before.get("io", {}), after.get("io", {})
     if "incremental_checkpoint" in io_a:
@@ -369,12 +491,48 @@ def headlines(results: dict[str, Any]) -> list[str]:
             f"{estimate:.1f} GiB (a checkpoint written whole, as a sweep's task returns it, "
             "adds a copy of the archive)."
         )
+    lines += _plot_headlines(results.get("previous", {}).get("io", {}), io_a)
+    return lines
+
+
+def _plot_headlines(io_p: dict[str, Any], io_a: dict[str, Any]) -> list[str]:
+    """``plot`` and ``report`` on the 10^6-design run: seconds, and the memory they take."""
+    if "plot" not in io_a or "report" not in io_a:
+        return []
+    n = io_a["archive_rows"]
+    line = (
+        f"- `evodse plot` (all figures) and `evodse report` of the {n:,}-design run: "
+        f"{io_a['plot']['wall_s']:.1f} s and {io_a['report']['wall_s']:.1f} s of wall time "
+        f"({io_a['plot']['cpu_s']:.1f} s and {io_a['report']['cpu_s']:.1f} s CPU)"
+    )
+    if "plot" in io_p and "report" in io_p:
+        line += (
+            f", before {io_p['plot']['wall_s']:.1f} s and {io_p['report']['wall_s']:.1f} s "
+            f"({io_p['plot']['cpu_s']:.1f} s and {io_p['report']['cpu_s']:.1f} s CPU)"
+        )
+    if "plot_csv" in io_a:
+        line += (
+            f"; from evaluations.csv alone (no evaluations.npz) `plot` takes "
+            f"{io_a['plot_csv']['wall_s']:.1f} s ({io_a['plot_csv']['cpu_s']:.1f} s CPU)"
+        )
+    lines = [line + "."]
+    if "plot_small" in io_a:
+        small = io_a["plot_small"]
+        per_row = (io_a["plot"]["peak_rss_mib"] - small["peak_rss_mib"]) / (n - small["designs"])
+        at_1e7 = small["peak_rss_mib"] + per_row * (1e7 - small["designs"])
+        lines.append(
+            f"- Memory of `evodse plot`: {small['peak_rss_mib']:,.0f} MiB at "
+            f"{small['designs']:,} designs, {io_a['plot']['peak_rss_mib']:,.0f} MiB at {n:,} "
+            f"({per_row * 2**20:,.0f} bytes per design); at that rate a 10^7-design run's plot "
+            f"peaks near {at_1e7 / 1024:.1f} GiB (`report`: "
+            f"{io_a['report']['peak_rss_mib']:,.0f} MiB at {n:,})."
+        )
     return lines
 
 
 def markdown(results: dict[str, Any]) -> str:
     """The docs block: the headlines, then before and after side by side."""
-    labels = [k for k in ("before", "after") if k in results]
+    labels = [k for k in LABELS if k in results]
     lines = [*headlines(results), ""] if headlines(results) else []
     lines += [
         "Measured by `benchmarks/big_runs.py` (raw results: `docs/data/big_runs.json`) on a "
@@ -445,6 +603,7 @@ def markdown(results: dict[str, Any]) -> str:
     for text, key in (
         ("`evodse plot` of the run directory (all figures), wall / CPU s", "plot"),
         ("`evodse report` of the run directory, wall / CPU s", "report"),
+        ("`evodse plot` without evaluations.npz (the CSV alone), wall / CPU s", "plot_csv"),
     ):
         cells = []
         for k in labels:
@@ -457,15 +616,23 @@ def markdown(results: dict[str, Any]) -> str:
         ("archive columns, bytes per design", "archive_column_bytes_per_design", "{:.0f}"),
         ("peak resident memory of the process, MiB", "peak_rss_mib", "{:,.0f}"),
         ("of which before the checkpoint written whole, MiB", "peak_rss_run_mib", "{:,.0f}"),
+        ("peak resident memory of `evodse plot`, MiB", "plot.peak_rss_mib", "{:,.0f}"),
+        ("peak resident memory of `evodse report`, MiB", "report.peak_rss_mib", "{:,.0f}"),
+        ("evaluations.npz beside evaluations.csv, MiB", "evaluations_npz_mib", "{:,.0f}"),
     ):
-        cells = [
-            fmt.format(results[k]["io"][key])
-            if key in results[k].get("io", {})
-            else "not available"
-            for k in labels
-        ]
+        cells = [_io_cell(results[k].get("io", {}), key, fmt) for k in labels]
         lines.append(f"| {text} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _io_cell(io: dict[str, Any], key: str, fmt: str) -> str:
+    """``io[key]`` formatted (``a.b``: ``io[a][b]``), or "not available"."""
+    value: Any = io
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return "not available"
+        value = value[part]
+    return fmt.format(value)
 
 
 def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
@@ -478,14 +645,27 @@ def write_doc(results: dict[str, Any], path: Path = DOC) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--label", choices=["before", "after"], help="where the results go")
-    ap.add_argument("--parts", nargs="+", default=["startup", "command", "rate", "io", "plot"])
+    ap.add_argument("--label", choices=LABELS, help="where the results go")
+    ap.add_argument(
+        "--parts", nargs="+", default=["startup", "command", "rate", "profile", "io", "plot"]
+    )
     ap.add_argument("--io-designs", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path, default=RESULTS)
     ap.add_argument("--limit-s", type=float, default=300.0, help="kill a command after this")
     ap.add_argument("--commit", default=None, help="the commit measured (default: git's)")
     ap.add_argument("--doc", action="store_true", help="only rewrite docs/big_runs.md")
+    ap.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="LABEL=COMMIT:TREE",
+        help="with the rate part: also measure these evodse source trees, interleaved",
+    )
+    ap.add_argument("--rate-only", type=int, help=argparse.SUPPRESS)  # a compared tree's child
     args = ap.parse_args(argv)
+    if args.rate_only:
+        print(json.dumps(nsga2_rate(args.rate_only)))
+        return 0
     results = json.loads(args.json.read_text()) if args.json.exists() else {}
     if not args.doc:
         if args.label is None:
@@ -504,6 +684,17 @@ def main(argv: list[str] | None = None) -> int:
             if "rate" in args.parts:
                 entry["rate"] = [nsga2_rate(pop) for pop in RATE_POPS]
                 print(json.dumps(entry["rate"]), flush=True)
+                if args.compare:
+                    trees = {}
+                    for item in args.compare:
+                        label, rest = item.split("=", 1)
+                        trees[label] = tuple(rest.split(":", 1))
+                    trees[args.label] = (entry["commit"], str(ROOT))
+                    entry["rate_compared"] = compared_rates(trees)
+                    print(json.dumps(entry["rate_compared"]), flush=True)
+            if "profile" in args.parts:
+                entry["profile"] = [nsga2_profile(p, g) for p, g in PROFILE_GENERATIONS.items()]
+                print(json.dumps(entry["profile"]), flush=True)
             if "io" in args.parts:
                 entry["io"] = io_costs(args.io_designs, Path(tmp), args.parts)
                 print(json.dumps(entry["io"]), flush=True)

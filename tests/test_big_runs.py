@@ -13,9 +13,12 @@ import pytest
 import yaml
 from test_checkpoint import CONFIG, assert_same_results, cli, snapshot, write_config
 
+from evodse import columnar
+from evodse.errors import InputError
 from evodse.experiment import checkpoint as ckpt
 from evodse.experiment import rundir, runner
 from evodse.experiment.config import load_experiment
+from evodse.plots.rundata import Table, load_run
 from evodse.search import driver
 from evodse.search.archive import Archive
 from evodse.search.problem import AcceleratorProblem, Evaluation
@@ -194,6 +197,111 @@ def test_the_csv_written_in_chunks_is_the_csv_written_at_once(tmp_path, capsys, 
     assert (run_dir / rundir.PARETO).read_bytes() == (at_once / rundir.PARETO).read_bytes()
 
 
+def assert_same_table(a: Table, b: Table) -> None:
+    """The same columns, in order, of the same kind and values."""
+    assert a.names == b.names
+    for name in a.names:
+        assert a[name].dtype.kind == b[name].dtype.kind, name
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def columnar_run(tmp_path: Path, capsys, name: str = "run", seed: int = 0) -> Path:
+    path = write_config(tmp_path / f"{name}.yaml", seeds=[seed])
+    run_dir = tmp_path / name
+    status, _, err = cli(capsys, "run", path, "--out", run_dir, "--quiet")
+    assert status == 0, err
+    return run_dir
+
+
+def test_the_columnar_file_is_the_csv(tmp_path, capsys):
+    """evaluations.npz holds evaluations.csv's table as the CSV's reader parses it (numbers
+    and text columns, operand widths left to the precision), and numpy's CSV loader parses
+    the CSV as the csv module does."""
+    run_dir = columnar_run(tmp_path, capsys)
+    csv_path = run_dir / rundir.EVALUATIONS
+    rows = json.loads((run_dir / rundir.SUMMARY).read_text())["evaluations"]
+    columns = columnar.read(csv_path, rows)
+    assert columns is not None
+    reference = Table.read_rows(csv_path)
+    assert len(reference) == rows
+    assert reference["dataflow"].dtype.kind == "U" and reference["weight_bits"].dtype.kind == "f"
+    assert_same_table(reference, Table.from_arrays(columns, str(csv_path)))
+    assert_same_table(reference, Table.read(csv_path))
+    assert_same_table(reference, load_run(run_dir).evaluations)
+
+
+def test_a_run_is_read_from_its_columnar_file(tmp_path, capsys, monkeypatch):
+    """With a matching evaluations.npz, loading the run never parses evaluations.csv."""
+    run_dir = columnar_run(tmp_path, capsys)
+    reference = Table.read_rows(run_dir / rundir.EVALUATIONS)
+    parsed = []
+    real_read = Table.read.__func__
+    monkeypatch.setattr(
+        Table,
+        "read",
+        classmethod(lambda cls, path: (parsed.append(path.name), real_read(cls, path))[1]),
+    )
+    assert_same_table(reference, load_run(run_dir).evaluations)
+    assert rundir.EVALUATIONS not in parsed and rundir.PARETO in parsed
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "csv_edited", "other_run", "row_count"])
+def test_a_stale_or_corrupt_columnar_file_is_ignored(tmp_path, capsys, damage):
+    """A columnar file that is torn, from another run, or older than an edit of the CSV is
+    not used: the run is read from the CSV."""
+    run_dir = columnar_run(tmp_path, capsys)
+    csv_path = run_dir / rundir.EVALUATIONS
+    npz_path = run_dir / columnar.FILE
+    rows = json.loads((run_dir / rundir.SUMMARY).read_text())["evaluations"]
+    if damage == "corrupt":
+        npz_path.write_bytes(npz_path.read_bytes()[: npz_path.stat().st_size // 2])
+    elif damage == "csv_edited":  # the last cell's last digit, the file's size unchanged
+        text = csv_path.read_text()
+        digit = text[-2]
+        csv_path.write_text(text[:-2] + ("1" if digit != "1" else "2") + "\n")
+    elif damage == "other_run":
+        other = columnar_run(tmp_path, capsys, name="other", seed=1)
+        npz_path.write_bytes((other / columnar.FILE).read_bytes())
+    else:
+        rows += 1
+    assert columnar.read(csv_path, rows) is None
+    if damage != "row_count":
+        assert_same_table(Table.read_rows(csv_path), load_run(run_dir).evaluations)
+
+
+def test_a_damaged_column_is_one_clear_error(tmp_path, capsys):
+    """A columnar file whose checks pass but whose column data cannot be used (codes beyond its
+    values) is one line naming the file and the column, when that column is first read."""
+    run_dir = columnar_run(tmp_path, capsys)
+    csv_path = run_dir / rundir.EVALUATIONS
+    header = columnar.csv_header(csv_path)
+    rows = len(Table.read_rows(csv_path))
+    columns = [Table.read_rows(csv_path)[name] for name in header]
+    k = header.index("pe_rows")
+    columns[k] = (np.full(rows, 7, dtype=np.uint8), np.asarray([8.0, 16.0]))
+    columnar.write(csv_path, header, columns)
+    read = columnar.read(csv_path, rows)
+    assert read is not None and "pe_rows" in read
+    with pytest.raises(InputError, match="damaged") as error:
+        load_run(run_dir)
+    assert error.value.key == "pe_rows" and error.value.source.endswith(columnar.FILE)
+    status, _, err = cli(capsys, "report", run_dir)
+    assert status == 2 and err.count("\n") == 1 and "pe_rows" in err, err
+
+
+def test_numpys_loader_falls_back_to_the_csv_module(tmp_path):
+    """Cells numpy's loader takes differently (a text cell below a number, a quoted comma, a
+    short row) are read by the csv module, which names the short row."""
+    path = tmp_path / "t.csv"
+    path.write_text('a,b,c\n1,x,"2,5"\nfoo,y,3\n')
+    table = Table.read(path)
+    assert table["a"].tolist() == ["1", "foo"] and table["c"].tolist() == ["2,5", "3"]
+    assert_same_table(Table.read_rows(path), table)
+    path.write_text("a,b\n1,2\n3\n")
+    with pytest.raises(InputError, match="row 2 has 1 cells, the header 2"):
+        Table.read(path)
+
+
 def test_both_kinds_of_key_find_the_same_rows():
     """Keys as one int64 (the grid fits) and as row bytes (it does not) agree, also once the
     index's tail has been merged into its main run."""
@@ -250,7 +358,7 @@ def test_the_docs_block_is_the_committed_results():
     big_runs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(big_runs)
     results = json.loads(big_runs.RESULTS.read_text())
-    assert set(results) == {"before", "after"}
+    assert set(results) == {"before", "previous", "after"}
     block = big_runs.DOC.read_text().split(big_runs.BEGIN, 1)[1].split(big_runs.END, 1)[0]
     assert block == "\n" + big_runs.markdown(results)
 

@@ -287,7 +287,7 @@ def test_moead_unconstrained_and_rnsga2_with_reference_points(tmp_path):
     )
     # 3 objectives: pymoo's reference directions give MOEA/D 15 subproblems; the search went on
     # past its initial population, within the budget, and its front is the archive's
-    assert moead.state.algorithm.ref_dirs.shape == (15, 3)
+    assert moead.state.algorithm.pymoo.ref_dirs.shape == (15, 3)
     assert 15 < moead.summary["evaluations"] <= 3 * 15
     assert moead.summary["algorithm"] == "moead"
     assert_front_of_archive(tmp_path / "m")
@@ -300,7 +300,7 @@ def test_moead_unconstrained_and_rnsga2_with_reference_points(tmp_path):
     )
     # the reference point reaches R-NSGA-II in the optimizer's space: log10 of each objective
     np.testing.assert_allclose(
-        rnsga2.state.algorithm.survival.ref_points, [[-2.0, 9.0, np.log10(0.5)]], rtol=1e-12
+        rnsga2.state.algorithm.pymoo.survival.ref_points, [[-2.0, 9.0, np.log10(0.5)]], rtol=1e-12
     )
     assert rnsga2.summary["evaluations"] == 3 * 16
     assert_front_of_archive(tmp_path / "r")

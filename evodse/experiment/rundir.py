@@ -2,7 +2,8 @@
 
 ``config.yaml`` (resolved config), ``evaluations.csv`` (every evaluated design),
 ``pareto.csv`` (the non-dominated feasible designs of ``evaluations.csv``), ``history.csv``
-(``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``, and
+(``generation, evaluations, hypervolume, front_size, wall_time_s``), ``summary.json``,
+``evaluations.npz`` (evaluations.csv's columns as arrays: :mod:`evodse.columnar`), and
 ``checkpoint.json`` with ``checkpoint.npz`` and ``checkpoint-chunks/`` (for ``--resume``: the
 run's state as data, never code; :mod:`evodse.experiment.checkpoint`). The file names and the
 atomic writer live in the low module :mod:`evodse.runfiles`: a file is written to a
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from evodse import columnar
 from evodse.errors import InputError
 from evodse.experiment import checkpoint
 from evodse.runfiles import (
@@ -130,9 +132,12 @@ def _cell_text(value: Any) -> str:
     return buf.getvalue()
 
 
-def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str]]:
-    """The hardware columns' cells: each parameter's few values formatted once, then looked up
-    by index (a problem with its own ``decision_table`` has its table formatted by value)."""
+def _hardware_columns(
+    problem: AcceleratorProblem, X: np.ndarray
+) -> list[tuple[np.ndarray, list[str]]]:
+    """The hardware columns' cells, each as (one code per row, the CSV text of each code): a
+    parameter's few values formatted once (a problem with its own ``decision_table`` has its
+    table formatted by value); an unset value takes the one it follows in its row."""
     space = getattr(problem, "design_space", None)
     if type(problem).decision_table is not AcceleratorProblem.decision_table or not isinstance(
         space, DesignSpace
@@ -140,24 +145,55 @@ def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str
         out = []
         for values in problem.decision_table(X).values():
             texts = {v: _cell_text(v) for v in dict.fromkeys(values)}
-            out.append([texts[v] for v in values])
+            distinct = list(dict.fromkeys(texts.values()))
+            code = {t: i for i, t in enumerate(distinct)}
+            out.append((np.asarray([code[texts[v]] for v in values], dtype=np.int64), distinct))
         return out
     by_name = {p.name: j for j, p in enumerate(space.parameters)}
     base = space.base.to_dict()
-    out: dict[str, list[str]] = {}
+    columns: dict[str, tuple[np.ndarray, list[str]]] = {}
     for key in space.template.keys:
         if key in by_name:
             j = by_name[key]
-            texts = np.asarray([_cell_text(v) for v in space.parameters[j].values], dtype=object)
-            out[key] = texts[X[:, j]].tolist()
+            texts = [_cell_text(v) for v in space.parameters[j].values]
+            columns[key] = (np.asarray(X[:, j], dtype=np.int64), texts)
         else:
-            out[key] = [_cell_text(base[key])] * len(X)
+            columns[key] = (np.zeros(len(X), dtype=np.int64), [_cell_text(base[key])])
     unset = _cell_text(None)
-    for p in space.template.parameters:  # an unset value takes the one it follows in its row
+    for p in space.template.parameters:
         if p.follows is not None:
-            pairs = zip(out[p.name], out[p.follows], strict=True)
-            out[p.name] = [f if v == unset else v for v, f in pairs]
-    return list(out.values())
+            codes, texts = columns[p.name]
+            is_unset = np.asarray([t == unset for t in texts], dtype=bool)
+            if is_unset.any():
+                follow_codes, follow_texts = columns[p.follows]
+                merged = np.where(is_unset[codes], len(texts) + follow_codes, codes)
+                columns[p.name] = (merged, texts + follow_texts)
+    return list(columns.values())
+
+
+def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str]]:
+    """The hardware columns' cells, row by row."""
+    return [
+        np.asarray(texts, dtype=object)[codes].tolist()
+        for codes, texts in _hardware_columns(problem, X)
+    ]
+
+
+def _design_arrays(state: SearchState) -> list:
+    """evaluations.csv's columns for every archived design as its reader parses the CSV
+    (numbers as float64, a hardware column as codes and values): the columnar file's content."""
+    archive: Archive = state.archive
+    objectives = archive.column("objectives")
+    hardware = _hardware_columns(state.problem, archive.column("X"))
+    return [
+        np.arange(len(archive), dtype=np.float64),
+        archive.column("generation").astype(np.float64),
+        archive.column("feasible").astype(np.float64),
+        archive.column("cv").astype(np.float64),
+        *(columnar.parsed_column(codes, texts) for codes, texts in hardware),
+        *(objectives[:, j].astype(np.float64) for j in range(objectives.shape[1])),
+        *(archive.column(name).astype(np.float64) for name in _metric_names(state)),
+    ]
 
 
 def summary(state: SearchState, resolved: dict[str, Any]) -> dict[str, Any]:
@@ -224,6 +260,7 @@ def write_results(
     out = Path(out)
     columns = design_columns(state)
     (evaluations or EvaluationsCsv(out)).finish(state)
+    columnar.write(out / EVALUATIONS, columns, _design_arrays(state))
     write_atomic(out / PARETO, csv_text(columns, []) + design_csv(state, pareto_rows(state)))
     history = [[_cell(h[k]) for k in HISTORY_COLUMNS] for h in state.history]
     write_atomic(out / HISTORY, csv_text(list(HISTORY_COLUMNS), history))

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from evodse import runfiles
+from evodse import columnar, runfiles
 from evodse.errors import InputError
 from evodse.hardware.protocol import DEFAULT_TEMPLATE, Template, get_template
 from evodse.search.driver import HISTORY_COLUMNS
@@ -38,16 +40,60 @@ class Table:
     Cells are converted on first access of a column (runs have many metric columns).
     """
 
-    def __init__(self, columns: Mapping[str, Sequence[Any]], source: str):
-        self._raw = dict(columns)
+    def __init__(
+        self, columns: Mapping[str, Sequence[Any]], source: str, *, rows: int | None = None
+    ):
+        """``rows``: the columns' length, which makes ``columns`` a mapping read lazily (a
+        :class:`~evodse.columnar.Columns`), kept as it is."""
+        self._raw = columns if rows is not None else dict(columns)
         self._converted: dict[str, np.ndarray] = {}
         self.source = source
-        self._n = len(next(iter(self._raw.values()))) if self._raw else 0
+        if rows is None:
+            rows = len(next(iter(self._raw.values()))) if self._raw else 0
+        self._n = rows
 
     @classmethod
     def read(cls, path: Path) -> Table:
         """Read a CSV file evodse wrote: a header, rows of its length, a newline at the end (a
-        file cut short mid-row has none)."""
+        file cut short mid-row has none). Parsed with numpy's loader (one pass for the columns
+        whose first row holds numbers, one for the others); a file it rejects is read again
+        with the ``csv`` module, which names the first bad row."""
+        try:
+            with path.open("rb") as fh:  # the last byte only: files can be large
+                fh.seek(max(fh.seek(0, io.SEEK_END) - 1, 0))
+                ends_with_newline = fh.read(1) == b"\n"
+            with path.open(newline="", encoding="utf-8") as fh:
+                head = list(itertools.islice(csv.reader(fh), 2))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(f"cannot read ({_first_line(exc)})", source=str(path)) from None
+        if head and not ends_with_newline:
+            return cls.read_rows(path)  # names the truncated row
+        if len(head) == 2 and len(head[0]) == len(head[1]):
+            columns = _load_columns(path, head[0], head[1])
+            if columns is not None:
+                return cls.from_arrays(columns, str(path))
+        return cls.read_rows(path)
+
+    @classmethod
+    def read_evaluations(cls, path: Path, rows: int | None) -> Table:
+        """evaluations.csv, from the ``evaluations.npz`` beside it when that file describes it
+        (:func:`evodse.columnar.read`; ``rows``: summary.json's count), else
+        :meth:`read`."""
+        columns = columnar.read(path, rows)
+        if columns is not None:
+            return cls(columns, str(path), rows=columns.rows)
+        return cls.read(path)
+
+    @classmethod
+    def from_arrays(cls, columns: Mapping[str, np.ndarray], source: str) -> Table:
+        """A table of parsed columns (float64, or text)."""
+        table = cls(columns, source)
+        table._converted = dict(columns)
+        return table
+
+    @classmethod
+    def read_rows(cls, path: Path) -> Table:
+        """:meth:`read` through the ``csv`` module, a Python string per cell."""
         try:
             with path.open(newline="", encoding="utf-8") as fh:
                 rows = list(csv.reader(fh))
@@ -88,6 +134,9 @@ class Table:
             if name not in self._raw:
                 raise InputError("missing column", source=self.source, key=name)
             cells = self._raw[name]
+            if isinstance(cells, np.ndarray) and cells.dtype.kind in "fU":  # parsed already
+                self._converted[name] = cells
+                return cells
             try:
                 self._converted[name] = np.asarray(cells, dtype=float)
             except ValueError:
@@ -290,7 +339,10 @@ def load_run(path: str | Path | Run) -> Run:
                 "expected {column, name, sense}", source=str(summary_path), key=f"objectives[{i}]"
             )
     config = runfiles.read_config(path)
-    evaluations = Table.read(path / runfiles.EVALUATIONS)
+    counted = summary.get("evaluations")
+    evaluations = Table.read_evaluations(
+        path / runfiles.EVALUATIONS, counted if isinstance(counted, int) else None
+    )
     pareto = Table.read(path / runfiles.PARETO)
     history = Table.read(path / runfiles.HISTORY) if (path / runfiles.HISTORY).is_file() else None
     objectives = [o["column"] for o in summary["objectives"]]
@@ -367,6 +419,53 @@ def check_design_table(
                 source=table.source,
                 key=key,
             )
+
+
+def _load_columns(
+    path: Path, header: Sequence[str], first: Sequence[str]
+) -> dict[str, np.ndarray] | None:
+    """The columns of a CSV file by numpy's loader: those whose first row holds a number as
+    float64, the others as text; None when the loader rejects the file (a row of another
+    length, a cell that is not a number below a first row that is, a blank line)."""
+    numbers = [k for k, cell in enumerate(first) if _is_number(cell)]
+    texts = [k for k in range(len(header)) if k not in set(numbers)]
+    options = {"delimiter": ",", "skiprows": 1, "quotechar": '"', "comments": None}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an empty body or a blank line: not this path
+            parts = [
+                (ks, np.loadtxt(path, usecols=ks, dtype=t, ndmin=2, encoding="utf-8", **options))
+                for ks, t in ((numbers, float), (texts, str))
+                if ks
+            ]
+        lines = _count_lines(path)
+    except (ValueError, OSError, UserWarning):
+        return None
+    if any(len(values) != lines - 1 for _, values in parts):
+        return None
+    columns: dict[str, np.ndarray] = {}
+    for k in range(len(header)):  # in the header's order, as the csv module's path
+        for ks, values in parts:
+            if k in ks:
+                columns[header[k]] = np.ascontiguousarray(values[:, ks.index(k)])
+    return columns
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        np.asarray(cell, dtype=float)
+    except ValueError:
+        return False
+    return True
+
+
+def _count_lines(path: Path, block: int = 1 << 24) -> int:
+    """The number of newlines in a file."""
+    count = 0
+    with path.open("rb") as fh:
+        while data := fh.read(block):
+            count += data.count(b"\n")
+    return count
 
 
 def _finite(table: Table, column: str) -> np.ndarray:

@@ -11,6 +11,10 @@ best at small evaluation budgets. ``random`` samples the space uniformly and ``e
 enumerates it; all use the same archive, so their fronts compare at equal evaluations.
 ``auto``, the default, chooses one of them by what an evaluation costs
 (:mod:`evodse.search.choice`).
+
+The driver runs every one of them through one protocol, :class:`Search`: ``ask`` for the
+designs of a generation, evaluate them into the archive, ``tell``. :data:`SEARCHES` builds
+each by name (pymoo's through :class:`PymooSearch` over :data:`BUILDERS`).
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from pymoo.core.algorithm import Algorithm
+from pymoo.core.population import Population
+from pymoo.core.termination import NoTermination
 from pymoo.operators.crossover.ux import UX
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.util.ref_dirs import get_reference_directions
 
 from evodse.errors import InputError
-from evodse.search.archive import Archive, ArchiveDuplicates
+from evodse.search.archive import Archive, ArchiveDuplicates, ArchiveEvaluator
+from evodse.search.baselines import Enumeration, RandomSearch
 from evodse.search.choice import AUTO, AUTO_OPTIONS
 from evodse.search.operators import NeighbourMutation
 from evodse.search.problem import AcceleratorProblem
@@ -142,9 +149,102 @@ BUILDERS: dict[str, Callable[[_Setup], Algorithm]] = {
 }
 
 
+@runtime_checkable
+class Search(Protocol):
+    """An algorithm as the driver runs it, one generation at a time: :meth:`ask` for designs,
+    the driver evaluates the new ones into the archive, :meth:`tell`."""
+
+    def ask(self, archive: Archive, *, max_new: int | None, termination: Any = None) -> np.ndarray:
+        """Index rows to evaluate, at most ``max_new`` of them new to ``archive`` (None: no
+        limit); empty when the algorithm has nothing left to propose. ``termination``: the
+        run's limits (:class:`~evodse.search.driver.Termination`), None when unknown."""
+        ...
+
+    def tell(self, archive: Archive, X: np.ndarray) -> None:
+        """The designs ``X`` that :meth:`ask` returned are in ``archive`` now."""
+        ...
+
+
+class PymooSearch:
+    """A pymoo algorithm as a :class:`Search`: ``ask`` is pymoo's ask (its population's
+    designs, cut to the budget), ``tell`` serves the population from the archive and is pymoo's
+    tell. ``first``: archived designs that replace the algorithm's own initial sample."""
+
+    def __init__(
+        self,
+        algorithm: Algorithm,
+        problem: AcceleratorProblem,
+        evaluator: ArchiveEvaluator,
+        seed: int,
+        first: np.ndarray | None = None,
+    ):
+        algorithm.evaluator = evaluator
+        algorithm.setup(problem, termination=NoTermination(), seed=seed, verbose=False)
+        if first is not None and len(first):
+            algorithm.ask()  # initializes the algorithm; its own sample is replaced, not evaluated
+            pop = Population.new(X=np.asarray(first))
+            evaluator.eval(problem, pop)  # all archived: nothing is evaluated again
+            algorithm.tell(infills=pop)
+        self.pymoo = algorithm
+        self.problem = problem
+        self._asked: tuple[Population, np.ndarray] | None = None
+
+    def ask(self, archive: Archive, *, max_new: int | None, termination: Any = None) -> np.ndarray:
+        pop = self.pymoo.ask()
+        self._asked = None
+        if pop is None:  # mating found nothing new: pymoo has terminated the algorithm
+            return np.zeros((0, self.problem.n_var), dtype=np.int64)
+        X = np.rint(pop.get("X")).astype(np.int64)
+        keep = np.ones(len(X), dtype=bool) if max_new is None else archive.within_budget(X, max_new)
+        self._asked = (pop, keep)
+        return X[keep]
+
+    def tell(self, archive: Archive, X: np.ndarray) -> None:
+        if self._asked is None:
+            return
+        pop, keep = self._asked
+        self._asked = None
+        self.pymoo.evaluator.eval(self.problem, pop[keep])  # served from the archive
+        if keep.all():
+            self.pymoo.tell(infills=pop)
+        # else the budget ends with this generation: its evaluated part is archived, and the
+        # algorithm is not told (pymoo's MOEA/D pairs offspring with subproblems, C-TAEA's
+        # first survival needs a full population)
+
+
+@dataclass(frozen=True)
+class SearchSetup:
+    """What a :class:`Search` is built from: the problem, the options, the run's archive and
+    evaluator, the seed, the run's random generator (``random``), the enumeration's next design
+    number (``exhaustive``, resumed) and archived designs a pymoo algorithm starts from."""
+
+    problem: AcceleratorProblem
+    options: Mapping[str, Any]
+    archive: Archive
+    evaluator: ArchiveEvaluator
+    seed: int
+    rng: np.random.Generator
+    cursor: int = 0
+    first: np.ndarray | None = None
+
+
+def _pymoo_search(name: str, s: SearchSetup) -> Search:
+    algorithm = make_algorithm(name, s.options, s.problem, s.archive)
+    return PymooSearch(algorithm, s.problem, s.evaluator, s.seed, s.first)
+
+
 PYMOO_ALGORITHMS = tuple(BUILDERS)
+
+#: Every algorithm but ``auto`` (which chooses one of them) by name, as a :class:`Search`.
+SEARCHES: dict[str, Callable[[SearchSetup], Search]] = {
+    **{name: functools.partial(_pymoo_search, name) for name in PYMOO_ALGORITHMS},
+    "surrogate": lambda s: make_surrogate(s.options, s.problem, s.seed),
+    "random": lambda s: RandomSearch(s.problem, s.options, s.rng),
+    "exhaustive": lambda s: Enumeration(s.problem, s.options, s.cursor),
+}
+
 BASELINES = ("random", "exhaustive")
-ALGORITHMS = (AUTO, *PYMOO_ALGORITHMS, "surrogate", *BASELINES)
+ALGORITHMS = (AUTO, *SEARCHES)
 
 #: Options every algorithm accepts, with defaults (measured in docs/search_quality.md).
 COMMON_OPTIONS = {
@@ -248,6 +348,14 @@ def check_algorithm(name: Any, options: Mapping[str, Any], *, source: str | None
             source=source,
             key="algorithm.ref_points",
         )
+
+
+def make_search(name: str, setup: SearchSetup) -> Search:
+    """The algorithm ``name`` (not ``auto``) as a :class:`Search`."""
+    build = SEARCHES.get(name)
+    if build is None:
+        raise InputError(f"unknown algorithm {name!r}", key="algorithm.name")
+    return build(setup)
 
 
 def make_algorithm(

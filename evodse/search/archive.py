@@ -18,20 +18,20 @@ from typing import Any
 import numpy as np
 from pymoo.core.duplicate import DuplicateElimination
 from pymoo.core.evaluator import Evaluator
-from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
 from evodse.search.problem import AcceleratorProblem, Evaluation
 
-_NDS = NonDominatedSorting()
 GROWTH = 1.5  # column capacity grows by this factor when full
 MIN_CAPACITY = 1024
 
 
 def non_dominated(F: np.ndarray) -> np.ndarray:
-    """Indices of the non-dominated rows of ``F`` (minimization)."""
+    """Indices of the non-dominated rows of ``F`` (minimization), ascending; equal rows are
+    all kept. pymoo's filter (not its full non-dominated sorting, which ranks every row)."""
     if len(F) == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.asarray(_NDS.do(F, only_non_dominated_front=True), dtype=np.int64)
+    return np.asarray(find_non_dominated(F), dtype=np.int64)
 
 
 def best_row(
@@ -277,6 +277,13 @@ class Archive:
         return self._front
 
 
+def _repeats(keys: np.ndarray) -> np.ndarray:
+    """Mask of the keys that repeat an earlier one."""
+    first = np.zeros(len(keys), dtype=bool)
+    first[np.unique(keys, return_index=True)[1]] = True
+    return ~first
+
+
 class ArchiveDuplicates(DuplicateElimination):
     """Drop offspring equal to each other, to the population, or to anything evaluated before."""
 
@@ -284,13 +291,25 @@ class ArchiveDuplicates(DuplicateElimination):
         super().__init__()
         self.archive = archive
 
+    def do(self, pop, *args, return_indices=False, to_itself=True):
+        """``pop`` without its duplicates, as :meth:`DuplicateElimination.do` filters it, with
+        each population's designs read once (pymoo's reads the candidates once per other)."""
+        if return_indices or len(pop) == 0:
+            return super().do(pop, *args, return_indices=return_indices, to_itself=to_itself)
+        keys = self.archive.keys(pop.get("X"))
+        duplicate = self.archive.contains_keys(keys)
+        if to_itself:
+            duplicate |= _repeats(keys)
+        for other in args:
+            if len(other) and not duplicate.all():
+                duplicate |= np.isin(keys, self.archive.keys(other.get("X")))
+        return pop[~duplicate]
+
     def _do(self, pop, other, is_duplicate):
         keys = self.archive.keys(pop.get("X"))
         seen = self.archive.contains_keys(keys)
         if other is None:  # a repeat of an earlier offspring
-            first = np.zeros(len(keys), dtype=bool)
-            first[np.unique(keys, return_index=True)[1]] = True
-            seen |= ~first
+            seen |= _repeats(keys)
         else:
             seen |= np.isin(keys, self.archive.keys(other.get("X")))
         is_duplicate |= seen

@@ -1,8 +1,10 @@
-"""The search loop: pymoo's ask-and-tell around the archive, with terminations, hypervolume
-history, progress reports and resumable state.
+"""The search loop: every algorithm's ask-and-tell around the archive, with terminations,
+hypervolume history, progress reports and resumable state.
 
-One generation: the algorithm proposes designs, the archive evaluates only the new ones in one
-vectorized call, the algorithm is told the results.
+One generation, whatever the algorithm (:class:`~evodse.search.algorithms.Search`): the
+algorithm proposes designs (``ask``), the archive evaluates only the new ones in one vectorized
+call, the algorithm is told (``tell``). ``auto`` is a search too: its first generation
+evaluates and times a batch, and its ``tell`` hands the run over to the algorithm it chose.
 
 A run is deterministic given its configuration and seed, so its state is stored as data only
 (:mod:`evodse.experiment.checkpoint`): the archive, history, hypervolume normalization, the
@@ -22,20 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pymoo.core.population import Population
-from pymoo.core.termination import NoTermination
 
-from evodse.model.evaluate import layer_table
-from evodse.search.algorithms import make_algorithm, make_surrogate
+from evodse.search.algorithms import Search, SearchSetup, make_search
 from evodse.search.archive import Archive, ArchiveEvaluator, ChunkRunner, ReplayError
+from evodse.search.baselines import grid_sizes, random_rows
 from evodse.search.choice import AUTO, AUTO_OPTIONS, PROBE_DESIGNS, Choice, choose, small_budget
 from evodse.search.indicators import Hypervolume
 from evodse.search.problem import AcceleratorProblem
-from evodse.search.space import index_rows
-from evodse.search.surrogate import SurrogateSearch
 
 HISTORY_COLUMNS = ("generation", "evaluations", "hypervolume", "front_size", "wall_time_s")
-CHUNK_PAIRS = 250_000  # design x layer-shape pairs per vectorized call of the exhaustive baseline
 
 
 @dataclass(frozen=True)
@@ -79,9 +76,8 @@ class SearchState:
     options: dict[str, Any]
     seed: int
     archive: Archive
-    algorithm: Any = None  # pymoo algorithm or SurrogateSearch (None for the baselines)
-    rng: np.random.Generator | None = None  # baselines
-    cursor: int = 0  # exhaustive: next design index
+    algorithm: Search | None = None  # None only while a restored pymoo algorithm is not rebuilt
+    rng: np.random.Generator | None = None  # random, exhaustive and auto before its choice
     generation: int = 0
     elapsed_s: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
@@ -94,6 +90,11 @@ class SearchState:
     forced_choice: Choice | None = None  # replaying "auto": its recorded choice, not a new one
     reserve_s: float = 0.0  # wall time the run still needs after its search (its last writes)
     hv_of: tuple[np.ndarray, float] | None = None  # the last front and its hypervolume
+
+    @property
+    def cursor(self) -> int:
+        """Exhaustive: the next design's number (0 for the other algorithms)."""
+        return int(getattr(self.algorithm, "cursor", 0))
 
     def attach_runner(self, runner: ChunkRunner | None, chunk_size: int = 1024) -> None:
         """Evaluate large populations in chunks through ``runner`` (None: in process)."""
@@ -113,6 +114,7 @@ def new_state(
     state.evaluator = ArchiveEvaluator(archive, problem)
     if algorithm == AUTO:
         state.rng = np.random.default_rng(seed)  # draws the first generation
+        state.algorithm = AutoSearch(state)
     else:
         _start(state, algorithm, options)
     return state
@@ -147,7 +149,6 @@ def restore_state(
         options=dict(options),
         seed=seed,
         archive=archive,
-        cursor=cursor,
         generation=generation,
         elapsed_s=elapsed_s,
         history=history,
@@ -160,12 +161,12 @@ def restore_state(
         algorithm, options = choice.chosen, {}
         state.algorithm_name, state.options = algorithm, {}
     if algorithm in ("random", "exhaustive", "surrogate"):
+        _start(state, algorithm, options, cursor=cursor)
         if algorithm == "surrogate":
-            state.algorithm = make_surrogate(options, problem, seed)
             state.algorithm._weights = surrogate_weights
             rng = state.algorithm.rng
         else:
-            state.rng = rng = np.random.default_rng(seed)
+            rng = state.rng
         if rng_state is None or rng_state.get("bit_generator") != type(rng.bit_generator).__name__:
             raise ValueError(f"expected a {type(rng.bit_generator).__name__} generator state")
         rng.bit_generator.state = dict(rng_state)
@@ -179,119 +180,72 @@ def _start(
     algorithm: str,
     options: Mapping[str, Any],
     first: np.ndarray | None = None,
+    cursor: int = 0,
 ) -> None:
-    """Set ``state`` up to run ``algorithm``; a pymoo algorithm takes the archived designs
-    ``first`` as its initial population (instead of sampling one)."""
-    problem = state.problem
+    """Set ``state`` up to run ``algorithm`` (:func:`~evodse.search.algorithms.make_search`);
+    a pymoo algorithm takes the archived designs ``first`` as its initial population (instead
+    of sampling one), an enumeration starts at design number ``cursor``."""
     state.algorithm_name = algorithm
-    if algorithm in ("random", "exhaustive"):
-        if state.rng is None:
-            state.rng = np.random.default_rng(state.seed)
-    elif algorithm == "surrogate":
-        state.algorithm = make_surrogate(options, problem, state.seed)
-    else:
-        algo = make_algorithm(algorithm, options, problem, state.archive)
-        algo.evaluator = state.evaluator
-        algo.setup(problem, termination=NoTermination(), seed=state.seed, verbose=False)
-        if first is not None and len(first):
-            algo.ask()  # initializes the algorithm; its own sample is replaced, not evaluated
-            pop = Population.new(X=np.asarray(first))
-            algo.evaluator.eval(problem, pop)  # all archived: nothing is evaluated again
-            algo.tell(infills=pop)
-        state.algorithm = algo
-
-
-def _choose(state: SearchState, max_new: int | None, termination: Termination | None) -> bool:
-    """The first generation of ``auto``: evaluate and time a first batch (kept in the
-    archive), choose the algorithm (:func:`evodse.search.choice.choose`) and set it up."""
-    problem = state.problem
-    evaluations = None if termination is None else termination.evaluations
-    time_s = None if termination is None else termination.time_s
-    budget_s = float(state.options.get("exhaustive_budget_s", AUTO_OPTIONS["exhaustive_budget_s"]))
-    if small_budget(problem.space_size, evaluations):  # decided now: exactly a surrogate run
-        _start(state, "surrogate", {})
-        X = state.algorithm.ask(state.archive, max_new=max_new)
-    else:
-        X = _random_batch(state, PROBE_DESIGNS)
-        if max_new is not None:
-            X = X[state.archive.within_budget(X, max_new)]
-    before = len(state.archive)
-    start = time.perf_counter()
-    if len(X):
-        state.evaluator.evaluate_rows(X)
-    seconds = time.perf_counter() - start
-    evaluated = len(state.archive) - before
-    declared = problem.seconds_per_evaluation
-    state.choice = state.forced_choice or choose(
-        space_size=problem.space_size,
-        n_obj=problem.n_obj,
-        seconds_per_evaluation=seconds / max(evaluated, 1) if declared is None else declared,
-        cost_source="measured" if declared is None else "declared",
-        first_generation=evaluated,
-        evaluations=evaluations,
-        time_s=time_s,
-        exhaustive_budget_s=budget_s,
+    if algorithm in ("random", "exhaustive") and state.rng is None:
+        state.rng = np.random.default_rng(state.seed)
+    setup = SearchSetup(
+        problem=state.problem,
+        options=options,
+        archive=state.archive,
+        evaluator=state.evaluator,
+        seed=state.seed,
+        rng=state.rng,
+        cursor=cursor,
+        first=first,
     )
-    if state.algorithm_name == AUTO:
-        state.options = {}  # the chosen algorithm runs with its defaults
-        _start(state, state.choice.chosen, {}, first=X)
-    return evaluated > 0
+    state.algorithm = make_search(algorithm, setup)
 
 
-def exhaustive_chunk(problem: AcceleratorProblem) -> int:
-    """Designs per vectorized call of the exhaustive baseline: about ``CHUNK_PAIRS`` design x
-    layer-shape pairs (the cost model's temporaries take ~340 bytes per pair, so ~85 MB),
-    between 1,024 and 65,536 designs."""
-    shapes = sum(layer_table(n).n_shapes for n in getattr(problem, "networks", ())) or 30
-    return int(np.clip(CHUNK_PAIRS // shapes, 1024, 65_536))
+class AutoSearch:
+    """``auto`` as a :class:`~evodse.search.algorithms.Search`: its first generation evaluates
+    a batch (timed between ``ask`` and ``tell``), then ``tell`` chooses the algorithm
+    (:func:`evodse.search.choice.choose`, knowing the run's termination) and hands the state
+    over to it; a replay reuses the recorded choice (``state.forced_choice``)."""
 
+    def __init__(self, state: SearchState):
+        self.state = state
+        self._asked: tuple[float, Termination | None] | None = None
 
-def grid_sizes(problem: AcceleratorProblem) -> np.ndarray:
-    """The number of values of each decision variable."""
-    return np.asarray(problem.xu, dtype=np.int64) + 1
+    def ask(
+        self, archive: Archive, *, max_new: int | None, termination: Termination | None = None
+    ) -> np.ndarray:
+        state = self.state
+        evaluations = None if termination is None else termination.evaluations
+        if small_budget(state.problem.space_size, evaluations):  # decided now: a surrogate run
+            _start(state, "surrogate", {})
+            X = state.algorithm.ask(archive, max_new=max_new)
+        else:
+            X = random_rows(state.problem, archive, state.rng, PROBE_DESIGNS)
+            if max_new is not None:
+                X = X[archive.within_budget(X, max_new)]
+        self._asked = (time.perf_counter(), termination)
+        return X
 
-
-def random_batch_size(state: SearchState) -> int:
-    """Designs per generation of the random baseline: ``pop_size`` when set, else as many as
-    one vectorized call of the cost model takes efficiently (:func:`exhaustive_chunk`)."""
-    return int(state.options.get("pop_size") or exhaustive_chunk(state.problem))
-
-
-def _random_batch(state: SearchState, want: int) -> np.ndarray:
-    """Up to ``want`` uniform random designs not yet archived, in the order drawn (fewer near
-    exhaustion)."""
-    sizes = grid_sizes(state.problem)
-    archive = state.archive
-    X_out = np.zeros((0, len(sizes)), dtype=np.int64)
-    keys_out = archive.keys(X_out)
-    for _ in range(100):  # resample duplicates; a nearly exhausted space ends early
-        X = state.rng.integers(0, sizes, (want, len(sizes)))
-        keys = archive.keys(X)
-        first = np.sort(np.unique(keys, return_index=True)[1])  # first draws, in draw order
-        X, keys = X[first], keys[first]
-        fresh = ~archive.contains_keys(keys) & ~np.isin(keys, keys_out)
-        take = np.flatnonzero(fresh)[: want - len(X_out)]
-        X_out = np.concatenate([X_out, X[take]])
-        keys_out = np.concatenate([keys_out, keys[take]])
-        if len(X_out) >= want or len(archive) + len(X_out) >= state.problem.space_size:
-            break
-    return X_out
-
-
-def _exhaustive_batch(state: SearchState, max_new: int | None) -> np.ndarray:
-    """The next chunk of the enumeration (C order, which is sorted order), cut after
-    ``max_new`` designs new to the archive; empty when the enumeration is done."""
-    problem = state.problem
-    sizes = np.asarray(problem.xu, dtype=np.int64) + 1
-    chunk = int(state.options.get("pop_size") or exhaustive_chunk(problem))
-    stop = min(state.cursor + chunk, problem.space_size)
-    X = index_rows(np.arange(state.cursor, stop), sizes)
-    if max_new is not None:
-        new = np.cumsum(~state.archive.contains_rows(X))
-        if len(new) and new[-1] > max_new:
-            X = X[: int(np.searchsorted(new, max_new, side="left")) + 1]
-    state.cursor += len(X)
-    return X
+    def tell(self, archive: Archive, X: np.ndarray) -> None:
+        state = self.state
+        start, termination = self._asked
+        seconds = time.perf_counter() - start
+        evaluated = len(X)  # all new to the archive
+        declared = state.problem.seconds_per_evaluation
+        budget_s = state.options.get("exhaustive_budget_s", AUTO_OPTIONS["exhaustive_budget_s"])
+        state.choice = state.forced_choice or choose(
+            space_size=state.problem.space_size,
+            n_obj=state.problem.n_obj,
+            seconds_per_evaluation=seconds / max(evaluated, 1) if declared is None else declared,
+            cost_source="measured" if declared is None else "declared",
+            first_generation=evaluated,
+            evaluations=None if termination is None else termination.evaluations,
+            time_s=None if termination is None else termination.time_s,
+            exhaustive_budget_s=float(budget_s),
+        )
+        if state.algorithm_name == AUTO:
+            state.options = {}  # the chosen algorithm runs with its defaults
+            _start(state, state.choice.chosen, {}, first=X)
 
 
 def restore_algorithm(state: SearchState) -> None:
@@ -326,6 +280,8 @@ def restore_algorithm(state: SearchState) -> None:
     fresh.evaluator.runner = state.evaluator.runner
     fresh.evaluator.chunk_size = state.evaluator.chunk_size
     state.algorithm, state.archive, state.evaluator = fresh.algorithm, replayed, fresh.evaluator
+    if isinstance(state.algorithm, AutoSearch):  # restored before its choice: it runs on ``state``
+        state.algorithm.state = state
     state.rng = fresh.rng  # "auto" before its choice draws its first generation from it
     state.replay = None
 
@@ -333,49 +289,19 @@ def restore_algorithm(state: SearchState) -> None:
 def step(
     state: SearchState, max_new: int | None = None, *, termination: Termination | None = None
 ) -> bool:
-    """Run one generation; False when the algorithm has nothing left to propose. At most
-    ``max_new`` designs new to the archive are evaluated (the rest of an evaluation budget):
-    the last generation of a budget is cut to exactly what is left. ``auto``'s first
-    generation chooses the algorithm, knowing the run's ``termination``."""
+    """Run one generation (ask, evaluate, tell); False when the algorithm has nothing left to
+    propose. At most ``max_new`` designs new to the archive are evaluated (the rest of an
+    evaluation budget): the last generation of a budget is cut to exactly what is left. The
+    algorithm knows the run's ``termination`` (``auto`` chooses by it)."""
     restore_algorithm(state)
     start = time.perf_counter()
-    before = len(state.archive)
     state.evaluator.generation = state.generation
-    algorithm = state.algorithm
-    if state.algorithm_name == AUTO:
-        progressed = _choose(state, max_new, termination)
-    elif algorithm is None or isinstance(algorithm, SurrogateSearch):
-        if state.algorithm_name == "exhaustive":
-            X = _exhaustive_batch(state, max_new)
-            more = len(X) > 0
-        else:
-            if algorithm is None:
-                X = _random_batch(state, random_batch_size(state))
-                if max_new is not None:
-                    X = X[state.archive.within_budget(X, max_new)]
-            else:
-                X = algorithm.ask(state.archive, max_new=max_new)
-            more = None
-        if len(X):
-            state.evaluator.evaluate_rows(X)
-        progressed = more if more is not None else len(state.archive) > before
-    else:
-        pop = algorithm.ask()
-        if pop is None:  # mating found nothing new: pymoo has terminated the algorithm
-            return _record(state, start, progressed=False)
-        keep = (
-            np.ones(len(pop), dtype=bool)
-            if max_new is None
-            else state.archive.within_budget(np.rint(pop.get("X")), max_new)
-        )
-        algorithm.evaluator.eval(state.problem, pop[keep])
-        if keep.all():
-            algorithm.tell(infills=pop)
-        # else the budget ends with this generation: its evaluated part is archived, and the
-        # algorithm is not told (pymoo's MOEA/D pairs offspring with subproblems, C-TAEA's
-        # first survival needs a full population)
-        progressed = True
-    return _record(state, start, progressed=progressed)
+    search = state.algorithm
+    X = search.ask(state.archive, max_new=max_new, termination=termination)
+    if len(X):
+        state.evaluator.evaluate_rows(X)
+    search.tell(state.archive, X)
+    return _record(state, start, progressed=len(X) > 0)
 
 
 def _record(state: SearchState, start: float, *, progressed: bool) -> bool:

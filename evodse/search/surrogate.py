@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
@@ -85,9 +86,11 @@ class SurrogateSearch:
     def space_size(self) -> int:
         return math.prod(int(u) + 1 for u in self.upper)
 
-    def ask(self, archive: Archive, max_new: int | None = None) -> np.ndarray:
+    def ask(
+        self, archive: Archive, max_new: int | None = None, termination: Any = None
+    ) -> np.ndarray:
         """The next designs (index rows, none evaluated before; empty when the space is), at
-        most ``max_new`` of them."""
+        most ``max_new`` of them (:class:`~evodse.search.algorithms.Search`)."""
         left = self.space_size - len(archive)
         if max_new is not None:
             left = min(left, max_new)
@@ -101,6 +104,9 @@ class SurrogateSearch:
         if len(pool) == 0:
             return pool
         return pool[self._select(archive, pool, want)]
+
+    def tell(self, archive: Archive, X: np.ndarray) -> None:
+        """Nothing to do: each :meth:`ask` fits the surrogate to the whole archive."""
 
     # ------------------------------------------------------------------ candidates
 
