@@ -341,8 +341,9 @@ def test_a_template_that_contradicts_itself_is_refused(changes, message):
 
 def test_systolic_is_the_default_and_declares_what_its_model_computes():
     assert get_template() is SYSTOLIC and get_template("systolic") is SYSTOLIC
-    assert SYSTOLIC.energy_components == ENERGY_COMPONENTS
-    assert SYSTOLIC.area_components == AREA_COMPONENTS
+    cost = evaluate(load_hardware("edge"), load_workload("resnet18"))  # what the model computes
+    assert tuple(cost.energy_breakdown_pj) == SYSTOLIC.energy_components == ENERGY_COMPONENTS
+    assert tuple(cost.area_breakdown_mm2) == SYSTOLIC.area_components == AREA_COMPONENTS
     assert SYSTOLIC.memory_levels == LEVELS
     assert SYSTOLIC.mappings == tuple(UNROLLINGS)
     assert SYSTOLIC.keys == tuple(p.name for p in PARAMETERS)

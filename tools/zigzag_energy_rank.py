@@ -25,24 +25,20 @@ How it was made (from the repository root, ``pip install -e '.[zigzag]'``; about
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
-import logging
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from evodse.export.zigzag import ZIGZAG_SETTINGS, twin_design, twin_layer, twin_prices
-from evodse.export.zigzag_twin import TwinInputs, build_inputs, write_inputs
+from evodse.export.zigzag_twin import TwinInputs, build_inputs
 from evodse.hardware.template import CATEGORICAL, HARDWARE_KEYS, accelerator_from_dict
 from evodse.model.counts import KEYS
 from evodse.model.evaluate import evaluate
 from evodse.plots.rundata import load_run
+from evodse.validation.zigzag_backend import run_zigzag
 from evodse.workload import load_workload
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "data" / "zigzag_energy_rank.json"
@@ -71,30 +67,6 @@ def _before(inputs: TwinInputs, design: dict[str, Any]) -> TwinInputs:
         if name.startswith("reg_"):
             memory["r_cost"] = memory["w_cost"]
     return TwinInputs(accelerator=acc, mapping=inputs.mapping, workload=inputs.workload)
-
-
-def _zigzag(inputs: TwinInputs, opt: str) -> Any:
-    from zigzag.api import get_hardware_performance_zigzag
-
-    s = ZIGZAG_SETTINGS
-    logging.disable(logging.WARNING)
-    with (
-        tempfile.TemporaryDirectory(prefix="evodse_rank_") as folder,
-        contextlib.redirect_stdout(io.StringIO()),
-    ):
-        accelerator, mapping, workload = write_inputs(inputs, folder)
-        _, _, cmes = get_hardware_performance_zigzag(
-            workload,
-            accelerator,
-            mapping,
-            temporal_mapping_search_engine=s["temporal_mapping_search_engine"],
-            temporal_mapping_type=s["temporal_mapping_type"],
-            opt=opt,
-            dump_folder=os.path.join(folder, "out"),
-            lpf_limit=s["lpf_limit"],
-            loma_show_progress_bar=False,
-        )
-    return cmes[0][1][0][0]
 
 
 def _zigzag_keys(cme: Any) -> dict[str, dict[str, float]]:
@@ -167,7 +139,7 @@ def main(run_dir: str) -> int:
                 inputs = after if variant == "after" else _before(after, design)
                 for opt in OPTS:
                     start = time.perf_counter()
-                    cme = _zigzag(inputs, opt)
+                    cme = run_zigzag(inputs, opt=opt)
                     case[f"{variant}/{opt}"] = {
                         "cycles": float(cme.latency_total2),
                         "energy_pj": float(cme.energy_total),

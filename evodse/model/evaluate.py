@@ -40,7 +40,7 @@ from functools import cached_property
 import numpy as np
 
 from evodse.hardware.technology import technology
-from evodse.hardware.template import DATAFLOWS, Accelerator
+from evodse.hardware.template import DATAFLOWS, SYSTOLIC, Accelerator
 from evodse.model.compute import array_work
 from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
@@ -51,16 +51,8 @@ from evodse.model.prices import AREA_COMPONENTS, Prices, prices
 from evodse.model.spatial import spatial_work
 from evodse.workload.network import Network
 
-ENERGY_COMPONENTS = (
-    "mac",
-    "registers",
-    "ifmap_sram",
-    "weight_sram",
-    "ofmap_sram",
-    "dram",
-    "vector",
-    "leakage",
-)
+#: Energy by component (pJ), as the systolic template declares them.
+ENERGY_COMPONENTS = SYSTOLIC.energy_components
 _PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
 _SRAM_COMPONENT = {
     "input": "ifmap_sram",

@@ -31,20 +31,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from evodse.hardware.technology import technology
-from evodse.hardware.template import categorical_choices
+from evodse.hardware.template import SYSTOLIC, categorical_choices
 from evodse.model.counts import KEYS, Key
 from evodse.model.designs import AUTO, DATAFLOW_CODE, Designs
 from evodse.model.mappings import AUTO_CHOICES
 
-AREA_COMPONENTS = (
-    "array",
-    "ifmap_sram",
-    "weight_sram",
-    "ofmap_sram",
-    "vector",
-    "dram_interface",
-    "overhead",
-)
+#: Area by component (mm^2), as the systolic template declares them.
+AREA_COMPONENTS = SYSTOLIC.area_components
 _SRAM_OF = {"input": "ifmap", "weight": "weight", "kv": "weight", "output": "ofmap"}
 
 

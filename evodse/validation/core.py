@@ -260,6 +260,30 @@ def _simulate_all(
 # ---------------------------------------------------------------------------------------------
 
 
+#: The hardware of a design that its validation rows record (what both simulators see).
+DESIGN_KEYS = (
+    "pe_rows",
+    "pe_cols",
+    "dataflow",
+    "ifmap_sram_kib",
+    "weight_sram_kib",
+    "ofmap_sram_kib",
+    "dram_bandwidth_gbps",
+    "frequency_mhz",
+)
+
+
+def design_columns(design_id: int, net: Network, acc: Accelerator) -> dict[str, Any]:
+    """The leading columns of a design's row in a validation CSV: id, workload, batch and the
+    hardware of :data:`DESIGN_KEYS`."""
+    return {
+        "design_id": design_id,
+        "workload": net.name,
+        "batch": net.batch,
+        **{key: getattr(acc, key) for key in DESIGN_KEYS},
+    }
+
+
 def validate_designs(
     designs: Sequence[tuple[int, Accelerator]],
     networks: Sequence[Network],
@@ -441,17 +465,7 @@ def validate_designs(
             f_hz = acc.frequency_mhz * 1e6
             design_rows.append(
                 {
-                    "design_id": ids[i],
-                    "workload": net.name,
-                    "batch": net.batch,
-                    "pe_rows": acc.pe_rows,
-                    "pe_cols": acc.pe_cols,
-                    "dataflow": acc.dataflow,
-                    "ifmap_sram_kib": acc.ifmap_sram_kib,
-                    "weight_sram_kib": acc.weight_sram_kib,
-                    "ofmap_sram_kib": acc.ofmap_sram_kib,
-                    "dram_bandwidth_gbps": acc.dram_bandwidth_gbps,
-                    "frequency_mhz": acc.frequency_mhz,
+                    **design_columns(ids[i], net, acc),
                     "words_per_cycle": words_per_cycle(acc),
                     "simulator_words_per_cycle": sim_hardware(acc, "ws").bandwidth,
                     "layers": len(net.ops),

@@ -54,6 +54,7 @@ from evodse.validation.core import (
     _design_metrics,
     _error,
     _objective_matrix,
+    design_columns,
     front_mask,
     kendall_tau,
     pick_objective,
@@ -75,13 +76,12 @@ def zigzag_version() -> str:
         return "unknown"
 
 
-def simulate(design: dict[str, Any], prices: dict[str, Any], layer: ConvLayer) -> dict[str, Any]:
-    """Run ZigZag on one twin layer in a temporary folder; latency (cycles) and energy (pJ)."""
+def run_zigzag(inputs: Any, *, opt: str = ZIGZAG_SETTINGS["opt"]) -> Any:
+    """ZigZag's cost model evaluation of one twin layer's inputs (:func:`build_inputs`), run
+    in a temporary folder with :data:`ZIGZAG_SETTINGS` (``opt``: ``latency`` or ``energy``)."""
     from zigzag.api import get_hardware_performance_zigzag
 
     s = ZIGZAG_SETTINGS
-    inputs = build_inputs(design, prices, [layer])
-    start = time.perf_counter()
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # ZigZag logs every step at INFO and WARNING
     try:
@@ -96,14 +96,20 @@ def simulate(design: dict[str, Any], prices: dict[str, Any], layer: ConvLayer) -
                 mapping,
                 temporal_mapping_search_engine=s["temporal_mapping_search_engine"],
                 temporal_mapping_type=s["temporal_mapping_type"],
-                opt=s["opt"],
+                opt=opt,
                 dump_folder=os.path.join(folder, "out"),
                 lpf_limit=s["lpf_limit"],
                 loma_show_progress_bar=False,
             )
     finally:
         logging.disable(previous)
-    cme = cmes[0][1][0][0]
+    return cmes[0][1][0][0]
+
+
+def simulate(design: dict[str, Any], prices: dict[str, Any], layer: ConvLayer) -> dict[str, Any]:
+    """Run ZigZag on one twin layer in a temporary folder; latency (cycles) and energy (pJ)."""
+    start = time.perf_counter()
+    cme = run_zigzag(build_inputs(design, prices, [layer]))
     return {
         "latency_cycles": float(cme.latency_total2),
         "ideal_cycles": float(cme.ideal_cycle),
@@ -340,17 +346,7 @@ def validate_designs(
             f_hz = acc.frequency_mhz * 1e6
             design_rows.append(
                 {
-                    "design_id": ids[i],
-                    "workload": net.name,
-                    "batch": net.batch,
-                    "pe_rows": acc.pe_rows,
-                    "pe_cols": acc.pe_cols,
-                    "dataflow": acc.dataflow,
-                    "ifmap_sram_kib": acc.ifmap_sram_kib,
-                    "weight_sram_kib": acc.weight_sram_kib,
-                    "ofmap_sram_kib": acc.ofmap_sram_kib,
-                    "dram_bandwidth_gbps": acc.dram_bandwidth_gbps,
-                    "frequency_mhz": acc.frequency_mhz,
+                    **design_columns(ids[i], net, acc),
                     "layers": len(net.ops),
                     "gemm_layers": counts["gemm"],
                     "simulated_layers": counts["run"],
