@@ -259,8 +259,8 @@ def test_live_zigzag_validation(tiny_run, tmp_path):
 
     from evodse.validation import validate_run
 
-    run = tmp_path / "run"
-    shutil.copytree(tiny_run, run)
+    run = tmp_path / "run"  # without any cache a stand-in of the fast tests may have filled
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("validation_cache"))
     v = validate_run(run, backend="zigzag", top=2, jobs=2, progress=False)
     sims = v.summary["simulations"]
     assert sims["simulated"] > 0 and sims["failed"] == 0
