@@ -39,14 +39,13 @@ from functools import cached_property
 
 import numpy as np
 
-from evodse.hardware.technology import technology
 from evodse.hardware.template import DATAFLOWS, Accelerator
 from evodse.model.compute import array_work
 from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
 from evodse.model.layers import LayerTable, layer_table
 from evodse.model.mappings import AUTO_CHOICES, MAPPINGS, UNROLLINGS
-from evodse.model.memory import dram_traffic
+from evodse.model.memory import Traffic, dram_traffic
 from evodse.model.prices import AREA_COMPONENTS, Prices, prices
 from evodse.model.spatial import spatial_work
 from evodse.workload.network import Network
@@ -73,13 +72,19 @@ __all__ = ["AREA_COMPONENTS", "ENERGY_COMPONENTS", "NetworkCost", "evaluate"]
 
 @dataclass(frozen=True)
 class _Capacities:
-    """Per-design sizes, each (N, 1): elements of the usable half of each double-buffered SRAM
-    (ping-pong: one half computes while the other fills or drains) and transfer rates.
+    """Per-design sizes, each (N, 1): elements of the usable part of each SRAM (double-buffered:
+    its half, ping-pong, one half computes while the other fills or drains; single-buffered:
+    all of it) and transfer rates.
 
     Widths (bytes per element): ``act_bytes`` for inputs and outputs, ``kv_bytes`` for the KV
     cache, ``b_bytes`` for each GEMM's second operand (its weights, the KV cache or another
     activation; (N, G) when the widths differ, else (N, 1)); ``weight_elems`` is at
-    ``b_bytes``. ``kv_on_chip``: the network's whole KV cache fits in half the weight SRAM."""
+    ``b_bytes``; ``acc_bytes`` for partial sums (the design's ``accumulator_bits`` / 8, a scalar
+    when every design has the same). ``kv_on_chip``: the network's whole KV
+    cache fits in the usable part of the weight SRAM. ``resident``: a whole SRAM over its usable
+    part (2 double-, 1 single-buffered). ``single``: designs whose SRAMs are single-buffered
+    (None: none is). ``act_pool_bytes``: for designs whose ifmap and ofmap SRAMs are one shared
+    buffer, its usable bytes (0 for the others; None: no design shares)."""
 
     rows: np.ndarray
     cols: np.ndarray
@@ -89,25 +94,38 @@ class _Capacities:
     b_bytes: np.ndarray
     kv_bytes: np.ndarray
     kv_on_chip: np.ndarray
-    acc_bytes: float
+    acc_bytes: float | np.ndarray
     ifmap_elems: np.ndarray
     weight_elems: np.ndarray
     ofmap_elems: np.ndarray  # at output precision (os)
     ofmap_psum_elems: np.ndarray  # at accumulator precision (ws, is)
     dram_bytes_per_cycle: np.ndarray
     lanes: np.ndarray
+    resident: float | np.ndarray
+    single: np.ndarray | None
+    act_pool_bytes: np.ndarray | None
+
+
+def _accumulator_bytes(d: Designs) -> float | np.ndarray:
+    """Partial-sum width (bytes) per design (N,), ``accumulator_bits / 8``; a scalar when every
+    design has the same."""
+    bits = d.accumulator_bits
+    return float(bits[0]) / 8 if (bits == bits[0]).all() else bits / 8
 
 
 def _capacities(d: Designs, t: LayerTable) -> _Capacities:
     col = lambda x: np.asarray(x, dtype=np.float64)[:, None]  # noqa: E731
     act, weight, kv = (col(d.bits(k) / 8) for k in ("activation_bits", "weight_bits", "kv_bits"))
-    acc_bytes = technology().accumulator_bits / 8
-    half = 0.5
+    acc_bytes = _accumulator_bytes(d)
+    single = d.sram_buffering == encode("sram_buffering", "single")
+    half = np.where(single, 1.0, 0.5) if single.any() else 0.5  # usable part of each SRAM
     if np.array_equal(act, weight) and np.array_equal(act, kv):
         b_bytes = act  # one width for every operand: no per-entry arrays
     else:
         b_bytes = np.where(t.b_kv > 0, kv, np.where(t.b_act > 0, act, weight))
     weight_sram_bytes = col(d.weight_sram_kib * 1024 * half)
+    shared = d.act_sram == encode("act_sram", "shared")
+    pool = (d.ifmap_sram_kib + d.ofmap_sram_kib) * 1024 * half
     return _Capacities(
         rows=col(d.pe_rows),
         cols=col(d.pe_cols),
@@ -117,13 +135,16 @@ def _capacities(d: Designs, t: LayerTable) -> _Capacities:
         b_bytes=b_bytes,
         kv_bytes=kv,
         kv_on_chip=t.kv_cache_elems * kv <= weight_sram_bytes,
-        acc_bytes=acc_bytes,
+        acc_bytes=col(acc_bytes) if np.ndim(acc_bytes) else acc_bytes,
         ifmap_elems=col(d.ifmap_sram_kib * 1024 * half) / act,
         weight_elems=weight_sram_bytes / b_bytes,
         ofmap_elems=col(d.ofmap_sram_kib * 1024 * half) / act,
         ofmap_psum_elems=col(d.ofmap_sram_kib * 1024 * half / acc_bytes),
         dram_bytes_per_cycle=col(d.dram_bandwidth_gbps * 1e9 / (d.frequency_mhz * 1e6)),
         lanes=col(d.vector_lanes),
+        resident=col(1.0 / half) if single.any() else 2.0,
+        single=col(single) > 0 if single.any() else None,
+        act_pool_bytes=col(np.where(shared, pool, 0.0)) if shared.any() else None,
     )
 
 
@@ -142,6 +163,8 @@ def _on_chip(d: Designs, t: LayerTable, c: _Capacities) -> _OnChip:
     ops = mode >= encode("fusion", "ops")
     keep = mode == encode("fusion", "on_chip")
     room = np.minimum(c.ifmap_elems, c.ofmap_elems)  # elements at the operand width
+    if c.act_pool_bytes is not None:  # a shared buffer: half of it (>= the smaller of any split)
+        room = np.where(c.act_pool_bytes > 0, c.act_pool_bytes / 2 / c.act_bytes, room)
     fused_in = ops & (t.fused_in > 0)
     fused_out = ops & (t.fused_out > 0)
     kept_in = keep & (t.in_linked > 0) & ~fused_in & (t.link_in_elems <= room)
@@ -163,6 +186,64 @@ class _Flow:
     exposed_bytes: np.ndarray
 
 
+#: Ifmap shares (fractions of the buffer) a shared ifmap/ofmap buffer is tried at, besides
+#: the declared ``ifmap_sram_kib`` (first: it wins ties). Sixteenths (ours): 6.75 KiB steps of
+#: Eyeriss's 108 KiB.
+SHARED_SPLITS = tuple(k / 16 for k in range(1, 16))
+
+
+def _tiling(
+    t: LayerTable,
+    c: _Capacities,
+    reduces: np.ndarray,
+    held: dict[str, np.ndarray] | None,
+    in_on_chip: np.ndarray,
+) -> tuple[Traffic, np.ndarray]:
+    """The DRAM traffic of every GEMM entry and the ifmap SRAM elements (usable) it was tiled
+    with. A design whose ifmap and ofmap SRAMs share one buffer takes, per entry, the split of
+    :data:`SHARED_SPLITS` (or its declared one) that moves the fewest DRAM bytes (inputs not
+    kept on chip, weights; outputs do not depend on it); ties go to the declared split, then to
+    the smaller ifmap share."""
+
+    def traffic(ifmap_elems, ofmap_elems, ofmap_psum_elems) -> Traffic:
+        return dram_traffic(
+            t,
+            ifmap_elems=ifmap_elems,
+            weight_elems=c.weight_elems,
+            ofmap_elems=np.where(reduces, ofmap_psum_elems, ofmap_elems),
+            register_elems=held,
+            resident=c.resident,
+        )
+
+    declared = traffic(c.ifmap_elems, c.ofmap_elems, c.ofmap_psum_elems)
+    if c.act_pool_bytes is None:
+        return declared, c.ifmap_elems
+    shared = c.act_pool_bytes > 0
+    options = [(declared, c.ifmap_elems)]
+    for share in SHARED_SPLITS:
+        in_bytes = c.act_pool_bytes * share
+        out_bytes = c.act_pool_bytes - in_bytes
+        ifmap_elems = np.where(shared, in_bytes / c.act_bytes, c.ifmap_elems)
+        option = traffic(
+            ifmap_elems,
+            np.where(shared, out_bytes / c.act_bytes, c.ofmap_elems),
+            np.where(shared, out_bytes / c.acc_bytes, c.ofmap_psum_elems),
+        )
+        options.append((option, ifmap_elems))
+    moved = [
+        np.where(in_on_chip, 0.0, o.a_elems) * c.act_bytes + o.b_elems * c.b_bytes
+        for o, _ in options
+    ]
+    best = np.argmin(np.stack(moved), axis=0)
+    chosen = Traffic(
+        a_elems=np.choose(best, [o.a_elems for o, _ in options]),
+        b_elems=np.choose(best, [np.broadcast_to(o.b_elems, best.shape) for o, _ in options]),
+        out_elems=declared.out_elems,
+    )
+    ifmap = np.choose(best, [np.broadcast_to(e, best.shape) for _, e in options])
+    return chosen, ifmap
+
+
 def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     """Counts and cycles of every GEMM entry under one spatial unrolling."""
     g = t.n_gemm
@@ -175,16 +256,9 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
         work = spatial_work(UNROLLINGS[name], rows=c.rows, cols=c.cols, regs=c.pe_regs, t_layer=t)
     # partial sums that leave the array are buffered at the accumulator width
     reduces = work.psum_writes > 0
-    ofmap_cap = np.where(reduces, c.ofmap_psum_elems, c.ofmap_elems)
-    traffic = dram_traffic(
-        t,
-        ifmap_elems=c.ifmap_elems,
-        weight_elems=c.weight_elems,
-        ofmap_elems=ofmap_cap,
-        register_elems=work.register_held,
-    )
-    b, bb, acc = c.act_bytes, c.b_bytes, c.acc_bytes
     in_on_chip, out_on_chip = on.input[:, :g], on.output[:, :g]
+    traffic, ifmap_elems = _tiling(t, c, reduces, work.register_held, in_on_chip)
+    b, bb, acc = c.act_bytes, c.b_bytes, c.acc_bytes
     a_dram = np.where(in_on_chip, 0.0, traffic.a_elems * t.count)
     b_dram = traffic.b_elems * t.count
     outputs = t.m * t.n * t.count
@@ -208,7 +282,8 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     # the last fold's outputs drained
     block = c.rows * c.cols
     a_whole = t.a_elems * t.count
-    first_a = np.where(a_whole <= 2 * c.ifmap_elems, a_whole, np.minimum(a_whole, c.ifmap_elems))
+    whole_a = a_whole <= c.resident * ifmap_elems
+    first_a = np.where(whole_a, a_whole, np.minimum(a_whole, ifmap_elems))
     first_a = np.where(in_on_chip, 0.0, first_a)
     first_b = np.minimum(t.b_elems, block)
     last_o = np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))
@@ -318,11 +393,14 @@ def _dynamic_energy(counts: AccessCounts, p: Prices, mac_pj: np.ndarray) -> dict
 
 def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
     """Memory cycles and total cycles: the prologue and epilogue transfers, and between them
-    compute overlapped with the rest of the DRAM traffic."""
+    compute overlapped with the rest of the DRAM traffic (double-buffered SRAMs); compute plus
+    all of the DRAM traffic (single-buffered)."""
     memory = flow.counts.level("dram") / c.dram_bytes_per_cycle
     exposed = flow.exposed_bytes / c.dram_bytes_per_cycle
     # exposed + max(compute, memory - exposed), written so that cycles >= memory exactly
     cycles = np.maximum(exposed + flow.compute_cycles, memory)
+    if c.single is not None:  # single-buffered SRAMs: every transfer waits for or on compute
+        cycles = np.where(c.single, flow.compute_cycles + memory, cycles)
     return memory, cycles
 
 
