@@ -225,10 +225,15 @@ def design_summary(hw: Mapping[str, Any]) -> str:
 
 def _systolic_summary(hw: Mapping[str, Any]) -> str:
     dram = f"{hw['dram_type']} " if hw.get("dram_type") else ""
+    buffers = [
+        "ifmap+ofmap shared" if hw.get("act_sram") == "shared" else "",
+        "single-buffered" if hw.get("sram_buffering") == "single" else "",
+    ]
+    how = ", ".join(b for b in buffers if b)
     return (
         f"{hw['pe_rows']}x{hw['pe_cols']} {hw['dataflow']}, SRAM {hw['ifmap_sram_kib']:g}/"
-        f"{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB, {hw['vector_lanes']} lanes, "
-        f"{dram}{hw['dram_bandwidth_gbps']:g} GB/s"
+        f"{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB{f' ({how})' if how else ''}, "
+        f"{hw['vector_lanes']} lanes, {dram}{hw['dram_bandwidth_gbps']:g} GB/s"
     )
 
 
