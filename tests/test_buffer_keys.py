@@ -147,3 +147,16 @@ def test_single_buffering_never_beats_double_at_equal_tile_capacity(net, hw, dat
     same = cost.layer("dataflow")[0] == cost.layer("dataflow")[1]  # auto may choose apart
     compute = cost.layer("compute_cycles")
     np.testing.assert_array_equal(compute[0][same], compute[1][same])
+
+
+@FAST
+@given(net=networks(), hws=st.lists(designs(), min_size=2, max_size=4), data=st.data())
+def test_mixed_buffer_keys_evaluate_as_one_by_one(net, hws, data):
+    """Shared, single-buffered and 16-bit designs in one population cost what each does alone
+    (the shared splits are tried on the shared designs' rows only)."""
+    hws = [_buffer_keys(data.draw, hw) for hw in hws]
+    together = evaluate(hws, net)
+    for i, hw in enumerate(hws):
+        alone = evaluate(hw, net)
+        for key in ("cycles", "dram_bytes", "energy_pj"):
+            np.testing.assert_allclose(together.layer(key)[i], alone.layer(key)[0], rtol=1e-12)

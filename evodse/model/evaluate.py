@@ -205,43 +205,66 @@ def _tiling(
     kept on chip, weights; outputs do not depend on it); ties go to the declared split, then to
     the smaller ifmap share."""
 
-    def traffic(ifmap_elems, ofmap_elems, ofmap_psum_elems) -> Traffic:
-        return dram_traffic(
-            t,
-            ifmap_elems=ifmap_elems,
-            weight_elems=c.weight_elems,
-            ofmap_elems=np.where(reduces, ofmap_psum_elems, ofmap_elems),
-            register_elems=held,
-            resident=c.resident,
-        )
-
-    declared = traffic(c.ifmap_elems, c.ofmap_elems, c.ofmap_psum_elems)
-    if c.act_pool_bytes is None:
-        return declared, c.ifmap_elems
-    shared = c.act_pool_bytes > 0
-    options = [(declared, c.ifmap_elems)]
-    for share in SHARED_SPLITS:
-        in_bytes = c.act_pool_bytes * share
-        out_bytes = c.act_pool_bytes - in_bytes
-        ifmap_elems = np.where(shared, in_bytes / c.act_bytes, c.ifmap_elems)
-        option = traffic(
-            ifmap_elems,
-            np.where(shared, out_bytes / c.act_bytes, c.ofmap_elems),
-            np.where(shared, out_bytes / c.acc_bytes, c.ofmap_psum_elems),
-        )
-        options.append((option, ifmap_elems))
-    moved = [
-        np.where(in_on_chip, 0.0, o.a_elems) * c.act_bytes + o.b_elems * c.b_bytes
-        for o, _ in options
-    ]
-    best = np.argmin(np.stack(moved), axis=0)
-    chosen = Traffic(
-        a_elems=np.choose(best, [o.a_elems for o, _ in options]),
-        b_elems=np.choose(best, [np.broadcast_to(o.b_elems, best.shape) for o, _ in options]),
-        out_elems=declared.out_elems,
+    declared = dram_traffic(
+        t,
+        ifmap_elems=c.ifmap_elems,
+        weight_elems=c.weight_elems,
+        ofmap_elems=np.where(reduces, c.ofmap_psum_elems, c.ofmap_elems),
+        register_elems=held,
+        resident=c.resident,
     )
-    ifmap = np.choose(best, [np.broadcast_to(e, best.shape) for _, e in options])
-    return chosen, ifmap
+    if c.act_pool_bytes is None or not (c.act_pool_bytes > 0).any() or not t.n_gemm:
+        return declared, c.ifmap_elems
+    shape = np.broadcast_shapes(reduces.shape, declared.a_elems.shape)
+    # the shared designs' rows, once per candidate split, in one call: (splits x rows, G)
+    rows = np.flatnonzero(c.act_pool_bytes[:, 0] > 0)
+    k = len(SHARED_SPLITS)
+
+    def tiled(x):
+        if not np.ndim(x):
+            return x
+        x = np.broadcast_to(x, (shape[0], np.shape(x)[-1]))[rows]
+        return np.tile(x, (k, 1))
+
+    pool, act, acc = tiled(c.act_pool_bytes), tiled(c.act_bytes), tiled(c.acc_bytes)
+    in_bytes = pool * np.repeat(SHARED_SPLITS, len(rows))[:, None]
+    out_bytes = pool - in_bytes
+    split = dram_traffic(
+        t,
+        ifmap_elems=in_bytes / act,
+        weight_elems=tiled(c.weight_elems),
+        ofmap_elems=np.where(tiled(reduces), out_bytes / acc, out_bytes / act),
+        register_elems=None if held is None else {o: tiled(v) for o, v in held.items()},
+        resident=tiled(c.resident),
+    )
+    g = shape[1]
+    a_opts = np.concatenate(
+        [np.broadcast_to(declared.a_elems, shape)[rows][None], split.a_elems.reshape(k, -1, g)]
+    )
+    b_opts = np.concatenate(
+        [
+            np.broadcast_to(declared.b_elems, shape)[rows][None],
+            np.broadcast_to(split.b_elems, (k * len(rows), g)).reshape(k, -1, g),
+        ]
+    )
+    in_opts = np.concatenate(
+        [
+            np.broadcast_to(c.ifmap_elems, shape)[rows][None],
+            np.broadcast_to(in_bytes / act, (k * len(rows), g)).reshape(k, -1, g),
+        ]
+    )
+    a_bytes = np.broadcast_to(c.act_bytes, shape)[rows]
+    b_bytes = np.broadcast_to(c.b_bytes, shape)[rows]
+    kept = np.broadcast_to(in_on_chip, shape)[rows]
+    moved = np.where(kept, 0.0, a_opts) * a_bytes + b_opts * b_bytes
+    best = np.argmin(moved, axis=0)[None]  # first minimum: the declared split, then smaller
+    a_elems = np.broadcast_to(declared.a_elems, shape).copy()
+    b_elems = np.broadcast_to(declared.b_elems, shape).copy()
+    ifmap = np.broadcast_to(c.ifmap_elems, shape).copy()
+    a_elems[rows] = np.take_along_axis(a_opts, best, axis=0)[0]
+    b_elems[rows] = np.take_along_axis(b_opts, best, axis=0)[0]
+    ifmap[rows] = np.take_along_axis(in_opts, best, axis=0)[0]
+    return Traffic(a_elems=a_elems, b_elems=b_elems, out_elems=declared.out_elems), ifmap
 
 
 def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
