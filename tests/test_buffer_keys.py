@@ -17,6 +17,7 @@ from evodse.hardware.template import ACT_SRAM_MODES, SRAM_BUFFERING
 from evodse.model import Designs, evaluate
 from evodse.model.evaluate import SHARED_SPLITS, _capacities
 from evodse.model.layers import layer_table
+from evodse.search.space import space_from_spec
 from evodse.workload import Conv2d, Network
 
 SMALL = {
@@ -160,3 +161,13 @@ def test_mixed_buffer_keys_evaluate_as_one_by_one(net, hws, data):
         alone = evaluate(hw, net)
         for key in ("cycles", "dram_bytes", "energy_pj"):
             np.testing.assert_allclose(together.layer(key)[i], alone.layer(key)[0], rtol=1e-12)
+
+
+def test_a_space_mixing_narrow_partial_sums_and_wide_activations_is_refused(raises_naming):
+    base = load_hardware(SMALL)
+    with raises_naming("exp.yaml", "space.accumulator_bits", "below the largest activation_bits"):
+        space_from_spec(
+            base, {"activation_bits": [8, 16], "accumulator_bits": [8, 16]}, source="exp.yaml"
+        )
+    space = space_from_spec(base, {"precision_bits": [8, 16], "accumulator_bits": [16, 32]})
+    assert space.accelerator([1, 0]).accumulator_bits == 16
