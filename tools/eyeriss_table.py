@@ -202,8 +202,9 @@ def _table(rows: list[LayerRow], mb: float) -> list[str]:
 WHAT_IF_TEXT = """\
 The buffers as the paper describes them, and what each choice does. The chip's 108 KB global
 buffer holds the ifmaps and the partial sums and is assigned between them per layer (Chen et
-al., JSSC 2017, Sec. III and IV; ISCA 2016, Sec. V); partial sums are 16-bit there (JSSC 2017,
-Sec. IV: 16-bit fixed point throughout, psum scratchpads of 16-bit words). The design says so:
+al., JSSC 2017, Sec. III-IV; ISCA 2016, Sec. V); partial sums are 16-bit there (16-bit fixed
+point throughout, psum scratchpads of 24 16-bit words; the sections as cited, their full text
+not re-checked here, as for the RLC format). The design says so:
 `act_sram: shared` (its {ifmap:g} + {ofmap:g} KiB ifmap and ofmap SRAMs are one {total:g} KiB
 buffer each layer splits, in sixteenths or as declared, to move the fewest DRAM bytes) and
 `accumulator_bits: 16`. `sram_buffering: single` (every buffer whole for a tile, DRAM
