@@ -6,20 +6,25 @@ For every distinct layer entry and design (arrays (N, U)):
    operand's SRAM, DRAM), per operand and direction. GEMMs: the array's accesses to its buffers
    and registers (:mod:`evodse.model.compute`) and the DRAM traffic of the best tiling
    (:mod:`evodse.model.memory`); every DRAM read fills its SRAM, every output leaves the ofmap
-   SRAM once. Vector operations read their inputs and write their outputs through the ifmap and
-   ofmap SRAMs. What ``fusion`` keeps on chip is neither written to nor read from DRAM:
-   ``ops`` applies a vector op in the producing GEMM's output path (its input never reaches an
-   SRAM); ``on_chip`` also keeps any linked activation (:mod:`evodse.model.layers`) that fits in
-   the usable half of both the ofmap and the ifmap SRAM.
+   SRAM once. A design with ``act_sram: shared`` tiles each GEMM layer with the split of its
+   ifmap + ofmap SRAMs (:data:`SHARED_SPLITS` or the declared one) that moves the fewest DRAM
+   bytes (:func:`_tiling`); partial sums are ``accumulator_bits`` wide. Vector operations read
+   their inputs and write their outputs through the ifmap and ofmap SRAMs. What ``fusion``
+   keeps on chip is neither written to nor read from DRAM: ``ops`` applies a vector op in the
+   producing GEMM's output path (its input never reaches an SRAM); ``on_chip`` also keeps any
+   linked activation (:mod:`evodse.model.layers`) that fits in the usable part of both the
+   ofmap and the ifmap SRAM (of a shared buffer: half of it).
 2. **Cycles**: ``compute_cycles`` on the unit that runs the layer (the array, or
    ``ceil(ops / vector_lanes)`` on the vector unit); ``memory_cycles = dram_bytes /
    (dram_bandwidth_gbps * 1e9 / (frequency_mhz * 1e6))``; ``cycles = exposed + max(compute,
    memory - exposed)``: double buffering overlaps the DRAM traffic with compute except the
-   prologue and epilogue transfers (``exposed``), which are part of that traffic.
+   prologue and epilogue transfers (``exposed``), which are part of that traffic;
+   ``sram_buffering: single`` overlaps nothing, ``cycles = compute + memory``.
    A GEMM's prologue is its first input tile (the input whole when it fits the ifmap SRAM, else
-   the SRAM's usable half) and the first fold's weights (``R * C``), its epilogue the last
-   fold's outputs (``R * C``); a vector op streams (one lane-wide block in, one out). All at
-   DRAM bandwidth; nothing is exposed for data that stays on chip.
+   the SRAM's usable part, of the layer's split when shared) and the first fold's weights
+   (``R * C``), its epilogue the last fold's outputs (``R * C``); a vector op streams (one
+   lane-wide block in, one out). All at DRAM bandwidth; nothing is exposed for data that stays
+   on chip.
 3. **Energy** (pJ) = counts x prices (:mod:`evodse.model.prices`): ``mac``, ``registers``,
    ``ifmap_sram``, ``weight_sram``, ``ofmap_sram``, ``dram``, ``vector`` and ``leakage``
    (leakage power x latency). **Area** (mm^2) per design by component.
