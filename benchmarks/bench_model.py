@@ -1,9 +1,10 @@
 """Cost-model throughput: (design x layer) evaluations per second, one process.
 
 Usage: ``python benchmarks/bench_model.py [--designs 1000] [--workload resnet50] [--json]
-[--clock wall|cpu] [--dataflows ws,os,is,auto]``. Random designs are drawn from a wide space
-(by default a mixed-template population: every spatial unrolling, systolic, broadcast and
-row-stationary, and ``auto``, uniformly); the figure is the best of ``--repeats`` timed calls
+[--clock wall|cpu] [--dataflows ws,os,is,auto] [--buffer-keys]``. Random designs are drawn from
+a wide space (by default a mixed-template population: every spatial unrolling, systolic,
+broadcast and row-stationary, and ``auto``, uniformly; ``--buffer-keys`` also draws the buffer
+keys, else left at their defaults); the figure is the best of ``--repeats`` timed calls
 of :func:`evodse.model.evaluate` on the whole population, timed by the wall clock or
 (``--clock cpu``) by the process's CPU time, which other processes on a shared machine
 disturb less.
@@ -23,12 +24,22 @@ from evodse.model import DATAFLOW_CODE, Designs, evaluate
 from evodse.workload import load_workload
 
 
-def random_designs(n: int, seed: int, dataflows: tuple[str, ...] = DATAFLOW_CHOICES) -> Designs:
+def random_designs(
+    n: int, seed: int, dataflows: tuple[str, ...] = DATAFLOW_CHOICES, buffer_keys: bool = False
+) -> Designs:
     """``n`` random designs spanning the template's typical ranges, with ``dataflows`` drawn
-    uniformly."""
+    uniformly; ``buffer_keys``: also ``accumulator_bits`` (16 or 32), ``act_sram`` and
+    ``sram_buffering`` drawn uniformly (else their defaults)."""
     rng = np.random.default_rng(seed)
     pow2 = lambda lo, hi: 2.0 ** rng.integers(lo, hi + 1, n)  # noqa: E731
     codes = np.asarray([DATAFLOW_CODE[name] for name in dataflows], dtype=float)
+    drawn = {}
+    if buffer_keys:
+        drawn = {
+            "accumulator_bits": rng.choice([16.0, 32.0], n),
+            "act_sram": rng.integers(0, 2, n).astype(float),
+            "sram_buffering": rng.integers(0, 2, n).astype(float),
+        }
     return Designs(
         pe_rows=pow2(3, 8),
         pe_cols=pow2(3, 8),
@@ -47,6 +58,7 @@ def random_designs(n: int, seed: int, dataflows: tuple[str, ...] = DATAFLOW_CHOI
         pe_input_regs=rng.choice([1.0, 4.0, 12.0], n),
         pe_weight_regs=rng.choice([1.0, 16.0, 224.0], n),
         pe_output_regs=rng.choice([1.0, 4.0, 24.0], n),
+        **drawn,
     )
 
 
@@ -59,10 +71,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--dataflows", default=",".join(DATAFLOW_CHOICES))
+    parser.add_argument("--buffer-keys", action="store_true", help="draw the buffer keys too")
     args = parser.parse_args()
     net = load_workload(args.workload)
     dataflows = tuple(args.dataflows.split(","))
-    designs = random_designs(args.designs, args.seed, dataflows)
+    designs = random_designs(args.designs, args.seed, dataflows, args.buffer_keys)
     evaluate(designs, net)  # warm-up: layer table cache, imports
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     times = []
@@ -80,6 +93,7 @@ def main() -> None:
         "distinct_shapes": int(cost.table.n_shapes),
         "clock": args.clock,
         "dataflows": list(dataflows),
+        "buffer_keys": args.buffer_keys,
         "seconds": best,
         "evals_per_s": evals / best,
         "designs_per_s": args.designs / best,

@@ -95,15 +95,19 @@ def test_doc_is_current():
 
 
 @pytest.mark.parametrize("key", NETWORKS)
-def test_buffer_what_ifs_only_add_capacity(key):
-    """The design's own split is one of the per-layer splits, and whole buffers with 16-bit
-    partial sums only enlarge each split: traffic never rises, nor falls below the tensors."""
-    shipped = load_hardware("eyeriss").ifmap_sram_kib
-    assert shipped % TOOL.SPLIT_STEP_KIB == 0  # the shipped ifmap share is a candidate
+def test_buffer_what_ifs_only_take_capacity_away(key):
+    """Each what-if sets one of the design's buffer keys back to the template's default: a fixed
+    split (the design's own split is one the shared buffer tries), 32-bit partial sums (a
+    smaller partial-sum tile), ping-pong halves (smaller tiles): DRAM traffic never falls, nor
+    does any layer move less than its tensors once."""
+    hw = load_hardware("eyeriss")
+    assert (hw.act_sram, hw.accumulator_bits, hw.sram_buffering) == ("shared", 16, "single")
     for r in TOOL.compare("eyeriss", key, DATA):
         as_designed = sum(r.dram_bytes.values())
-        split, both = r.split["split"], r.split["split_whole_16b"]
-        assert split.raw_bytes <= as_designed * (1 + 1e-12), r.name
-        assert both.raw_bytes <= split.raw_bytes * (1 + 1e-12), r.name
-        assert both.raw_bytes >= 0.999 * sum(r.tensor_bytes.values()), r.name
-        assert both.rlc_bytes <= both.raw_bytes
+        assert as_designed >= 0.999 * sum(r.tensor_bytes.values()), r.name
+        for name, variant in r.what_ifs.items():
+            assert variant.raw_bytes >= as_designed * (1 - 1e-12), (r.name, name)
+            assert variant.rlc_bytes <= variant.raw_bytes
+        # double-buffered, DRAM transfers overlap compute: never slower than single-buffered
+        # with the same traffic; here the traffic is larger, so only the overlap is checked
+        assert r.what_ifs["double"].total_ms >= r.processing_ms * 0.999, r.name

@@ -310,6 +310,9 @@ HW_VALUES = {
     "dataflow": ["xs", 1],
     "dram_type": ["ddr9"],
     "fusion": ["all"],
+    "accumulator_bits": [12, 4, "16", True],  # 4: narrower than the 8-bit activations
+    "act_sram": ["pooled", True],
+    "sram_buffering": ["triple", 2],
 }
 for key, values in HW_VALUES.items():
     for value in values:
@@ -582,6 +585,9 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "workload-conv-missing-kernel": ("net.yaml", "layers[3]", "'kernel_h' (or 'kernel')"),
     "hw-pe_rows-1000000000": ("hw.yaml", "pe_rows", "from 1 to 4096"),
     "hw-ifmap_sram_kib-1000000000000.0": ("hw.yaml", "ifmap_sram_kib", "from 0.0625 to 1048576"),
+    "hw-accumulator_bits-4": ("hw.yaml", "accumulator_bits", "at least activation_bits (8)"),
+    "hw-act_sram-'pooled'": ("hw.yaml", "act_sram", "'separate', 'shared'"),
+    "hw-sram_buffering-'triple'": ("hw.yaml", "sram_buffering", "'double', 'single'"),
     "experiment-space-implausible-pes": ("exp.yaml", "pe_rows", "from 1 to 4096"),
     "experiment-termination-hv-tol-text": ("exp.yaml", "termination.hv_stagnation.tol"),
     "cli-run-seed-negative": ("--seed", "-1"),

@@ -359,8 +359,10 @@ def test_every_systolic_parameter_round_trips(p, hw_dict):
     Accelerator -> Designs -> Accelerator -> dict, and a one-value design space."""
     base = load_hardware(hw_dict)
     allowed = p.allowed()
-    if allowed is not None:  # names, or numbers from technology.yaml
-        value = next(v for v in allowed if v != getattr(base, p.name))
+    if allowed is not None:  # names, or numbers from technology.yaml (within a declared bound)
+        bound = None if p.at_least is None else base.resolved(p.at_least)
+        valid = [v for v in allowed if bound is None or v >= bound]
+        value = next(v for v in valid if v != getattr(base, p.name))
     else:
         low, _ = p.plausible
         value = int(low) + 1 if p.kind == "int" else float(low) * 2

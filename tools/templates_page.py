@@ -278,10 +278,12 @@ def page() -> str:
         "from the SRAM more often than the chip does (ZigZag's temporal mapper searches "
         "this). The DRAM tiling does count the distinct data the registers hold as on-chip "
         "capacity (docs/cost_model.md, 'PE registers as capacity').",
-        "- **Fixed buffer split, double-buffered**: each SRAM serves one operand and streams "
-        "through its usable half; Eyeriss assigns its 108 KB global buffer between ifmaps "
-        "and partial sums per layer, and holds 16-bit partial sums where evodse holds 32-bit "
-        "ones (docs/eyeriss.md shows what that costs in DRAM traffic).",
+        "- **A buffer split from a fixed set**: a shared ifmap/ofmap buffer (`act_sram: "
+        "shared`, as Eyeriss's 108 KB global buffer) is split per layer in sixteenths or as "
+        "declared, not at any size; the weight SRAM is never shared. Single-buffered SRAMs "
+        "(`sram_buffering: single`) overlap no transfer with compute, double-buffered ones "
+        "all but the prologue and epilogue: nothing in between (docs/cost_model.md; "
+        "docs/eyeriss.md shows what each buffer key does to Eyeriss's DRAM traffic).",
         "- **Buses and adder trees are free and never stall**: no network-on-chip bandwidth "
         "limit, no SRAM bank conflicts; broadcast arrays pay `pipeline_cycles` once per "
         "layer, not a skewed fill per fold.",

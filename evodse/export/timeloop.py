@@ -85,12 +85,10 @@ def _factors(edge: str) -> list[str]:
 
 def architecture(acc: Accelerator) -> dict[str, Any]:
     """The v4 ``architecture`` document of ``acc`` (module docstring)."""
-    from evodse.hardware.technology import technology
-
     if acc.dataflow not in SYSTOLIC:
         raise ValueError(f"dataflow {acc.dataflow!r}: expected one of {SYSTOLIC}")
     bits = acc.precision_bits
-    acc_bits = technology().accumulator_bits
+    acc_bits = acc.accumulator_bits
     rows_edge, cols_edge = _EDGES[acc.dataflow]
     words_per_cycle = acc.dram_bandwidth_gbps * 1e9 / (acc.frequency_mhz * 1e6) / (bits / 8)
     ports = {  # the array edge each SRAM feeds per cycle (as in evodse's prices)

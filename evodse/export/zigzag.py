@@ -63,14 +63,12 @@ class TwinLayer:
 
 def twin_design(acc: Accelerator, dataflow: str | None = None) -> dict[str, Any]:
     """The twin's design dict of ``acc`` running ``dataflow`` (default: the design's)."""
-    from evodse.hardware.technology import technology
-
     flow = acc.dataflow if dataflow is None else dataflow
     if flow not in SYSTOLIC:
         raise ValueError(f"dataflow {flow!r}: the ZigZag twin runs one of {SYSTOLIC}")
     bits = acc.precision_bits
     port_bits = acc.dram_bandwidth_gbps * 1e9 / (acc.frequency_mhz * 1e6) * 8
-    acc_bits = technology().accumulator_bits
+    acc_bits = acc.accumulator_bits
     return {
         "rows": acc.pe_rows,
         "cols": acc.pe_cols,

@@ -38,7 +38,9 @@ class HardwareParameter:
     ``minimum``: the smallest integer accepted (``None``: the choices alone decide).
     ``required``: the YAML must give it; otherwise ``default`` (``None``: left unset, stored as 0
     in :class:`~evodse.model.designs.Designs`). ``follows``: the parameter whose value an unset
-    one takes (e.g. an operand width left to the precision).
+    one takes (e.g. an operand width left to the precision). ``at_least``: a parameter whose
+    value (resolved through its ``follows``) this one, when set, may not be below (e.g. the
+    partial-sum width and the activation width).
     """
 
     name: str
@@ -52,6 +54,7 @@ class HardwareParameter:
     required: bool = True
     default: Any = None
     follows: str | None = None
+    at_least: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -108,6 +111,8 @@ class Template:
         for p in self.parameters:
             if p.follows is not None and p.follows not in names:
                 raise ValueError(f"template {self.name}: {p.name} follows an unknown parameter")
+            if p.at_least is not None and p.at_least not in names:
+                raise ValueError(f"template {self.name}: {p.name} is bounded by an unknown one")
         if self.mapping_key is not None:
             key = self.by_name.get(self.mapping_key)
             if (
@@ -214,7 +219,23 @@ class Template:
                     raise InputError(
                         f"expected one of {choices}{note}, got {value!r}", source=source, key=p.name
                     )
+        for p in self.parameters:
+            value = values[p.name]
+            if p.at_least is not None and value is not None:
+                bound = self.resolve(values, p.at_least)
+                if value < bound:
+                    raise InputError(
+                        f"expected at least {p.at_least} ({bound}), got {value!r}",
+                        source=source,
+                        key=p.name,
+                    )
         return {k: values[k] for k in self.keys}
+
+    def resolve(self, values: Mapping[str, Any], key: str) -> Any:
+        """``values[key]``, or when unset (None) the value of the parameter it follows."""
+        follows = self.parameter(key).follows
+        value = values[key]
+        return values[follows] if value is None and follows is not None else value
 
 
 def _int_value(p: HardwareParameter, value: Any, source: str | None) -> Any:

@@ -26,9 +26,19 @@ Hardware YAML keys (a public contract)::
     pe_input_regs: 12         # optional: input registers per PE (elements; default 1)
     pe_weight_regs: 224       # optional: weight registers per PE (elements; default 1)
     pe_output_regs: 24        # optional: partial-sum registers per PE (elements; default 1)
+    accumulator_bits: 16      # optional: partial-sum width (bits) in the ofmap SRAM and PE output
+                              # registers; a precision of technology.yaml >= the activation
+                              # width; default technology.yaml's accumulator_bits (32)
+    act_sram: shared          # optional: separate (default) | shared: ifmap_sram_kib +
+                              # ofmap_sram_kib form one buffer each layer splits between its
+                              # inputs and its outputs / partial sums (docs/cost_model.md)
+    sram_buffering: single    # optional: double (default: ping-pong halves, DRAM transfers
+                              # overlap compute) | single (whole SRAMs per tile, no overlap)
 
 The three ``pe_*_regs`` are read by the broadcast and row-stationary unrollings; the systolic
 dataflows (ws, os, is) hold ``pe_stationary_regs`` stationary values per PE instead.
+``accumulator_bits`` defaults to technology.yaml's ``accumulator_bits`` (read when this module
+is imported: the package's own table).
 
 Every key is declared once, in :data:`PARAMETERS` (kind, unit, label, plausible range or
 choices, default); the names below (``OPTIONAL_DEFAULTS``, ``INT_KEYS``, ``PLAUSIBLE_RANGES``,
@@ -76,6 +86,13 @@ FUSION_MODES = ("none", "ops", "on_chip")
 OPERAND_BITS = ("weight_bits", "activation_bits", "kv_bits")
 #: Per-PE register files of the broadcast and row-stationary unrollings (elements per PE).
 PE_REGS = ("pe_input_regs", "pe_weight_regs", "pe_output_regs")
+#: How the ifmap and ofmap SRAMs are allocated: ``separate`` (each its declared size for every
+#: layer) or ``shared`` (their total is one buffer that each layer splits between its inputs and
+#: its outputs / partial sums, as Eyeriss's global buffer; docs/cost_model.md).
+ACT_SRAM_MODES = ("separate", "shared")
+#: ``double``: every SRAM ping-pongs (half computes while the other half fills or drains, DRAM
+#: transfers overlap compute); ``single``: a tile uses the whole SRAM, transfers do not overlap.
+SRAM_BUFFERING = ("double", "single")
 
 _KIB = (0.0625, 1048576)  # KiB: 64 bytes to 1 GiB
 _TECH = "technology.yaml"
@@ -183,6 +200,19 @@ PARAMETERS: tuple[HardwareParameter, ...] = (
     _int("pe_input_regs", "input registers per PE", "", (1, 65536), default=1),
     _int("pe_weight_regs", "weight registers per PE", "", (1, 65536), default=1),
     _int("pe_output_regs", "partial-sum registers per PE", "", (1, 65536), default=1),
+    HardwareParameter(
+        name="accumulator_bits",
+        kind="int",
+        label="partial-sum width",
+        unit="bits",
+        choices=_precisions,
+        choices_note=_TECH,
+        required=False,
+        default=technology().accumulator_bits,
+        at_least="activation_bits",
+    ),
+    _names("act_sram", "ifmap/ofmap SRAM", ACT_SRAM_MODES, default="separate"),
+    _names("sram_buffering", "SRAM buffering", SRAM_BUFFERING, default="double"),
 )
 
 
@@ -195,10 +225,15 @@ def design_summary(hw: Mapping[str, Any]) -> str:
 
 def _systolic_summary(hw: Mapping[str, Any]) -> str:
     dram = f"{hw['dram_type']} " if hw.get("dram_type") else ""
+    buffers = [
+        "ifmap+ofmap shared" if hw.get("act_sram") == "shared" else "",
+        "single-buffered" if hw.get("sram_buffering") == "single" else "",
+    ]
+    how = ", ".join(b for b in buffers if b)
     return (
         f"{hw['pe_rows']}x{hw['pe_cols']} {hw['dataflow']}, SRAM {hw['ifmap_sram_kib']:g}/"
-        f"{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB, {hw['vector_lanes']} lanes, "
-        f"{dram}{hw['dram_bandwidth_gbps']:g} GB/s"
+        f"{hw['weight_sram_kib']:g}/{hw['ofmap_sram_kib']:g} KiB{f' ({how})' if how else ''}, "
+        f"{hw['vector_lanes']} lanes, {dram}{hw['dram_bandwidth_gbps']:g} GB/s"
     )
 
 

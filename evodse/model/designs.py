@@ -35,10 +35,10 @@ class Designs:
     """N designs of one template, each parameter an array of shape (N,) in its declared unit,
     read as an attribute (``designs.pe_rows``).
 
-    Categorical parameters (``dataflow``, ``dram_type``, ``fusion``) hold codes: see
+    Categorical parameters (``dataflow``, ``dram_type``, ``fusion``, ...) hold codes: see
     :func:`encode`. Optional parameters left unset (the operand widths ``weight_bits``,
     ``activation_bits``, ``kv_bits``, which follow ``precision_bits``) hold 0 (omitted: all 0);
-    :meth:`bits` resolves them.
+    :meth:`bits` resolves them. Other optional parameters omitted take their default.
     """
 
     __slots__ = ("_columns", "_template")
@@ -46,14 +46,17 @@ class Designs:
     def __init__(self, *, template: str = DEFAULT_TEMPLATE, **columns: np.ndarray | None):
         tpl = get_template(template)
         unknown = [k for k in columns if k not in tpl.keys]
-        unset = set(tpl.unset_optional)
-        missing = [k for k in tpl.keys if columns.get(k) is None and k not in unset]
+        optional = {p.name for p in tpl.parameters if not p.required}
+        missing = [k for k in tpl.keys if columns.get(k) is None and k not in optional]
         if unknown or missing:
             raise TypeError(
                 f"Designs of template {tpl.name!r}: unknown {unknown}, missing {missing}"
             )
         n = len(next(v for v in columns.values() if v is not None))
-        full = {k: np.zeros(n) if columns.get(k) is None else columns[k] for k in tpl.keys}
+        full = {
+            k: np.full(n, _default_code(tpl, k)) if columns.get(k) is None else columns[k]
+            for k in tpl.keys
+        }
         object.__setattr__(self, "_template", tpl.name)
         object.__setattr__(self, "_columns", full)
 
@@ -126,6 +129,15 @@ class Designs:
                 data[p.name] = (int(data[p.name]) or None) if p.name in unset else int(data[p.name])
         head = {} if tpl.name == DEFAULT_TEMPLATE else {"template": tpl.name}
         return accelerator_from_dict({**head, **data, "name": name})
+
+
+def _default_code(tpl: Any, key: str) -> float:
+    """The stored value of an omitted optional parameter: its default (a categorical's code),
+    0 when unset."""
+    p = tpl.parameter(key)
+    if p.default is None:
+        return 0.0
+    return encode(key, p.default, tpl.name) if p.kind == "categorical" else float(p.default)
 
 
 def _rebuild(template: str, columns: dict[str, np.ndarray]) -> Designs:

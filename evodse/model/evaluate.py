@@ -6,20 +6,25 @@ For every distinct layer entry and design (arrays (N, U)):
    operand's SRAM, DRAM), per operand and direction. GEMMs: the array's accesses to its buffers
    and registers (:mod:`evodse.model.compute`) and the DRAM traffic of the best tiling
    (:mod:`evodse.model.memory`); every DRAM read fills its SRAM, every output leaves the ofmap
-   SRAM once. Vector operations read their inputs and write their outputs through the ifmap and
-   ofmap SRAMs. What ``fusion`` keeps on chip is neither written to nor read from DRAM:
-   ``ops`` applies a vector op in the producing GEMM's output path (its input never reaches an
-   SRAM); ``on_chip`` also keeps any linked activation (:mod:`evodse.model.layers`) that fits in
-   the usable half of both the ofmap and the ifmap SRAM.
+   SRAM once. A design with ``act_sram: shared`` tiles each GEMM layer with the split of its
+   ifmap + ofmap SRAMs (:data:`SHARED_SPLITS` or the declared one) that moves the fewest DRAM
+   bytes (:func:`_tiling`); partial sums are ``accumulator_bits`` wide. Vector operations read
+   their inputs and write their outputs through the ifmap and ofmap SRAMs. What ``fusion``
+   keeps on chip is neither written to nor read from DRAM: ``ops`` applies a vector op in the
+   producing GEMM's output path (its input never reaches an SRAM); ``on_chip`` also keeps any
+   linked activation (:mod:`evodse.model.layers`) that fits in the usable part of both the
+   ofmap and the ifmap SRAM (of a shared buffer: half of it).
 2. **Cycles**: ``compute_cycles`` on the unit that runs the layer (the array, or
    ``ceil(ops / vector_lanes)`` on the vector unit); ``memory_cycles = dram_bytes /
    (dram_bandwidth_gbps * 1e9 / (frequency_mhz * 1e6))``; ``cycles = exposed + max(compute,
    memory - exposed)``: double buffering overlaps the DRAM traffic with compute except the
-   prologue and epilogue transfers (``exposed``), which are part of that traffic.
+   prologue and epilogue transfers (``exposed``), which are part of that traffic;
+   ``sram_buffering: single`` overlaps nothing, ``cycles = compute + memory``.
    A GEMM's prologue is its first input tile (the input whole when it fits the ifmap SRAM, else
-   the SRAM's usable half) and the first fold's weights (``R * C``), its epilogue the last
-   fold's outputs (``R * C``); a vector op streams (one lane-wide block in, one out). All at
-   DRAM bandwidth; nothing is exposed for data that stays on chip.
+   the SRAM's usable part, of the layer's split when shared) and the first fold's weights
+   (``R * C``), its epilogue the last fold's outputs (``R * C``); a vector op streams (one
+   lane-wide block in, one out). All at DRAM bandwidth; nothing is exposed for data that stays
+   on chip.
 3. **Energy** (pJ) = counts x prices (:mod:`evodse.model.prices`): ``mac``, ``registers``,
    ``ifmap_sram``, ``weight_sram``, ``ofmap_sram``, ``dram``, ``vector`` and ``leakage``
    (leakage power x latency). **Area** (mm^2) per design by component.
@@ -39,14 +44,13 @@ from functools import cached_property
 
 import numpy as np
 
-from evodse.hardware.technology import technology
 from evodse.hardware.template import DATAFLOWS, SYSTOLIC, Accelerator
 from evodse.model.compute import array_work
 from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
 from evodse.model.layers import LayerTable, layer_table
 from evodse.model.mappings import AUTO_CHOICES, MAPPINGS, UNROLLINGS
-from evodse.model.memory import dram_traffic
+from evodse.model.memory import Traffic, dram_traffic
 from evodse.model.prices import AREA_COMPONENTS, Prices, prices
 from evodse.model.spatial import spatial_work
 from evodse.workload.network import Network
@@ -65,13 +69,19 @@ __all__ = ["AREA_COMPONENTS", "ENERGY_COMPONENTS", "NetworkCost", "evaluate"]
 
 @dataclass(frozen=True)
 class _Capacities:
-    """Per-design sizes, each (N, 1): elements of the usable half of each double-buffered SRAM
-    (ping-pong: one half computes while the other fills or drains) and transfer rates.
+    """Per-design sizes, each (N, 1): elements of the usable part of each SRAM (double-buffered:
+    its half, ping-pong, one half computes while the other fills or drains; single-buffered:
+    all of it) and transfer rates.
 
     Widths (bytes per element): ``act_bytes`` for inputs and outputs, ``kv_bytes`` for the KV
     cache, ``b_bytes`` for each GEMM's second operand (its weights, the KV cache or another
     activation; (N, G) when the widths differ, else (N, 1)); ``weight_elems`` is at
-    ``b_bytes``. ``kv_on_chip``: the network's whole KV cache fits in half the weight SRAM."""
+    ``b_bytes``; ``acc_bytes`` for partial sums (the design's ``accumulator_bits`` / 8, a scalar
+    when every design has the same). ``kv_on_chip``: the network's whole KV
+    cache fits in the usable part of the weight SRAM. ``resident``: a whole SRAM over its usable
+    part (2 double-, 1 single-buffered). ``single``: designs whose SRAMs are single-buffered
+    (None: none is). ``act_pool_bytes``: for designs whose ifmap and ofmap SRAMs are one shared
+    buffer, its usable bytes (0 for the others; None: no design shares)."""
 
     rows: np.ndarray
     cols: np.ndarray
@@ -81,25 +91,38 @@ class _Capacities:
     b_bytes: np.ndarray
     kv_bytes: np.ndarray
     kv_on_chip: np.ndarray
-    acc_bytes: float
+    acc_bytes: float | np.ndarray
     ifmap_elems: np.ndarray
     weight_elems: np.ndarray
     ofmap_elems: np.ndarray  # at output precision (os)
     ofmap_psum_elems: np.ndarray  # at accumulator precision (ws, is)
     dram_bytes_per_cycle: np.ndarray
     lanes: np.ndarray
+    resident: float | np.ndarray
+    single: np.ndarray | None
+    act_pool_bytes: np.ndarray | None
+
+
+def _accumulator_bytes(d: Designs) -> float | np.ndarray:
+    """Partial-sum width (bytes) per design (N,), ``accumulator_bits / 8``; a scalar when every
+    design has the same."""
+    bits = d.accumulator_bits
+    return float(bits[0]) / 8 if (bits == bits[0]).all() else bits / 8
 
 
 def _capacities(d: Designs, t: LayerTable) -> _Capacities:
     col = lambda x: np.asarray(x, dtype=np.float64)[:, None]  # noqa: E731
     act, weight, kv = (col(d.bits(k) / 8) for k in ("activation_bits", "weight_bits", "kv_bits"))
-    acc_bytes = technology().accumulator_bits / 8
-    half = 0.5
+    acc_bytes = _accumulator_bytes(d)
+    single = d.sram_buffering == encode("sram_buffering", "single")
+    half = np.where(single, 1.0, 0.5) if single.any() else 0.5  # usable part of each SRAM
     if np.array_equal(act, weight) and np.array_equal(act, kv):
         b_bytes = act  # one width for every operand: no per-entry arrays
     else:
         b_bytes = np.where(t.b_kv > 0, kv, np.where(t.b_act > 0, act, weight))
     weight_sram_bytes = col(d.weight_sram_kib * 1024 * half)
+    shared = d.act_sram == encode("act_sram", "shared")
+    pool = (d.ifmap_sram_kib + d.ofmap_sram_kib) * 1024 * half
     return _Capacities(
         rows=col(d.pe_rows),
         cols=col(d.pe_cols),
@@ -109,13 +132,16 @@ def _capacities(d: Designs, t: LayerTable) -> _Capacities:
         b_bytes=b_bytes,
         kv_bytes=kv,
         kv_on_chip=t.kv_cache_elems * kv <= weight_sram_bytes,
-        acc_bytes=acc_bytes,
+        acc_bytes=col(acc_bytes) if np.ndim(acc_bytes) else acc_bytes,
         ifmap_elems=col(d.ifmap_sram_kib * 1024 * half) / act,
         weight_elems=weight_sram_bytes / b_bytes,
         ofmap_elems=col(d.ofmap_sram_kib * 1024 * half) / act,
         ofmap_psum_elems=col(d.ofmap_sram_kib * 1024 * half / acc_bytes),
         dram_bytes_per_cycle=col(d.dram_bandwidth_gbps * 1e9 / (d.frequency_mhz * 1e6)),
         lanes=col(d.vector_lanes),
+        resident=col(1.0 / half) if single.any() else 2.0,
+        single=col(single) > 0 if single.any() else None,
+        act_pool_bytes=col(np.where(shared, pool, 0.0)) if shared.any() else None,
     )
 
 
@@ -134,6 +160,8 @@ def _on_chip(d: Designs, t: LayerTable, c: _Capacities) -> _OnChip:
     ops = mode >= encode("fusion", "ops")
     keep = mode == encode("fusion", "on_chip")
     room = np.minimum(c.ifmap_elems, c.ofmap_elems)  # elements at the operand width
+    if c.act_pool_bytes is not None:  # a shared buffer: half of it (>= the smaller of any split)
+        room = np.where(c.act_pool_bytes > 0, c.act_pool_bytes / 2 / c.act_bytes, room)
     fused_in = ops & (t.fused_in > 0)
     fused_out = ops & (t.fused_out > 0)
     kept_in = keep & (t.in_linked > 0) & ~fused_in & (t.link_in_elems <= room)
@@ -155,6 +183,87 @@ class _Flow:
     exposed_bytes: np.ndarray
 
 
+#: Ifmap shares (fractions of the buffer) a shared ifmap/ofmap buffer is tried at, besides
+#: the declared ``ifmap_sram_kib`` (first: it wins ties). Sixteenths (ours): 6.75 KiB steps of
+#: Eyeriss's 108 KiB.
+SHARED_SPLITS = tuple(k / 16 for k in range(1, 16))
+
+
+def _tiling(
+    t: LayerTable,
+    c: _Capacities,
+    reduces: np.ndarray,
+    held: dict[str, np.ndarray] | None,
+    in_on_chip: np.ndarray,
+) -> tuple[Traffic, np.ndarray]:
+    """The DRAM traffic of every GEMM entry and the ifmap SRAM elements (usable) it was tiled
+    with. A design whose ifmap and ofmap SRAMs share one buffer takes, per entry, the split of
+    :data:`SHARED_SPLITS` (or its declared one) that moves the fewest DRAM bytes (inputs not
+    kept on chip, weights; outputs do not depend on it); ties go to the declared split, then to
+    the smaller ifmap share."""
+
+    declared = dram_traffic(
+        t,
+        ifmap_elems=c.ifmap_elems,
+        weight_elems=c.weight_elems,
+        ofmap_elems=np.where(reduces, c.ofmap_psum_elems, c.ofmap_elems),
+        register_elems=held,
+        resident=c.resident,
+    )
+    if c.act_pool_bytes is None or not (c.act_pool_bytes > 0).any() or not t.n_gemm:
+        return declared, c.ifmap_elems
+    shape = np.broadcast_shapes(reduces.shape, declared.a_elems.shape)
+    # the shared designs' rows, once per candidate split, in one call: (splits x rows, G)
+    rows = np.flatnonzero(c.act_pool_bytes[:, 0] > 0)
+    k = len(SHARED_SPLITS)
+
+    def tiled(x):
+        if not np.ndim(x):
+            return x
+        x = np.broadcast_to(x, (shape[0], np.shape(x)[-1]))[rows]
+        return np.tile(x, (k, 1))
+
+    pool, act, acc = tiled(c.act_pool_bytes), tiled(c.act_bytes), tiled(c.acc_bytes)
+    in_bytes = pool * np.repeat(SHARED_SPLITS, len(rows))[:, None]
+    out_bytes = pool - in_bytes
+    split = dram_traffic(
+        t,
+        ifmap_elems=in_bytes / act,
+        weight_elems=tiled(c.weight_elems),
+        ofmap_elems=np.where(tiled(reduces), out_bytes / acc, out_bytes / act),
+        register_elems=None if held is None else {o: tiled(v) for o, v in held.items()},
+        resident=tiled(c.resident),
+    )
+    g = shape[1]
+    a_opts = np.concatenate(
+        [np.broadcast_to(declared.a_elems, shape)[rows][None], split.a_elems.reshape(k, -1, g)]
+    )
+    b_opts = np.concatenate(
+        [
+            np.broadcast_to(declared.b_elems, shape)[rows][None],
+            np.broadcast_to(split.b_elems, (k * len(rows), g)).reshape(k, -1, g),
+        ]
+    )
+    in_opts = np.concatenate(
+        [
+            np.broadcast_to(c.ifmap_elems, shape)[rows][None],
+            np.broadcast_to(in_bytes / act, (k * len(rows), g)).reshape(k, -1, g),
+        ]
+    )
+    a_bytes = np.broadcast_to(c.act_bytes, shape)[rows]
+    b_bytes = np.broadcast_to(c.b_bytes, shape)[rows]
+    kept = np.broadcast_to(in_on_chip, shape)[rows]
+    moved = np.where(kept, 0.0, a_opts) * a_bytes + b_opts * b_bytes
+    best = np.argmin(moved, axis=0)[None]  # first minimum: the declared split, then smaller
+    a_elems = np.broadcast_to(declared.a_elems, shape).copy()
+    b_elems = np.broadcast_to(declared.b_elems, shape).copy()
+    ifmap = np.broadcast_to(c.ifmap_elems, shape).copy()
+    a_elems[rows] = np.take_along_axis(a_opts, best, axis=0)[0]
+    b_elems[rows] = np.take_along_axis(b_opts, best, axis=0)[0]
+    ifmap[rows] = np.take_along_axis(in_opts, best, axis=0)[0]
+    return Traffic(a_elems=a_elems, b_elems=b_elems, out_elems=declared.out_elems), ifmap
+
+
 def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     """Counts and cycles of every GEMM entry under one spatial unrolling."""
     g = t.n_gemm
@@ -167,16 +276,9 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
         work = spatial_work(UNROLLINGS[name], rows=c.rows, cols=c.cols, regs=c.pe_regs, t_layer=t)
     # partial sums that leave the array are buffered at the accumulator width
     reduces = work.psum_writes > 0
-    ofmap_cap = np.where(reduces, c.ofmap_psum_elems, c.ofmap_elems)
-    traffic = dram_traffic(
-        t,
-        ifmap_elems=c.ifmap_elems,
-        weight_elems=c.weight_elems,
-        ofmap_elems=ofmap_cap,
-        register_elems=work.register_held,
-    )
-    b, bb, acc = c.act_bytes, c.b_bytes, c.acc_bytes
     in_on_chip, out_on_chip = on.input[:, :g], on.output[:, :g]
+    traffic, ifmap_elems = _tiling(t, c, reduces, work.register_held, in_on_chip)
+    b, bb, acc = c.act_bytes, c.b_bytes, c.acc_bytes
     a_dram = np.where(in_on_chip, 0.0, traffic.a_elems * t.count)
     b_dram = traffic.b_elems * t.count
     outputs = t.m * t.n * t.count
@@ -200,7 +302,8 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     # the last fold's outputs drained
     block = c.rows * c.cols
     a_whole = t.a_elems * t.count
-    first_a = np.where(a_whole <= 2 * c.ifmap_elems, a_whole, np.minimum(a_whole, c.ifmap_elems))
+    whole_a = a_whole <= c.resident * ifmap_elems
+    first_a = np.where(whole_a, a_whole, np.minimum(a_whole, ifmap_elems))
     first_a = np.where(in_on_chip, 0.0, first_a)
     first_b = np.minimum(t.b_elems, block)
     last_o = np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))
@@ -310,11 +413,14 @@ def _dynamic_energy(counts: AccessCounts, p: Prices, mac_pj: np.ndarray) -> dict
 
 def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
     """Memory cycles and total cycles: the prologue and epilogue transfers, and between them
-    compute overlapped with the rest of the DRAM traffic."""
+    compute overlapped with the rest of the DRAM traffic (double-buffered SRAMs); compute plus
+    all of the DRAM traffic (single-buffered)."""
     memory = flow.counts.level("dram") / c.dram_bytes_per_cycle
     exposed = flow.exposed_bytes / c.dram_bytes_per_cycle
     # exposed + max(compute, memory - exposed), written so that cycles >= memory exactly
     cycles = np.maximum(exposed + flow.compute_cycles, memory)
+    if c.single is not None:  # single-buffered SRAMs: every transfer waits for or on compute
+        cycles = np.where(c.single, flow.compute_cycles + memory, cycles)
     return memory, cycles
 
 

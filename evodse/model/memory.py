@@ -19,6 +19,8 @@ orders are costed in closed form and the cheapest feasible one is kept:
 Capacities are in elements of the *usable* half of each double-buffered SRAM (ping-pong: one
 half computes while the other fills or drains), so transfers overlap compute; an operand that
 fits whole in its SRAM stays resident in all of it (loaded once, before compute: the prologue).
+A single-buffered SRAM (``sram_buffering: single``) is usable whole (``resident`` = 1: the
+usable part is all of it); its transfers do not overlap compute (:mod:`evodse.model.evaluate`).
 
 **PE registers** (broadcast and row-stationary unrollings, ``register_elems``): the registers
 of the array are storage too. ``H_o`` (elements) is the *distinct* data of operand ``o`` they
@@ -65,12 +67,13 @@ def _halo(t: LayerTable, tm: np.ndarray) -> np.ndarray:
     return np.where(tm >= per_image, 1.0, np.maximum(1.0, banded))
 
 
-def _capacity(whole, half, held):
-    """On-chip elements for one operand: the SRAM's usable ``half`` (all of it when the operand
-    fits whole: resident, loaded once) plus ``held`` in the PE registers (not double-buffered)."""
+def _capacity(whole, half, held, resident):
+    """On-chip elements for one operand: the SRAM's usable ``half`` (all of it, ``resident *
+    half``, when the operand fits whole: loaded once) plus ``held`` in the PE registers (not
+    double-buffered)."""
     if held is None:
-        return np.where(whole <= 2 * half, 2 * half, half)
-    return np.where(whole <= 2 * half + held, 2 * half + held, half + held)
+        return np.where(whole <= resident * half, resident * half, half)
+    return np.where(whole <= resident * half + held, resident * half + held, half + held)
 
 
 def dram_traffic(
@@ -80,16 +83,19 @@ def dram_traffic(
     weight_elems,
     ofmap_elems,
     register_elems: dict[str, np.ndarray] | None = None,
+    resident=2.0,
 ) -> Traffic:
     """Minimum DRAM traffic over the three loop orders; capacities broadcast as (N, 1).
     ``register_elems``: distinct elements per operand (``input``, ``weight``, ``output``) the
-    PE registers hold, (N, G), added to the SRAMs' capacities (None: systolic, SRAMs only)."""
+    PE registers hold, (N, G), added to the SRAMs' capacities (None: systolic, SRAMs only).
+    ``resident``: a whole SRAM over its usable part (2 double-buffered, 1 single-buffered; (N,
+    1) or a scalar)."""
     m, n, k = t.m, t.n, t.k
     a, b = t.a_elems, t.b_elems
     held = register_elems or {}
-    ifmap_elems = _capacity(a, ifmap_elems, held.get("input"))
-    weight_elems = _capacity(b, weight_elems, held.get("weight"))
-    ofmap_elems = _capacity(m * n, ofmap_elems, held.get("output"))
+    ifmap_elems = _capacity(a, ifmap_elems, held.get("input"), resident)
+    weight_elems = _capacity(b, weight_elems, held.get("weight"), resident)
+    ofmap_elems = _capacity(m * n, ofmap_elems, held.get("output"), resident)
     a_fits = a <= ifmap_elems
     b_fits = b <= weight_elems
 

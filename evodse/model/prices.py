@@ -69,7 +69,7 @@ def prices(d: Designs) -> Prices:
     b_bits = np.maximum(w_bits, kv_bits)  # the widest operand the weight port carries
     e_scale = tech.scale("energy_scale", node)
     a_scale = tech.scale("area_scale", node)
-    acc_bits = tech.accumulator_bits
+    acc_bits = d.accumulator_bits
     ports = {
         "ifmap": d.pe_rows * act_bits,
         "weight": d.pe_cols * b_bits,

@@ -288,8 +288,8 @@ class Run:
         if template.name != DEFAULT_TEMPLATE:
             out["template"] = template.name
         for p in template.parameters:
-            if p.follows is not None and p.name not in self.evaluations:
-                continue  # run directories written before per-operand widths existed
+            if (p.follows is not None or not p.required) and p.name not in self.evaluations:
+                continue  # run directories written before the parameter existed: its default
             value = self.evaluations[p.name][i]
             out[p.name] = value.item() if hasattr(value, "item") else value
         out["name"] = f"design_{design_id}"
@@ -394,7 +394,7 @@ def check_design_table(
     choices = template.categorical_choices()
     for p in template.parameters:
         key = p.name
-        if p.follows is not None and key not in table:  # older runs lack them
+        if (p.follows is not None or not p.required) and key not in table:  # older runs
             continue
         if key in choices:
             if key not in table:

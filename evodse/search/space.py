@@ -105,6 +105,34 @@ class DesignSpace(ParameterGrid):
         for p in self.parameters:  # every value must make a valid accelerator
             for value in p.values:
                 accelerator_from_dict({**self.base.to_dict(), p.name: value}, source="space")
+        self._check_bounds()
+
+    def _check_bounds(self) -> None:
+        """Every combination respects each parameter's ``at_least`` (e.g. partial sums no
+        narrower than activations): the smallest value against the largest bound."""
+        template = get_template(self.base.template)
+        varying = {p.name: p.values for p in self.parameters}
+
+        def values(key: str) -> list:
+            if key in varying:
+                return [v for v in varying[key] if v is not None] or values_unset(key)
+            return (
+                values_unset(key) if getattr(self.base, key) is None else [getattr(self.base, key)]
+            )
+
+        def values_unset(key: str) -> list:
+            follows = template.parameter(key).follows
+            return [] if follows is None else values(follows)
+
+        for q in template.parameters:
+            if q.at_least is None or (q.name not in varying and q.at_least not in varying):
+                continue
+            low, bound = values(q.name), values(q.at_least)
+            if low and bound and min(low) < max(bound):
+                raise InputError(
+                    f"{min(low)} is below the largest {q.at_least} of the space ({max(bound)})",
+                    key=f"space.{q.name}",
+                )
 
     def decode(self, X: np.ndarray) -> Designs:
         """Integer index matrix (N, n_var) -> :class:`Designs`."""
