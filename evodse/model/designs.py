@@ -45,17 +45,16 @@ class Designs:
 
     def __init__(self, *, template: str = DEFAULT_TEMPLATE, **columns: np.ndarray | None):
         tpl = get_template(template)
-        unknown = [k for k in columns if k not in tpl.keys]
-        optional = {p.name for p in tpl.parameters if not p.required}
-        missing = [k for k in tpl.keys if columns.get(k) is None and k not in optional]
+        keys, defaults = _layout(tpl)
+        unknown = [k for k in columns if k not in defaults]
+        missing = [k for k in keys if columns.get(k) is None and defaults[k] is None]
         if unknown or missing:
             raise TypeError(
                 f"Designs of template {tpl.name!r}: unknown {unknown}, missing {missing}"
             )
         n = len(next(v for v in columns.values() if v is not None))
         full = {
-            k: np.full(n, _default_code(tpl, k)) if columns.get(k) is None else columns[k]
-            for k in tpl.keys
+            k: np.full(n, defaults[k]) if columns.get(k) is None else columns[k] for k in keys
         }
         object.__setattr__(self, "_template", tpl.name)
         object.__setattr__(self, "_columns", full)
@@ -129,6 +128,23 @@ class Designs:
                 data[p.name] = (int(data[p.name]) or None) if p.name in unset else int(data[p.name])
         head = {} if tpl.name == DEFAULT_TEMPLATE else {"template": tpl.name}
         return accelerator_from_dict({**head, **data, "name": name})
+
+
+#: Per template (by identity, held): its keys and each key's stored default (None: required).
+_LAYOUTS: dict[int, tuple[Any, tuple[str, ...], dict[str, float | None]]] = {}
+
+
+def _layout(tpl: Any) -> tuple[tuple[str, ...], dict[str, float | None]]:
+    """The template's keys in declaration order and, per key, the value an omitted column
+    takes (:func:`_default_code`; None for a required key). Templates are frozen, so this is
+    computed once per template object."""
+    held = _LAYOUTS.get(id(tpl))
+    if held is None or held[0] is not tpl:
+        defaults = {
+            p.name: None if p.required else _default_code(tpl, p.name) for p in tpl.parameters
+        }
+        held = _LAYOUTS[id(tpl)] = (tpl, tuple(defaults), defaults)
+    return held[1], held[2]
 
 
 def _default_code(tpl: Any, key: str) -> float:
