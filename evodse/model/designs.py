@@ -53,9 +53,7 @@ class Designs:
                 f"Designs of template {tpl.name!r}: unknown {unknown}, missing {missing}"
             )
         n = len(next(v for v in columns.values() if v is not None))
-        full = {
-            k: np.full(n, defaults[k]) if columns.get(k) is None else columns[k] for k in keys
-        }
+        full = {k: np.full(n, defaults[k]) if columns.get(k) is None else columns[k] for k in keys}
         object.__setattr__(self, "_template", tpl.name)
         object.__setattr__(self, "_columns", full)
 
