@@ -73,6 +73,9 @@ def _sram_cost(tech: Technology, node: np.ndarray, kib: np.ndarray, width: np.nd
     if _SRAM_MEMO[0] is not tech or len(_SRAM_MEMO[1]) > _SRAM_MEMO_SIZE:
         _SRAM_MEMO[:] = [tech, {}]
     memo = _SRAM_MEMO[1]
+    # the port width as the lookup rounds it (up to a tabulated width): fewer distinct keys
+    widths = tech.sram.port_width_bits
+    width = widths[np.searchsorted(widths, np.minimum(width, widths[-1]))]
     keys = list(zip(node.tolist(), kib.tolist(), width.tolist(), strict=True))
     new = [k for k in dict.fromkeys(keys) if k not in memo]
     if new:
