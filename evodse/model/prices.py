@@ -63,7 +63,7 @@ def _systolic(dataflow: np.ndarray) -> np.ndarray:
 #: CACTI costs already looked up, (node nm, capacity KiB, port bits) -> (read pJ/B, write
 #: pJ/B, area mm^2, leakage mW), for the technology tables they came from (``_SRAM_MEMO[0]``).
 _SRAM_MEMO: list = [None, {}]
-_SRAM_MEMO_SIZE = 1 << 20
+_SRAM_MEMO_SIZE = 1 << 16  # entries (about 300 bytes each): emptied when full
 
 
 def _sram_cost(tech: Technology, node: np.ndarray, kib: np.ndarray, width: np.ndarray) -> SramCost:
