@@ -158,3 +158,14 @@ def test_decode_is_the_accelerators():
         want = Designs.from_accelerators([space.accelerator(x) for x in X]).columns
         assert got.keys() == want.keys()
         assert all(np.array_equal(got[k], want[k]) for k in got)
+
+
+def test_sram_memo_emptied_when_full_still_looks_up(empty_memo, monkeypatch):
+    monkeypatch.setattr(prices_module, "_SRAM_MEMO_SIZE", 5)
+    tech = technology()
+    kib = np.arange(16.0, 16.0 * 40, 16.0)
+    node, width = np.full(len(kib), 28.0), np.full(len(kib), 256.0)
+    for stop in (3, 10, len(kib)):
+        got = _memo(tech, node[:stop], kib[:stop], width[:stop])
+        assert np.array_equal(got, _direct(tech, node[:stop], kib[:stop], width[:stop]))
+    assert len(prices_module._SRAM_MEMO[1]) == len(kib)  # emptied, then this call's keys
