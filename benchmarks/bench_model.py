@@ -1,11 +1,14 @@
 """Cost-model throughput: (design x layer) evaluations per second, one process.
 
 Usage: ``python benchmarks/bench_model.py [--designs 1000] [--workload resnet50] [--json]
-[--clock wall|cpu] [--dataflows ws,os,is,auto] [--buffer-keys]``. Random designs are drawn from
+[--clock wall|cpu] [--dataflows ws,os,is,auto] [--buffer-keys]``. ``--workload a,b``: every
+network on the same designs in one call (:func:`evodse.model.cost.network_costs`, the designs'
+prices computed once, as a search's problem evaluates them). Random designs are drawn from
 a wide space (by default a mixed-template population: every spatial unrolling, systolic,
 broadcast and row-stationary, and ``auto``, uniformly; ``--buffer-keys`` also draws the buffer
 keys, else left at their defaults); the figure is the best of ``--repeats`` timed calls
-of :func:`evodse.model.evaluate` on the whole population, timed by the wall clock or
+of :func:`evodse.model.evaluate` (or ``network_costs``) on the whole population, timed by the
+wall clock or
 (``--clock cpu``) by the process's CPU time, which other processes on a shared machine
 disturb less.
 """
@@ -20,7 +23,8 @@ import time
 import numpy as np
 
 from evodse.hardware import DATAFLOW_CHOICES
-from evodse.model import DATAFLOW_CODE, Designs, evaluate
+from evodse.model import DATAFLOW_CODE, Designs
+from evodse.model.cost import network_costs
 from evodse.workload import load_workload
 
 
@@ -73,24 +77,27 @@ def main() -> None:
     parser.add_argument("--dataflows", default=",".join(DATAFLOW_CHOICES))
     parser.add_argument("--buffer-keys", action="store_true", help="draw the buffer keys too")
     args = parser.parse_args()
-    net = load_workload(args.workload)
+    nets = [load_workload(name) for name in args.workload.split(",")]
     dataflows = tuple(args.dataflows.split(","))
     designs = random_designs(args.designs, args.seed, dataflows, args.buffer_keys)
-    evaluate(designs, net)  # warm-up: layer table cache, imports
+    network_costs(designs, nets)  # warm-up: layer table cache, imports
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     times = []
     for _ in range(args.repeats):
         start = clock()
-        cost = evaluate(designs, net)
-        _ = cost.latency_s, cost.energy_pj, cost.area_mm2
+        costs = network_costs(designs, nets)
+        for cost in costs:
+            _ = cost.latency_s, cost.energy_pj, cost.area_mm2
         times.append(clock() - start)
     best = min(times)
-    evals = args.designs * len(net.ops)
+    layers = sum(len(net.ops) for net in nets)
+    evals = args.designs * layers
     result = {
         "workload": args.workload,
         "designs": args.designs,
-        "layers": len(net.ops),
-        "distinct_shapes": int(cost.table.n_shapes),
+        "layers": layers,
+        "distinct_shapes": sum(int(cost.table.n_shapes) for cost in costs),
+        "ms_per_call": 1e3 * best,
         "clock": args.clock,
         "dataflows": list(dataflows),
         "buffer_keys": args.buffer_keys,

@@ -417,7 +417,7 @@ def headlines(results: dict[str, Any]) -> list[str]:
     compared = after.get("rate_compared", [])
     if compared:
         by = {(r["label"], r["pop_size"]): r["designs_per_cpu_s"] for r in compared}
-        others = [k for k in LABELS if k != "after" and any(r["label"] == k for r in compared)]
+        others = [k for k in dict.fromkeys(r["label"] for r in compared) if k != "after"]
         parts = []
         for pop in RATE_POPS:
             if ("after", pop) in by:
@@ -429,9 +429,10 @@ def headlines(results: dict[str, Any]) -> list[str]:
         commits = ", ".join(
             f"{k} `{next(r['commit'] for r in compared if r['label'] == k)}`" for k in others
         )
+        mine = next(r["commit"] for r in compared if r["label"] == "after")
         lines.append(
             "- NSGA-II designs per CPU second measured in one session, the trees interleaved "
-            f"({commits}; the same machine load for all): " + "; ".join(parts) + "."
+            f"(after `{mine}`, {commits}; the same machine load for all): " + "; ".join(parts) + "."
         )
     shares = [r for r in after.get("rate", []) if "model_cpu_s" in r]
     if shares:
@@ -538,7 +539,7 @@ def markdown(results: dict[str, Any]) -> str:
         "Measured by `benchmarks/big_runs.py` (raw results: `docs/data/big_runs.json`) on a "
         "shared two-core machine under `nice -n 10`; CPU time is the child's user + system time, "
         "wall time includes waiting for the CPU. Commits: "
-        + ", ".join(f"{k} `{results[k]['commit']}`" for k in labels)
+        + ", ".join(f"{k} `{results[k]['commit']}`{_part_commits(results[k])}" for k in labels)
         + ".",
         "",
         "| run (`time_s`) | "
@@ -625,6 +626,12 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _part_commits(entry: dict[str, Any]) -> str:
+    """The parts of a label measured at another commit than its own, e.g. " (rate: `abc`)"."""
+    other = {p: c for p, c in entry.get("part_commits", {}).items() if c != entry["commit"]}
+    return f" ({', '.join(f'{p}: `{c}`' for p, c in other.items())})" if other else ""
+
+
 def _io_cell(io: dict[str, Any], key: str, fmt: str) -> str:
     """``io[key]`` formatted (``a.b``: ``io[a][b]``), or "not available"."""
     value: Any = io
@@ -671,7 +678,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.label is None:
             ap.error("--label is required to measure")
         entry = results.setdefault(args.label, {})
-        entry["commit"] = args.commit or commit()
+        measured = args.commit or commit()
+        parts = entry.setdefault("part_commits", {})
+        if "commit" in entry and not parts:  # measured before parts had commits: all at one
+            parts.update(
+                dict.fromkeys(("startup", "command", "rate", "profile", "io"), entry["commit"])
+            )
+        for part in args.parts:
+            parts[part] = measured
+        entry["commit"] = measured
         with tempfile.TemporaryDirectory() as tmp:
             if "command" in args.parts:
                 entry["command"] = []

@@ -335,6 +335,18 @@ def test_both_kinds_of_key_find_the_same_rows():
     np.testing.assert_array_equal(archives[0].front, archives[1].front)
 
 
+def test_distinct_rows_are_numpys_for_both_kinds_of_key():
+    """The archive's distinct rows (sorted by the int64 key, or by numpy when keys are row
+    bytes) are ``np.unique(X, axis=0)``: the order new designs enter the archive."""
+    rng = np.random.default_rng(3)
+    sizes = np.array([5, 300, 2, 17, 40])
+    X = rng.integers(0, sizes, (400, len(sizes)))
+    X = np.concatenate([X, X[::7]])  # repeats
+    for archive in (Archive(5, 2, 0, sizes), Archive(5, 2, 0)):
+        np.testing.assert_array_equal(archive.distinct_rows(X), np.unique(X, axis=0))
+    assert Archive(5, 2, 0, sizes)._index.numbered and not Archive(5, 2, 0)._index.numbered
+
+
 def test_scatters_thin_dominated_points_and_say_so(tmp_path, capsys, monkeypatch):
     from evodse.plots import pareto
 

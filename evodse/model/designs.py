@@ -45,18 +45,15 @@ class Designs:
 
     def __init__(self, *, template: str = DEFAULT_TEMPLATE, **columns: np.ndarray | None):
         tpl = get_template(template)
-        unknown = [k for k in columns if k not in tpl.keys]
-        optional = {p.name for p in tpl.parameters if not p.required}
-        missing = [k for k in tpl.keys if columns.get(k) is None and k not in optional]
+        keys, defaults, _ = _layout(tpl)
+        unknown = [k for k in columns if k not in defaults]
+        missing = [k for k in keys if columns.get(k) is None and defaults[k] is None]
         if unknown or missing:
             raise TypeError(
                 f"Designs of template {tpl.name!r}: unknown {unknown}, missing {missing}"
             )
         n = len(next(v for v in columns.values() if v is not None))
-        full = {
-            k: np.full(n, _default_code(tpl, k)) if columns.get(k) is None else columns[k]
-            for k in tpl.keys
-        }
+        full = {k: np.full(n, defaults[k]) if columns.get(k) is None else columns[k] for k in keys}
         object.__setattr__(self, "_template", tpl.name)
         object.__setattr__(self, "_columns", full)
 
@@ -86,7 +83,7 @@ class Designs:
     def resolved(self, key: str) -> np.ndarray:
         """Parameter ``key``, its unset entries (0) replaced by the parameter it follows."""
         value = getattr(self, key)
-        follows = get_template(self._template).parameter(key).follows
+        follows = _layout(get_template(self._template))[2][key]
         return value if follows is None else np.where(value > 0, value, getattr(self, follows))
 
     def bits(self, key: str) -> np.ndarray:
@@ -129,6 +126,25 @@ class Designs:
                 data[p.name] = (int(data[p.name]) or None) if p.name in unset else int(data[p.name])
         head = {} if tpl.name == DEFAULT_TEMPLATE else {"template": tpl.name}
         return accelerator_from_dict({**head, **data, "name": name})
+
+
+_Layout = tuple[tuple[str, ...], dict[str, float | None], dict[str, str | None]]
+#: Per template (by identity, held): its :func:`_layout`.
+_LAYOUTS: dict[int, tuple[Any, _Layout]] = {}
+
+
+def _layout(tpl: Any) -> _Layout:
+    """The template's keys in declaration order; per key, the value an omitted column takes
+    (:func:`_default_code`; None for a required key) and the key it follows when unset.
+    Templates are frozen, so this is computed once per template object."""
+    held = _LAYOUTS.get(id(tpl))
+    if held is None or held[0] is not tpl:
+        defaults = {
+            p.name: None if p.required else _default_code(tpl, p.name) for p in tpl.parameters
+        }
+        follows = {p.name: p.follows for p in tpl.parameters}
+        held = _LAYOUTS[id(tpl)] = (tpl, (tuple(defaults), defaults, follows))
+    return held[1]
 
 
 def _default_code(tpl: Any, key: str) -> float:

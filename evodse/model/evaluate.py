@@ -425,9 +425,12 @@ def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _concat(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
-    a = np.broadcast_to(first, (n, np.shape(first)[-1]))
-    b = np.broadcast_to(second, (n, np.shape(second)[-1]))
-    return np.concatenate([a, b], axis=1)
+    """``first`` (N, G) and ``second`` (N, V) side by side, each broadcast to its N rows."""
+    g = np.shape(first)[-1]
+    out = np.empty((n, g + np.shape(second)[-1]))
+    out[:, :g] = first
+    out[:, g:] = second
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -508,7 +511,7 @@ class NetworkCost:
 
     @property
     def macs(self) -> int:
-        return self.network.macs
+        return self.table.network_macs
 
     @property
     def utilization(self) -> np.ndarray:

@@ -91,6 +91,7 @@ class LayerTable:
     loops: dict[str, np.ndarray]
     stride_x: np.ndarray
     stride_y: np.ndarray
+    network_macs: int  # the network's multiply-accumulates, whole batch (``Network.macs``)
 
     @property
     def n_gemm(self) -> int:
@@ -126,9 +127,27 @@ def links(ops: tuple[Op, ...]) -> tuple[list[bool], list[bool]]:
     return linked, fused
 
 
-@lru_cache(maxsize=64)
+#: The tables of the networks last asked for, by object identity (each held, so its id is not
+#: reused while it is here): a network asked for again skips hashing its every layer.
+_BY_IDENTITY: dict[int, tuple[Network, LayerTable]] = {}
+_IDENTITY_SLOTS = 64
+
+
 def layer_table(network: Network) -> LayerTable:
-    """The :class:`LayerTable` of ``network`` (cached per network and batch)."""
+    """The :class:`LayerTable` of ``network`` (cached per network and batch: networks are
+    immutable, and an equal network gives the same table)."""
+    held = _BY_IDENTITY.get(id(network))
+    if held is not None and held[0] is network:
+        return held[1]
+    table = _layer_table(network)
+    if len(_BY_IDENTITY) >= _IDENTITY_SLOTS:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(network)] = (network, table)
+    return table
+
+
+@lru_cache(maxsize=64)
+def _layer_table(network: Network) -> LayerTable:
     ops = network.ops
     linked, fused = links(ops)
     n = len(ops)
@@ -216,6 +235,7 @@ def layer_table(network: Network) -> LayerTable:
         loops=loops,
         stride_x=col([1 if c is None else c.stride_w for c in convs]),
         stride_y=col([1 if c is None else c.stride_h for c in convs]),
+        network_macs=network.macs,
     )
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evodse.hardware.technology import technology
+from evodse.hardware.technology import SramCost, Technology, technology
 from evodse.hardware.template import SYSTOLIC, categorical_choices
 from evodse.model.counts import KEYS, Key
 from evodse.model.designs import AUTO, DATAFLOW_CODE, Designs
@@ -60,6 +60,44 @@ def _systolic(dataflow: np.ndarray) -> np.ndarray:
     return np.isin(dataflow, [AUTO, *(DATAFLOW_CODE[name] for name in AUTO_CHOICES)])
 
 
+#: CACTI costs already looked up, (node nm, capacity KiB, port bits) -> (read pJ/B, write
+#: pJ/B, area mm^2, leakage mW), for the technology tables they came from (``_SRAM_MEMO[0]``).
+_SRAM_MEMO: list = [None, {}]
+_SRAM_MEMO_SIZE = 1 << 16  # entries (about 300 bytes each): emptied when full
+
+
+def _sram_cost(tech: Technology, node: np.ndarray, kib: np.ndarray, width: np.ndarray) -> SramCost:
+    """:meth:`Technology.sram_cost`, each distinct (node, capacity, port width) looked up once
+    per process (a search draws its SRAMs from a few values; the lookup interpolates in a
+    Python loop over nodes and widths, and its value depends on those three numbers alone)."""
+    if _SRAM_MEMO[0] is not tech or len(_SRAM_MEMO[1]) > _SRAM_MEMO_SIZE:
+        _SRAM_MEMO[:] = [tech, {}]
+    memo = _SRAM_MEMO[1]
+    # the port width as the lookup rounds it (up to a tabulated width): fewer distinct keys
+    widths = tech.sram.port_width_bits
+    width = widths[np.searchsorted(widths, np.minimum(width, widths[-1]))]
+    keys = list(zip(node.tolist(), kib.tolist(), width.tolist(), strict=True))
+    new = [k for k in dict.fromkeys(keys) if k not in memo]
+    if new:
+        looked = np.asarray(new, dtype=np.float64)
+        cost = tech.sram_cost(looked[:, 0], looked[:, 1], looked[:, 2])
+        rows = zip(
+            cost.read_pj_per_byte.tolist(),
+            cost.write_pj_per_byte.tolist(),
+            cost.area_mm2.tolist(),
+            cost.leakage_mw.tolist(),
+            strict=True,
+        )
+        memo.update(zip(new, rows, strict=True))
+    values = np.asarray([memo[k] for k in keys], dtype=np.float64).reshape(len(keys), 4)
+    return SramCost(
+        read_pj_per_byte=values[:, 0],
+        write_pj_per_byte=values[:, 1],
+        area_mm2=values[:, 2],
+        leakage_mw=values[:, 3],
+    )
+
+
 def prices(d: Designs) -> Prices:
     """The prices and areas of every design."""
     tech = technology()
@@ -76,7 +114,7 @@ def prices(d: Designs) -> Prices:
         "ofmap": d.pe_cols * acc_bits,
     }
     srams = {
-        name: tech.sram_cost(node, getattr(d, f"{name}_sram_kib"), width)
+        name: _sram_cost(tech, node, getattr(d, f"{name}_sram_kib"), width)
         for name, width in ports.items()
     }
     names = categorical_choices()["dram_type"]

@@ -114,6 +114,11 @@ class KeyIndex:
             return X @ self._strides
         return X.view(np.dtype((np.void, 8 * self.n_var))).ravel()
 
+    @property
+    def numbered(self) -> bool:
+        """Whether keys are the flat numbers in the grid (int64), not row bytes."""
+        return self._strides is not None
+
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """The row id of each key, -1 where absent."""
         out = np.full(len(keys), -1, dtype=np.int64)
@@ -174,11 +179,19 @@ class Archive:
         rows), so a budget cut short evaluates a prefix of what a longer one would."""
         X = np.asarray(X, dtype=np.int64)
         new = ~self.contains_rows(X)
-        unique = np.unique(X[new], axis=0)
+        unique = self.distinct_rows(X[new])
         if len(unique) <= new_designs:
             return np.ones(len(X), dtype=bool)
         keep = self.keys(unique[: max(new_designs, 0)])
         return ~new | np.isin(self.keys(X), keep)
+
+    def distinct_rows(self, X: np.ndarray) -> np.ndarray:
+        """The distinct index rows of ``X``, sorted as ``np.unique(X, axis=0)`` sorts them
+        (with int64 keys, the flat number in the grid orders rows as they compare)."""
+        X = np.asarray(X, dtype=np.int64)
+        if self._index.numbered:
+            return X[np.unique(self.keys(X), return_index=True)[1]]
+        return np.unique(X, axis=0)
 
     def _reserve(self, rows: int, ev: Evaluation) -> None:
         if not self._metrics and self._n == 0:
@@ -353,7 +366,7 @@ class ArchiveEvaluator(Evaluator):
         X = np.asarray(X, dtype=np.int64)
         new = ~self.archive.contains_rows(X)
         if new.any():
-            X_new = np.unique(X[new], axis=0)
+            X_new = self.archive.distinct_rows(X[new])
             if self.recorded is not None:
                 ev = self._recorded(X_new)
             elif self.runner is None or len(X_new) <= self.chunk_size:

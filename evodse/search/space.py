@@ -19,6 +19,7 @@ import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -138,11 +139,17 @@ class DesignSpace(ParameterGrid):
         """Integer index matrix (N, n_var) -> :class:`Designs`."""
         X = np.asarray(X, dtype=np.int64)
         n = len(X)
-        base = Designs.from_accelerators(self.base)
+        base, codes = self._decoding
         columns = {name: np.repeat(value, n) for name, value in base.columns.items()}
         for j, p in enumerate(self.parameters):
-            columns[p.name] = p.codes()[X[:, j]]
+            columns[p.name] = codes[j][X[:, j]]
         return Designs(template=base.template, **columns)
+
+    @cached_property
+    def _decoding(self) -> tuple[Designs, tuple[np.ndarray, ...]]:
+        """The base design as :class:`Designs` and every parameter's codes (the space is
+        frozen: computed on the first :meth:`decode`)."""
+        return Designs.from_accelerators(self.base), tuple(p.codes() for p in self.parameters)
 
     def accelerator(self, x: Sequence[int], name: str = "custom") -> Accelerator:
         """One index vector as a validated :class:`Accelerator`."""
