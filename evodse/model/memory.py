@@ -53,6 +53,11 @@ of the tile and the partial sums wait in the ofmap SRAM at the accumulator width
 * inputs resident, fold by fold: the ``K x Cf`` band of B is reused across the band's
   ``Tm / Rf`` row folds when it fits the weight buffer, else read once per row fold: B read
   ``ceil(M / Tm)`` or ``ceil(M / min(Tm, Rf))`` times.
+* folds streamed: one fold at a time, each fold's whole-``K`` bands from DRAM: rows outer
+  (A's ``R x K`` band, if it fits, serves the row's column folds: A read once, else
+  ``ceil(N / Cf)`` times; B read ``ceil(M / Rf)`` times) or columns outer (the same with the
+  roles swapped), the cheaper; A with the halo of ``Rf``-pixel bands. No tile at all: this is
+  the order ZigZag's latency-optimal mapping takes when partial sums would spill.
 * outputs resident, accumulated: ``Tm * Tn`` fills the ofmap buffer **at the accumulator
   width** (``Ob_acc`` elements; ``Tn`` as above with ``Ob_acc``); ``K`` streams in chunks of
   ``kc = min(K, floor(I / Tm), floor(W / Tn))`` (the chunk of A and of B the ifmap and weight
@@ -61,8 +66,8 @@ of the tile and the partial sums wait in the ofmap SRAM at the accumulator width
   back (``psum_elems``; a one-fold tile accumulates in the PEs: 0). The tile fits its buffer,
   so partial sums never spill to DRAM.
 
-The cheapest is the fewest DRAM elements (A + B) over the three; ties go to the earlier order
-(weights, inputs, outputs: no partial-sum traffic first).
+The cheapest is the fewest DRAM elements (A + B) over the four; ties go to the earlier order
+(weights, inputs, folds, outputs: no partial-sum traffic first).
 Units: elements per GEMM; the caller multiplies by bytes per element and by the GEMM count.
 """
 
@@ -179,18 +184,37 @@ def dram_traffic(
     b_o = b * np.where(b_fits, 1.0, np.ceil(m / tm_o))
     cost_o = a_o + b_o
 
-    best = np.argmin(np.stack([cost_w, cost_i, cost_o]), axis=0)
-    a_sel = np.choose(best, [a_w, a_i, a_o])
-    b_sel = np.choose(best, [np.broadcast_to(b, a_w.shape), b_i, b_o])
-    out = np.broadcast_to(m * n, a_sel.shape)
     if fold is None:
-        return Traffic(a_elems=a_sel, b_elems=b_sel, out_elems=out)
-    # chunks of K the ifmap and weight buffers hold for the tile (all of K for a whole operand)
+        best = np.argmin(np.stack([cost_w, cost_i, cost_o]), axis=0)
+        a_sel = np.choose(best, [a_w, a_i, a_o])
+        b_sel = np.choose(best, [np.broadcast_to(b, a_w.shape), b_i, b_o])
+        return Traffic(a_elems=a_sel, b_elems=b_sel, out_elems=np.broadcast_to(m * n, a_sel.shape))
+
+    # os, folds streamed: each fold's A band (with its halo) and B band come from DRAM; the
+    # band of the outer loop's operand serves the inner folds when it fits its buffer
+    a_fold = a * _halo(t, fold.rows)
+    a_per_col = np.where(a_fits, a, a_fold * np.ceil(n / fold.cols))
+    b_per_row = np.where(b_fits, b, b * np.ceil(m / fold.rows))
+    a_rows_outer = np.where(a_fits, a, np.where(band_a, a_fold, a_per_col))  # rows outer
+    b_cols_outer = np.where(b_fits, b, np.where(band_b, b, b_per_row))  # columns outer
+    rows_outer = a_rows_outer + b_per_row <= a_per_col + b_cols_outer
+    a_f = np.where(rows_outer, a_rows_outer, a_per_col)
+    b_f = np.where(rows_outer, b_per_row, b_cols_outer)
+
+    # os, outputs resident and accumulated: chunks of K the ifmap and weight buffers hold for
+    # the tile (all of K for an operand that fits whole)
     kc_a = np.where(a_fits, k, np.floor(ifmap_elems / tm_o))
     kc_b = np.where(b_fits, k, np.floor(weight_elems / tn_o))
     chunks = np.ceil(k / np.clip(np.minimum(kc_a, kc_b), 1, k))
-    folds = (tm_o > fold.rows) | (tn_o > fold.cols)
-    psum_o = np.where(folds, m * n * (chunks - 1), 0.0)
+    several = (tm_o > fold.rows) | (tn_o > fold.cols)
+    psum_o = np.where(several, m * n * (chunks - 1), 0.0)
+
+    best = np.argmin(np.stack([cost_w, cost_i, a_f + b_f, cost_o]), axis=0)
+    a_sel = np.choose(best, [a_w, a_i, a_f, a_o])
+    b_sel = np.choose(best, [np.broadcast_to(b, a_w.shape), b_i, b_f, b_o])
     return Traffic(
-        a_elems=a_sel, b_elems=b_sel, out_elems=out, psum_elems=np.where(best == 2, psum_o, 0.0)
+        a_elems=a_sel,
+        b_elems=b_sel,
+        out_elems=np.broadcast_to(m * n, a_sel.shape),
+        psum_elems=np.where(best == 3, psum_o, 0.0),
     )
