@@ -8,7 +8,9 @@ For every distinct layer entry and design (arrays (N, U)):
    (:mod:`evodse.model.memory`); every DRAM read fills its SRAM, every output leaves the ofmap
    SRAM once. A design with ``act_sram: shared`` tiles each GEMM layer with the split of its
    ifmap + ofmap SRAMs (:data:`SHARED_SPLITS` or the declared one) that moves the fewest DRAM
-   bytes (:func:`_tiling`); partial sums are ``accumulator_bits`` wide. Vector operations read
+   bytes (:func:`_tiling`); partial sums are ``accumulator_bits`` wide, including those of an
+   output-stationary tile of several folds that accumulates in the ofmap SRAM (written and read
+   back once per chunk of the reduction, :mod:`evodse.model.memory`). Vector operations read
    their inputs and write their outputs through the ifmap and ofmap SRAMs. What ``fusion``
    keeps on chip is neither written to nor read from DRAM: ``ops`` applies a vector op in the
    producing GEMM's output path (its input never reaches an SRAM); ``on_chip`` also keeps any
