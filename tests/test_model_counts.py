@@ -275,26 +275,29 @@ def test_an_os_tile_of_several_folds_holds_partial_sums_at_the_accumulator_width
 
 
 OS_TRAFFIC = [
-    # (ifmap, fold columns) -> (A, B, partial sums): BIG_FC, weight buffer 256, 4-row folds,
-    # 16 partial sums (one 4 x 4 tile: outputs resident reads A and B 16 times each)
+    # (ifmap, weight, fold columns) -> (A, B, partial sums): BIG_FC, 4-row folds, 16 partial
+    # sums (one 4 x 4 tile: outputs resident reads A and B 16 times each, 131,072)
     # weights resident: 4 columns of B; A's 4 x 64 band (256) fits and serves both 2-column
     # folds: A read 16 times. Inputs resident ties (4 rows of A, B's 64 x 2 band fits: 16)
-    ((256, 2), (65536, 4096, 0)),
+    ((256, 256, 2), (65536, 4096, 0)),
     # A's band (256 > 255) does not fit: weights resident reads A once per 2-column fold (32
     # times); inputs resident keeps 3 rows of A (255 / 64) and B's band: B read ceil(64 / 3) = 22
     # times (90,112 + 4,096 < 131,072 + 4,096)
-    ((255, 2), (4096, 90112, 0)),
+    ((255, 256, 2), (4096, 90112, 0)),
+    # neither a column of B nor a row of A fits (63 < 64): folds streamed, no band held: A once
+    # per 8-column fold (8 times), B once per 4-row fold (16 times): 98,304 < 131,072
+    ((63, 63, 8), (32768, 65536, 0)),
 ]
 
 
 @pytest.mark.parametrize(("case", "reads"), OS_TRAFFIC)
 def test_os_reuses_an_operand_across_folds_only_when_its_band_fits(case, reads):
-    ifmap, fold_cols = case
+    ifmap, weight, fold_cols = case
     t = layer_table(Network(name="traffic", ops=(BIG_FC,), batch=1))
     cap = lambda v: np.array([[float(v)]])  # noqa: E731
     fold = OutputFold(rows=cap(4), cols=cap(fold_cols), psum_elems=cap(16))
     traffic = dram_traffic(
-        t, ifmap_elems=cap(ifmap), weight_elems=cap(256), ofmap_elems=cap(1024), fold=fold
+        t, ifmap_elems=cap(ifmap), weight_elems=cap(weight), ofmap_elems=cap(1024), fold=fold
     )
     assert (traffic.a_elems[0, 0], traffic.b_elems[0, 0], traffic.psum_elems[0, 0]) == reads
 
