@@ -11,7 +11,7 @@ from test_model_golden import net
 
 from evodse.model import evaluate
 from evodse.model.layers import layer_table, links
-from evodse.model.memory import dram_traffic
+from evodse.model.memory import OutputFold, dram_traffic
 from evodse.workload import Conv2d, Elementwise, Linear, MatMul, Network, Softmax
 
 EXACT = 1e-12
@@ -239,16 +239,67 @@ def test_os_writes_finished_outputs_at_the_operand_width():
     assert cost.counts[("register", "output", "write")][0, 0] == pytest.approx(180 * ACC)
 
 
-@pytest.mark.parametrize("dataflow", ["ws", "os"])
-def test_capacities_count_elements_at_two_bytes(dataflow):
+def test_capacities_count_elements_at_two_bytes():
     # BIG_FC's outputs-resident case above at 16 bits: the same element capacities take twice
     # the KiB (ifmap and weight 1 KiB = 256 usable elements; ws's partial sums are 4 bytes:
-    # 8 KiB = 1024 usable, os's outputs 2 bytes: 4 KiB = 1024 usable)
-    ofmap_kib = 8 if dataflow == "ws" else 4
-    hw = design(dataflow=dataflow, ifmap_sram_kib=1, weight_sram_kib=1, ofmap_sram_kib=ofmap_kib)
+    # 8 KiB = 1024 usable)
+    hw = design(dataflow="ws", ifmap_sram_kib=1, weight_sram_kib=1, ofmap_sram_kib=8)
     cost = evaluate(hw, net(BIG_FC))
     assert cost.counts[("dram", "input", "read")][0, 0] == pytest.approx(8192 * B, rel=EXACT)
     assert cost.counts[("dram", "weight", "read")][0, 0] == pytest.approx(8192 * B, rel=EXACT)
+
+
+def test_an_os_tile_of_several_folds_holds_partial_sums_at_the_accumulator_width():
+    # os, 4 x 8 array, BIG_FC at 16 bits; ifmap and weight 1 KiB (256 usable elements), ofmap
+    # 4 KiB: 1024 usable outputs at 2 bytes but 512 partial sums at 4 bytes. Fold by fold:
+    # weights resident keeps 256 / 64 = 4 columns of B and the 4 x 64 band of A (256 <= 256)
+    # serves them: A read 64 / 4 = 16 times (65,536 + 4,096); inputs resident keeps 4 rows of A,
+    # B's 64 x 8 band (512 > 256) does not fit: B read once per row fold, 16 times (the same).
+    # Accumulated: a 512-element tile, Tn = round(sqrt(512)) = 23, Tm = floor(512 / 23) = 22,
+    # A and B each read ceil(64 / 23) = ceil(64 / 22) = 3 times (12,288 + 12,288: cheapest); K
+    # streams in chunks of floor(256 / 22) = floor(256 / 23) = 11, ceil(64 / 11) = 6 chunks: the
+    # 4,096 outputs go to the ofmap SRAM and back 5 times as partial sums (4 bytes each)
+    hw = design(dataflow="os", ifmap_sram_kib=1, weight_sram_kib=1, ofmap_sram_kib=4)
+    cost = evaluate(hw, net(BIG_FC))
+    c = {key: cost.counts[key][0, 0] for key in cost.counts.bytes}
+    assert c[("dram", "input", "read")] == pytest.approx(12288 * B, rel=EXACT)
+    assert c[("dram", "weight", "read")] == pytest.approx(12288 * B, rel=EXACT)
+    assert c[("sram", "output", "write")] == pytest.approx(5 * 4096 * ACC + 4096 * B, rel=EXACT)
+    assert c[("sram", "output", "read")] == pytest.approx(5 * 4096 * ACC + 4096 * B, rel=EXACT)
+    # a 0.25 KiB ofmap SRAM holds 32 partial sums (128 B usable): a 5 x 6 tile reads A 11 and
+    # B 13 times (98,304), so weights resident, fold by fold, wins: the outputs written once
+    hw = design(dataflow="os", ifmap_sram_kib=1, weight_sram_kib=1, ofmap_sram_kib=0.25)
+    cost = evaluate(hw, net(BIG_FC))
+    assert cost.counts[("dram", "input", "read")][0, 0] == pytest.approx(65536 * B, rel=EXACT)
+    assert cost.counts[("sram", "output", "write")][0, 0] == pytest.approx(4096 * B, rel=EXACT)
+
+
+OS_TRAFFIC = [
+    # (ifmap, weight, fold columns) -> (A, B, partial sums): BIG_FC, 4-row folds, 16 partial
+    # sums (one 4 x 4 tile: outputs resident reads A and B 16 times each, 131,072)
+    # weights resident: 4 columns of B; A's 4 x 64 band (256) fits and serves both 2-column
+    # folds: A read 16 times. Inputs resident ties (4 rows of A, B's 64 x 2 band fits: 16)
+    ((256, 256, 2), (65536, 4096, 0)),
+    # A's band (256 > 255) does not fit: weights resident reads A once per 2-column fold (32
+    # times); inputs resident keeps 3 rows of A (255 / 64) and B's band: B read ceil(64 / 3) = 22
+    # times (90,112 + 4,096 < 131,072 + 4,096)
+    ((255, 256, 2), (4096, 90112, 0)),
+    # neither a column of B nor a row of A fits (63 < 64): folds streamed, no band held: A once
+    # per 8-column fold (8 times), B once per 4-row fold (16 times): 98,304 < 131,072
+    ((63, 63, 8), (32768, 65536, 0)),
+]
+
+
+@pytest.mark.parametrize(("case", "reads"), OS_TRAFFIC)
+def test_os_reuses_an_operand_across_folds_only_when_its_band_fits(case, reads):
+    ifmap, weight, fold_cols = case
+    t = layer_table(Network(name="traffic", ops=(BIG_FC,), batch=1))
+    cap = lambda v: np.array([[float(v)]])  # noqa: E731
+    fold = OutputFold(rows=cap(4), cols=cap(fold_cols), psum_elems=cap(16))
+    traffic = dram_traffic(
+        t, ifmap_elems=cap(ifmap), weight_elems=cap(weight), ofmap_elems=cap(1024), fold=fold
+    )
+    assert (traffic.a_elems[0, 0], traffic.b_elems[0, 0], traffic.psum_elems[0, 0]) == reads
 
 
 def test_packing_never_exceeds_the_groups_there_are():

@@ -408,19 +408,18 @@ def test_bigger_sram_never_increases_latency(net, hw, key, factor):
 
 def test_auto_trades_traffic_for_speed():
     """auto picks the fastest dataflow per layer (documented), not the one with the least
-    traffic: here a bigger ofmap SRAM switches the layer from os to is, faster but with more
-    DRAM bytes. Traffic is monotone in SRAM only for a fixed dataflow."""
-    net = Network(name="fc", ops=(Linear(name="fc", in_features=64, out_features=256, tokens=16),))
+    traffic: here a bigger ofmap SRAM switches the layer from ws to os (an output tile of
+    several folds accumulating partial sums there), faster but with more DRAM bytes. Traffic is
+    monotone in SRAM only for a fixed dataflow."""
+    net = Network(name="fc", ops=(Linear(name="fc", in_features=256, out_features=64, tokens=64),))
     hw = accelerator_from_dict(
         {
             **_SMALL,
-            "pe_rows": 8,
-            "pe_cols": 8,
             "dataflow": "auto",
             "ifmap_sram_kib": 0.5,
-            "weight_sram_kib": 1,
+            "weight_sram_kib": 8,
             "ofmap_sram_kib": 1,
-            "dram_bandwidth_gbps": 4,
+            "dram_bandwidth_gbps": 1,
         }
     )
     cost = evaluate([hw, hw.replace(ofmap_sram_kib=2)], net)

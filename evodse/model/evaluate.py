@@ -8,7 +8,9 @@ For every distinct layer entry and design (arrays (N, U)):
    (:mod:`evodse.model.memory`); every DRAM read fills its SRAM, every output leaves the ofmap
    SRAM once. A design with ``act_sram: shared`` tiles each GEMM layer with the split of its
    ifmap + ofmap SRAMs (:data:`SHARED_SPLITS` or the declared one) that moves the fewest DRAM
-   bytes (:func:`_tiling`); partial sums are ``accumulator_bits`` wide. Vector operations read
+   bytes (:func:`_tiling`); partial sums are ``accumulator_bits`` wide, including those of an
+   output-stationary tile of several folds that accumulates in the ofmap SRAM (written and read
+   back once per chunk of the reduction, :mod:`evodse.model.memory`). Vector operations read
    their inputs and write their outputs through the ifmap and ofmap SRAMs. What ``fusion``
    keeps on chip is neither written to nor read from DRAM: ``ops`` applies a vector op in the
    producing GEMM's output path (its input never reaches an SRAM); ``on_chip`` also keeps any
@@ -50,7 +52,7 @@ from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
 from evodse.model.layers import LayerTable, layer_table
 from evodse.model.mappings import AUTO_CHOICES, MAPPINGS, UNROLLINGS
-from evodse.model.memory import Traffic, dram_traffic
+from evodse.model.memory import OutputFold, Traffic, dram_traffic
 from evodse.model.prices import AREA_COMPONENTS, Prices, prices
 from evodse.model.spatial import spatial_work
 from evodse.workload.network import Network
@@ -195,12 +197,13 @@ def _tiling(
     reduces: np.ndarray,
     held: dict[str, np.ndarray] | None,
     in_on_chip: np.ndarray,
+    fold: OutputFold | None = None,
 ) -> tuple[Traffic, np.ndarray]:
     """The DRAM traffic of every GEMM entry and the ifmap SRAM elements (usable) it was tiled
     with. A design whose ifmap and ofmap SRAMs share one buffer takes, per entry, the split of
     :data:`SHARED_SPLITS` (or its declared one) that moves the fewest DRAM bytes (inputs not
     kept on chip, weights; outputs do not depend on it); ties go to the declared split, then to
-    the smaller ifmap share."""
+    the smaller ifmap share. ``fold``: output stationary (:mod:`evodse.model.memory`)."""
 
     declared = dram_traffic(
         t,
@@ -209,6 +212,7 @@ def _tiling(
         ofmap_elems=np.where(reduces, c.ofmap_psum_elems, c.ofmap_elems),
         register_elems=held,
         resident=c.resident,
+        fold=fold,
     )
     if c.act_pool_bytes is None or not (c.act_pool_bytes > 0).any() or not t.n_gemm:
         return declared, c.ifmap_elems
@@ -226,6 +230,8 @@ def _tiling(
     pool, act, acc = tiled(c.act_pool_bytes), tiled(c.act_bytes), tiled(c.acc_bytes)
     in_bytes = pool * np.repeat(SHARED_SPLITS, len(rows))[:, None]
     out_bytes = pool - in_bytes
+    if fold is not None:
+        fold = OutputFold(rows=tiled(fold.rows), cols=tiled(fold.cols), psum_elems=out_bytes / acc)
     split = dram_traffic(
         t,
         ifmap_elems=in_bytes / act,
@@ -233,6 +239,7 @@ def _tiling(
         ofmap_elems=np.where(tiled(reduces), out_bytes / acc, out_bytes / act),
         register_elems=None if held is None else {o: tiled(v) for o, v in held.items()},
         resident=tiled(c.resident),
+        fold=fold,
     )
     g = shape[1]
     a_opts = np.concatenate(
@@ -261,23 +268,41 @@ def _tiling(
     a_elems[rows] = np.take_along_axis(a_opts, best, axis=0)[0]
     b_elems[rows] = np.take_along_axis(b_opts, best, axis=0)[0]
     ifmap[rows] = np.take_along_axis(in_opts, best, axis=0)[0]
-    return Traffic(a_elems=a_elems, b_elems=b_elems, out_elems=declared.out_elems), ifmap
+    psum = declared.psum_elems
+    if fold is not None:
+        p_opts = np.concatenate(
+            [
+                np.broadcast_to(declared.psum_elems, shape)[rows][None],
+                np.broadcast_to(split.psum_elems, (k * len(rows), g)).reshape(k, -1, g),
+            ]
+        )
+        psum = np.broadcast_to(declared.psum_elems, shape).copy()
+        psum[rows] = np.take_along_axis(p_opts, best, axis=0)[0]
+    traffic = Traffic(
+        a_elems=a_elems, b_elems=b_elems, out_elems=declared.out_elems, psum_elems=psum
+    )
+    return traffic, ifmap
 
 
 def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     """Counts and cycles of every GEMM entry under one spatial unrolling."""
     g = t.n_gemm
+    fold = None
     if UNROLLINGS[name].kind == "systolic":
         mapping = MAPPINGS[name]
         work = array_work(
             mapping, rows=c.rows, cols=c.cols, regs=c.regs, m=t.m, n=t.n, k=t.k, count=t.count
         )
+        if mapping.stationary == "output":  # one fold: R x (C * P) outputs in the PEs
+            fold = OutputFold(rows=c.rows, cols=c.cols * c.regs, psum_elems=c.ofmap_psum_elems)
     else:
         work = spatial_work(UNROLLINGS[name], rows=c.rows, cols=c.cols, regs=c.pe_regs, t_layer=t)
     # partial sums that leave the array are buffered at the accumulator width
     reduces = work.psum_writes > 0
     in_on_chip, out_on_chip = on.input[:, :g], on.output[:, :g]
-    traffic, ifmap_elems = _tiling(t, c, reduces, work.register_held, in_on_chip)
+    traffic, ifmap_elems = _tiling(t, c, reduces, work.register_held, in_on_chip, fold)
+    # an accumulated os tile: partial sums to the ofmap SRAM and back between chunks of K
+    psums = traffic.psum_elems * t.count
     b, bb, acc = c.act_bytes, c.b_bytes, c.acc_bytes
     a_dram = np.where(in_on_chip, 0.0, traffic.a_elems * t.count)
     b_dram = traffic.b_elems * t.count
@@ -291,8 +316,8 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
         ("sram", "input", "read"): work.input_reads * b,
         ("sram", "weight", "write"): b_dram * bb,
         ("sram", "weight", "read"): work.weight_reads * bb,
-        ("sram", "output", "write"): work.psum_writes * acc + work.output_writes * b,
-        ("sram", "output", "read"): work.psum_reads * acc + outputs * b,
+        ("sram", "output", "write"): (work.psum_writes + psums) * acc + work.output_writes * b,
+        ("sram", "output", "read"): (work.psum_reads + psums) * acc + outputs * b,
     }
     for operand, width in (("input", b), ("weight", bb), ("output", acc)):
         counts[("register", operand, "read")] = work.register_reads[operand] * width

@@ -4,7 +4,9 @@
 checkpoint tests' 1,200-design space), the designs it evaluated (their SHA-256, in order), its
 front and hypervolume.
 
-How to run (recorded with the code before the ask/tell protocol, commit 8ee4d32)::
+How to run (recorded with the code before the ask/tell protocol, commit 8ee4d32; re-recorded
+with the current code, the protocol unchanged, when the os tiling of evodse/model/memory.py
+changed the model's numbers)::
 
     PYTHONPATH=/path/to/that/tree python tests/golden/regen_search_fronts.py
 """
