@@ -23,6 +23,7 @@ from evodse.hardware import load_hardware
 from evodse.hardware.template import design_summary
 from evodse.model import evaluate
 from evodse.model.mappings import UNROLLINGS, spatial_roles
+from evodse.plots import style
 from evodse.search.archive import non_dominated
 from evodse.workload import load_workload
 
@@ -177,31 +178,37 @@ def winners_table(
 
 
 def figure(fronts: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(WORKLOADS), figsize=(10, 4), constrained_layout=True)
-    for ax, w in zip(axes, WORKLOADS, strict=True):
-        metric = f"{w}.latency_s"
-        for name in UNROLLINGS:
-            mine = [r for r in fronts if r["dataflow"] == name]
-            if not mine:
-                continue
-            F = np.asarray([[r["area_mm2"], r[metric]] for r in mine])
-            front = F[non_dominated(F)]
-            front = front[np.lexsort((front[:, 1], front[:, 0]))]
-            ax.step(front[:, 0], front[:, 1] * 1e3, where="post", label=name, marker=".")
-        ax.set_yscale("log")
-        ax.set_xlabel("area (mm^2)")
-        ax.set_ylabel(f"{w} latency (ms)")
-        ax.set_title(w)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(title="unrolling")
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIGURE, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    """Each unrolling's latency-area front per workload, in the house style (evodse.plots)."""
+    with style.paper_rc():
+        fig = style.new_figure("double", 2.8)
+        axes = fig.subplots(1, len(WORKLOADS))
+        for ax, w in zip(axes, WORKLOADS, strict=True):
+            metric = f"{w}.latency_s"
+            for i, name in enumerate(UNROLLINGS):
+                mine = [r for r in fronts if r["dataflow"] == name]
+                if not mine:
+                    continue
+                F = np.asarray([[r["area_mm2"], r[metric]] for r in mine])
+                front = F[non_dominated(F)]
+                front = front[np.lexsort((front[:, 1], front[:, 0]))]
+                ax.step(
+                    front[:, 0],
+                    front[:, 1] * 1e3,
+                    where="post",
+                    label=name,
+                    color=style.color(i),
+                    linestyle=style.LINESTYLES[i % len(style.LINESTYLES)],
+                    marker=style.MARKERS[i % len(style.MARKERS)],
+                    markersize=2.5,
+                    markevery=max(1, len(front) // 8),
+                )
+            ax.set_yscale("log")
+            ax.set_xlabel("area (mm$^2$)")
+            ax.set_ylabel("latency (ms)")
+            ax.set_title(w)
+        axes[1].legend(title="unrolling", loc="upper right")  # the empty corner
+        FIGURE.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(FIGURE, format="png", metadata={"Software": None})
 
 
 def page() -> str:
