@@ -55,7 +55,7 @@ from evodse.search.objectives import (
     workload_metrics,
 )
 from evodse.validation.cache import SimCache, cache_key
-from evodse.validation.pool import run_pool
+from evodse.validation.pool import run_and_cache
 from evodse.validation.spec import DEFAULT_JOBS, DEFAULT_MAX_CYCLES, require_backend
 from evodse.workload.network import Network
 
@@ -218,43 +218,22 @@ def _simulate_all(
     """Simulate ``runs`` (cache misses), longest first, caching each result as it arrives."""
     from evodse.validation import scalesim_backend
 
-    results: dict[str, dict[str, Any]] = {}
-    failures: dict[str, str] = {}
-    if not runs:
-        return results, failures
-    runs = sorted(runs, key=lambda r: -r.rows)
-    total = len(runs)
-    start = time.perf_counter()
-
-    def done(run: _Run, result: dict[str, Any] | None, error: BaseException | None) -> None:
-        if error is not None:
-            failures[run.key] = f"{type(error).__name__}: {error}"
-            status = f"FAILED ({failures[run.key]})"
-        else:
-            results[run.key] = result
-            request = {
-                "backend": "scalesim",
-                "version": version,
-                "hardware": run.hw.to_dict(),
-                "layer": run.layer.to_dict(),
-            }
-            cache.put(run.key, request, result)
-            status = f"{result['total_cycles']:,} cycles ({result['sim_seconds']:.1f} s)"
-        if say is not None:
-            n = len(results) + len(failures)
-            hw = run.hw
-            say(
-                f"[{n}/{total}] {hw.rows}x{hw.cols} {hw.dataflow} {run.layer.label()}: {status}, "
-                f"elapsed {time.perf_counter() - start:.0f} s"
-            )
-
-    run_pool(
+    return run_and_cache(
+        sorted(runs, key=lambda r: -r.rows),
         scalesim_backend.simulate,
-        [(run.hw, run.layer) for run in runs],
+        args=lambda run: (run.hw, run.layer),
+        request=lambda run: {
+            "backend": "scalesim",
+            "version": version,
+            "hardware": run.hw.to_dict(),
+            "layer": run.layer.to_dict(),
+        },
+        label=lambda run: f"{run.hw.rows}x{run.hw.cols} {run.hw.dataflow} {run.layer.label()}",
+        status=lambda r: f"{r['total_cycles']:,} cycles ({r['sim_seconds']:.1f} s)",
+        cache=cache,
         jobs=jobs,
-        done=lambda i, result, error: done(runs[i], result, error),
+        say=say,
     )
-    return results, failures
 
 
 # ---------------------------------------------------------------------------------------------

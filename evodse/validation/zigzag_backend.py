@@ -59,7 +59,7 @@ from evodse.validation.core import (
     kendall_tau,
     pick_objective,
 )
-from evodse.validation.pool import run_pool
+from evodse.validation.pool import run_and_cache
 from evodse.workload.network import Network
 
 BACKEND = "zigzag"
@@ -164,37 +164,23 @@ def _run_all(
     runs: list[_Run], cache: SimCache, version: str, *, jobs: int, say: Progress | None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Run the cache misses, largest first, caching each result as it arrives."""
-    results: dict[str, dict[str, Any]] = {}
-    failures: dict[str, str] = {}
-    runs = sorted(runs, key=lambda r: (-r.macs, r.key))
-    start = time.perf_counter()
-
-    def done(run: _Run, result: dict[str, Any] | None, error: BaseException | None) -> None:
-        if error is not None:
-            failures[run.key] = f"{type(error).__name__}: {error}"
-            status = f"FAILED ({failures[run.key]})"
-        else:
-            results[run.key] = result
-            cache.put(run.key, run.request(version), result)
-            status = (
-                f"{result['latency_cycles']:,.0f} cycles, {result['energy_pj'] * 1e-6:.4g} uJ "
-                f"({result['sim_seconds']:.1f} s)"
-            )
-        if say is not None:
-            d = run.design
-            say(
-                f"[{len(results) + len(failures)}/{len(runs)}] {d['rows']}x{d['cols']} "
-                f"{d['dataflow']} {_label(run.layer)}: {status}, elapsed "
-                f"{time.perf_counter() - start:.0f} s"
-            )
-
-    run_pool(
+    return run_and_cache(
+        sorted(runs, key=lambda r: (-r.macs, r.key)),
         simulate,
-        [(run.design, run.prices, run.layer) for run in runs],
+        args=lambda run: (run.design, run.prices, run.layer),
+        request=lambda run: run.request(version),
+        label=lambda run: (
+            f"{run.design['rows']}x{run.design['cols']} {run.design['dataflow']} "
+            f"{_label(run.layer)}"
+        ),
+        status=lambda r: (
+            f"{r['latency_cycles']:,.0f} cycles, {r['energy_pj'] * 1e-6:.4g} uJ "
+            f"({r['sim_seconds']:.1f} s)"
+        ),
+        cache=cache,
         jobs=jobs,
-        done=lambda i, result, error: done(runs[i], result, error),
+        say=say,
     )
-    return results, failures
 
 
 @dataclass(frozen=True)
