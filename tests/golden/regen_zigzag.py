@@ -167,10 +167,10 @@ def designs() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def layers() -> list[Any]:
-    """Twin layers (ConvLayer) for every row of LAYER_TABLE."""
+def layers(table: tuple[tuple[Any, ...], ...] = LAYER_TABLE) -> list[Any]:
+    """Twin layers (ConvLayer) for every row of ``table`` (rows as in LAYER_TABLE)."""
     result = []
-    for row in LAYER_TABLE:
+    for row in table:
         if row[0] == "gemm":
             _, name, m, k, n = row
             result.append(TWIN.gemm_layer(name, m=m, k=k, n=n))

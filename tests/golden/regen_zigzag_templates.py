@@ -110,28 +110,7 @@ LAYER_TABLE: tuple[tuple[Any, ...], ...] = (
 
 def layers() -> list[Any]:
     """Twin layers (``ConvLayer`` of evodse/export/zigzag_twin.py) of LAYER_TABLE."""
-    twin = base.TWIN
-    result = []
-    for row in LAYER_TABLE:
-        if row[0] == "gemm":
-            _, name, m, k, n = row
-            result.append(twin.gemm_layer(name, m=m, k=k, n=n))
-            continue
-        _, name, c_in, c_out, height, width, kernel, stride, pad, groups = row
-        result.append(
-            twin.ConvLayer(
-                name=name,
-                in_channels=c_in,
-                out_channels=c_out,
-                in_height=height,
-                in_width=width,
-                kernel=kernel,
-                stride=stride,
-                padding=pad,
-                groups=groups,
-            )
-        )
-    return result
+    return base.layers(LAYER_TABLE)
 
 
 def workload_entry(layer: Any) -> dict[str, Any]:
