@@ -171,7 +171,7 @@ def test_a_big_space_gets_the_evolutionary_algorithm_seeded_with_the_first_gener
     assert state.choice.chosen == state.algorithm_name == evolutionary(3) == "smsemoa"
     assert "more than exhaustive_budget_s 60" in state.choice.reason
     first = state.archive.column("X")
-    population = np.rint(state.algorithm.pymoo.pop.get("X")).astype(np.int64)
+    population = state.algorithm.population
     assert {x.tobytes() for x in population} == {x.tobytes() for x in first}
     run_search(state, Termination(generations=4))
     assert len(state.archive) == 4 * PROBE_DESIGNS  # three generations of new offspring

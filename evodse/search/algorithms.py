@@ -37,6 +37,7 @@ from evodse.errors import InputError
 from evodse.search.archive import Archive, ArchiveDuplicates, ArchiveEvaluator
 from evodse.search.baselines import Enumeration, RandomSearch
 from evodse.search.choice import AUTO, AUTO_OPTIONS
+from evodse.search.nsga2_arrays import ArrayNSGA2, runs_on_arrays
 from evodse.search.operators import NeighbourMutation
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.surrogate import SURROGATE_OPTIONS, SurrogateSearch
@@ -187,9 +188,21 @@ class PymooSearch:
             algorithm.tell(infills=pop)
         self.pymoo = algorithm
         self.problem = problem
+        self.arrays: ArrayNSGA2 | None = None  # NSGA-II after its first generation
         self._asked: tuple[Population, np.ndarray] | None = None
 
+    @property
+    def population(self) -> np.ndarray:
+        """The current population's index rows."""
+        if self.arrays is not None:
+            return self.arrays.population
+        return np.rint(self.pymoo.pop.get("X")).astype(np.int64)
+
     def ask(self, archive: Archive, *, max_new: int | None, termination: Any = None) -> np.ndarray:
+        if self.arrays is None and self.pymoo.is_initialized and runs_on_arrays(self.pymoo):
+            self.arrays = ArrayNSGA2(self.pymoo, self.problem, archive)
+        if self.arrays is not None:
+            return self.arrays.ask(archive, max_new=max_new)
         pop = self.pymoo.ask()
         self._asked = None
         if pop is None:  # mating found nothing new: pymoo has terminated the algorithm
@@ -200,6 +213,9 @@ class PymooSearch:
         return X[keep]
 
     def tell(self, archive: Archive, X: np.ndarray) -> None:
+        if self.arrays is not None:
+            self.arrays.tell(archive, X)
+            return
         if self._asked is None:
             return
         pop, keep = self._asked

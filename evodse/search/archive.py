@@ -290,7 +290,7 @@ class Archive:
         return self._front
 
 
-def _repeats(keys: np.ndarray) -> np.ndarray:
+def repeats(keys: np.ndarray) -> np.ndarray:
     """Mask of the keys that repeat an earlier one."""
     first = np.zeros(len(keys), dtype=bool)
     first[np.unique(keys, return_index=True)[1]] = True
@@ -312,7 +312,7 @@ class ArchiveDuplicates(DuplicateElimination):
         keys = self.archive.keys(pop.get("X"))
         duplicate = self.archive.contains_keys(keys)
         if to_itself:
-            duplicate |= _repeats(keys)
+            duplicate |= repeats(keys)
         for other in args:
             if len(other) and not duplicate.all():
                 duplicate |= np.isin(keys, self.archive.keys(other.get("X")))
@@ -322,7 +322,7 @@ class ArchiveDuplicates(DuplicateElimination):
         keys = self.archive.keys(pop.get("X"))
         seen = self.archive.contains_keys(keys)
         if other is None:  # a repeat of an earlier offspring
-            seen |= _repeats(keys)
+            seen |= repeats(keys)
         else:
             seen |= np.isin(keys, self.archive.keys(other.get("X")))
         is_duplicate |= seen
