@@ -37,7 +37,7 @@ from evodse.errors import InputError
 from evodse.search.archive import Archive, ArchiveDuplicates, ArchiveEvaluator
 from evodse.search.baselines import Enumeration, RandomSearch
 from evodse.search.choice import AUTO, AUTO_OPTIONS
-from evodse.search.nsga2_arrays import ArrayNSGA2, runs_on_arrays
+from evodse.search.ga_arrays import ArrayGA, on_arrays
 from evodse.search.operators import NeighbourMutation
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.surrogate import SURROGATE_OPTIONS, SurrogateSearch
@@ -169,7 +169,9 @@ class Search(Protocol):
 class PymooSearch:
     """A pymoo algorithm as a :class:`Search`: ``ask`` is pymoo's ask (its population's
     designs, cut to the budget), ``tell`` serves the population from the archive and is pymoo's
-    tell. ``first``: archived designs that replace the algorithm's own initial sample."""
+    tell. ``first``: archived designs that replace the algorithm's own initial sample. After
+    its first generation, an algorithm :mod:`evodse.search.ga_arrays` reproduces runs on arrays
+    (the same designs, without pymoo's per-individual objects)."""
 
     def __init__(
         self,
@@ -188,7 +190,8 @@ class PymooSearch:
             algorithm.tell(infills=pop)
         self.pymoo = algorithm
         self.problem = problem
-        self.arrays: ArrayNSGA2 | None = None  # NSGA-II after its first generation
+        self._array_ga = on_arrays(algorithm)
+        self.arrays: ArrayGA | None = None  # the array version, once the algorithm has a population
         self._asked: tuple[Population, np.ndarray] | None = None
 
     @property
@@ -199,8 +202,8 @@ class PymooSearch:
         return np.rint(self.pymoo.pop.get("X")).astype(np.int64)
 
     def ask(self, archive: Archive, *, max_new: int | None, termination: Any = None) -> np.ndarray:
-        if self.arrays is None and self.pymoo.is_initialized and runs_on_arrays(self.pymoo):
-            self.arrays = ArrayNSGA2(self.pymoo, self.problem, archive)
+        if self.arrays is None and self._array_ga is not None and self.pymoo.is_initialized:
+            self.arrays = self._array_ga(self.pymoo, self.problem, archive)
         if self.arrays is not None:
             return self.arrays.ask(archive, max_new=max_new)
         pop = self.pymoo.ask()
