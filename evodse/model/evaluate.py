@@ -703,28 +703,30 @@ def evaluate_networks(
     v_memory, v_cycles = _cycles(vec, c)
     keys = sorted(set(gemm.counts.bytes) | set(vec.counts.bytes))
     zero_g, zero_v = np.zeros((n, t.n_gemm)), np.zeros((n, t.n_shapes - t.n_gemm))
-    place = _placer(joined, n)
-    counts = AccessCounts(
-        bytes={
-            k: place(gemm.counts.bytes.get(k, zero_g), vec.counts.bytes.get(k, zero_v))
-            for k in keys
-        },
-        macs=place(gemm.counts.macs, vec.counts.macs),
-        vector_ops=place(gemm.counts.vector_ops, vec.counts.vector_ops),
+    placed = _place(
+        joined,
+        n,
+        [(gemm.counts.bytes.get(k, zero_g), vec.counts.bytes.get(k, zero_v)) for k in keys]
+        + [
+            (gemm.counts.macs, vec.counts.macs),
+            (gemm.counts.vector_ops, vec.counts.vector_ops),
+            (gemm.compute, vec.compute_cycles),
+            (gemm.memory, v_memory),
+            (gemm.cycles, v_cycles),
+        ],
     )
-    metrics = {
-        "compute_cycles": place(gemm.compute, vec.compute_cycles),
-        "memory_cycles": place(gemm.memory, v_memory),
-        "cycles": place(gemm.cycles, v_cycles),
-    }
+    counts = AccessCounts(
+        bytes=dict(zip(keys, placed, strict=False)), macs=placed[-5], vector_ops=placed[-4]
+    )
+    metrics = {"compute_cycles": placed[-3], "memory_cycles": placed[-2], "cycles": placed[-1]}
     metrics["dram_bytes"] = counts.level("dram")
     mac_pj = _mac_price(t, p, t.n_shapes)
     if np.shape(mac_pj)[-1] > 1:  # per entry: placed as the counts are
-        mac_pj = place(mac_pj[:, : t.n_gemm], mac_pj[:, t.n_gemm :])
+        mac_pj = _place(joined, n, [(mac_pj[:, : t.n_gemm], mac_pj[:, t.n_gemm :])])[0]
     metrics.update(_dynamic_energy(counts, p, mac_pj))
     latency = metrics["cycles"] / (d.frequency_mhz[:, None] * 1e6)
     metrics["leakage"] = p.leakage_mw * latency * _PJ_PER_MW_S
-    dataflow = place(gemm.choice, -1, dtype=np.int64)
+    dataflow = _place(joined, n, [(gemm.choice, -1)], dtype=np.int64)[0]
     if len(networks) == 1:
         parts = [(networks[0], t, counts, metrics, dataflow)]
     else:
@@ -746,23 +748,19 @@ def evaluate_networks(
     ]
 
 
-def _placer(joined: JoinedTables, n: int):
-    """``place(gemm, vector)``: GEMM entries (N, G) and vector entries (N, V) of the joined
-    table, each broadcast to its N rows, placed network by network in one (N, U) array."""
+def _place(joined: JoinedTables, n: int, pairs: list, dtype=np.float64) -> np.ndarray:
+    """Per (GEMM entries (N, G), vector entries (N, V)) pair of the joined table, each
+    broadcast to its N rows: the entries placed network by network, (pairs, N, U)."""
     g = joined.table.n_gemm
     v = joined.table.n_shapes - g
-    width = g + v
-
-    def place(gemm, vector, dtype=np.float64) -> np.ndarray:
-        out = np.empty((n, width), dtype)
+    out = np.empty((len(pairs), n, g + v), dtype)
+    for row, (gemm, vector) in zip(out, pairs, strict=True):
         for part, size, moves in ((gemm, g, joined.gemm_moves), (vector, v, joined.vector_moves)):
-            if np.ndim(part) < 2 or np.shape(part)[1] != size:
+            if np.shape(part) != (n, size):
                 part = np.broadcast_to(part, (n, size))
             for dst, src in moves:
-                out[:, dst] = part[:, src]
-        return out
-
-    return place
+                row[:, dst] = part[:, src]
+    return out
 
 
 def _part(net: Network, table: LayerTable, cols: slice, counts, metrics, dataflow):
