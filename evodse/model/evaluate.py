@@ -454,17 +454,28 @@ def _mac_price(t: LayerTable, p: Prices, entries: int) -> np.ndarray:
     return np.where(kv, by["kv"], np.where(act, by["activation"], by["weight"]))
 
 
-def _dynamic_energy(counts: AccessCounts, p: Prices, mac_pj: np.ndarray) -> dict[str, np.ndarray]:
-    """Energy components (pJ) of counts, leakage excluded (``mac_pj`` per design or entry)."""
-    out = {"mac": counts.macs * mac_pj, "vector": counts.vector_ops * p.vector_pj_per_op}
-    zero = 0.0 * counts.macs
-    for name in ("registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram"):
-        out[name] = zero
+_DYNAMIC = ("mac", "vector", "registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram")
+
+
+def _dynamic_energy(
+    counts: AccessCounts,
+    p: Prices,
+    mac_pj: np.ndarray,
+    out: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Energy components (pJ) of counts, leakage excluded (``mac_pj`` per design or entry),
+    written to ``out``'s arrays (else to new ones)."""
+    if out is None:
+        out = {name: np.empty(np.shape(counts.macs)) for name in _DYNAMIC}
+    np.multiply(counts.macs, mac_pj, out=out["mac"])
+    np.multiply(counts.vector_ops, p.vector_pj_per_op, out=out["vector"])
+    for name in _DYNAMIC[2:]:
+        out[name][...] = 0.0
     for key, value in counts.bytes.items():
         level, operand = key[0], key[1]
         name = {"register": "registers", "dram": "dram"}.get(level) or _SRAM_COMPONENT[operand]
-        out[name] = out[name] + value * p.pj_per_byte[key]
-    return out
+        np.add(out[name], value * p.pj_per_byte[key], out=out[name])
+    return {name: out[name] for name in _DYNAMIC}
 
 
 def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
@@ -496,6 +507,9 @@ class NetworkCost:
     shape_metrics: dict[str, np.ndarray]  # cycles, dram_bytes and energy components (N, U)
     shape_dataflow: np.ndarray  # (N, U) dataflow code per entry; -1 for vector entries
     prices: Prices
+    # (components, N, U): shape_metrics' energy components (the same arrays), stacked in
+    # ENERGY_COMPONENTS order
+    shape_energy_pj: np.ndarray
 
     @property
     def area_breakdown_mm2(self) -> dict[str, np.ndarray]:
@@ -538,7 +552,9 @@ class NetworkCost:
 
     @cached_property
     def energy_breakdown_pj(self) -> dict[str, np.ndarray]:
-        return {k: self._total(self.shape_metrics[k]) for k in ENERGY_COMPONENTS}
+        # one row-wise sum per component, as _total's
+        totals = (self.shape_energy_pj * self.table.multiplicity).sum(axis=2)
+        return dict(zip(ENERGY_COMPONENTS, totals, strict=True))
 
     @cached_property
     def energy_pj(self) -> np.ndarray:
@@ -723,15 +739,17 @@ def evaluate_networks(
     mac_pj = _mac_price(t, p, t.n_shapes)
     if np.shape(mac_pj)[-1] > 1:  # per entry: placed as the counts are
         mac_pj = _place(joined, n, [(mac_pj[:, : t.n_gemm], mac_pj[:, t.n_gemm :])])[0]
-    metrics.update(_dynamic_energy(counts, p, mac_pj))
+    energy = np.empty((len(ENERGY_COMPONENTS), n, t.n_shapes))  # ENERGY_COMPONENTS order
+    rows = dict(zip(ENERGY_COMPONENTS, energy, strict=True))
+    metrics.update(_dynamic_energy(counts, p, mac_pj, out=rows))
     latency = metrics["cycles"] / (d.frequency_mhz[:, None] * 1e6)
-    metrics["leakage"] = p.leakage_mw * latency * _PJ_PER_MW_S
+    metrics["leakage"] = np.multiply(p.leakage_mw * latency, _PJ_PER_MW_S, out=rows["leakage"])
     dataflow = _place(joined, n, [(gemm.choice, -1)], dtype=np.int64)[0]
     if len(networks) == 1:
-        parts = [(networks[0], t, counts, metrics, dataflow)]
+        parts = [(networks[0], t, counts, metrics, dataflow, energy)]
     else:
         parts = [
-            _part(net, part, cols, counts, metrics, dataflow)
+            _part(net, part, cols, counts, metrics, dataflow, energy)
             for net, part, cols in zip(networks, joined.parts, joined.columns, strict=True)
         ]
     return [
@@ -743,8 +761,9 @@ def evaluate_networks(
             shape_metrics=part_metrics,
             shape_dataflow=part_dataflow,
             prices=p,
+            shape_energy_pj=part_energy,
         )
-        for net, table, part_counts, part_metrics, part_dataflow in parts
+        for net, table, part_counts, part_metrics, part_dataflow, part_energy in parts
     ]
 
 
@@ -763,7 +782,7 @@ def _place(joined: JoinedTables, n: int, pairs: list, dtype=np.float64) -> np.nd
     return out
 
 
-def _part(net: Network, table: LayerTable, cols: slice, counts, metrics, dataflow):
+def _part(net: Network, table: LayerTable, cols: slice, counts, metrics, dataflow, energy):
     """One network's columns of a joined pass, with the counts its own pass lists (a KV-cache
     key only where it touches a KV cache)."""
     kv = _kv_keys(table)
@@ -777,4 +796,5 @@ def _part(net: Network, table: LayerTable, cols: slice, counts, metrics, dataflo
         ),
         {k: v[:, cols] for k, v in metrics.items()},
         dataflow[:, cols],
+        energy[:, :, cols],
     )

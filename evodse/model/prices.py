@@ -155,25 +155,42 @@ def prices(d: Designs) -> Prices:
         "weight": d.pe_cols * b_bits,
         "ofmap": d.pe_cols * acc_bits,
     }
+    n = len(node)
+    every = _sram_cost(  # the three SRAMs in one lookup
+        tech,
+        np.tile(node, len(ports)),
+        np.concatenate([getattr(d, f"{name}_sram_kib") for name in ports]),
+        np.concatenate(list(ports.values())),
+    )
     srams = {
-        name: _sram_cost(tech, node, getattr(d, f"{name}_sram_kib"), width)
-        for name, width in ports.items()
+        name: SramCost(
+            read_pj_per_byte=every.read_pj_per_byte[i * n : (i + 1) * n],
+            write_pj_per_byte=every.write_pj_per_byte[i * n : (i + 1) * n],
+            area_mm2=every.area_mm2[i * n : (i + 1) * n],
+            leakage_mw=every.leakage_mw[i * n : (i + 1) * n],
+        )
+        for i, name in enumerate(ports)
     }
     names = categorical_choices()["dram_type"]
     dram_types = [tech.dram[n] for n in names]
     type_index = d.dram_type.astype(int)
     dram_pj_per_byte = np.asarray([t.energy_pj_per_bit * 8 for t in dram_types])[type_index]
     register_pj_per_byte = tech.register_energy_pj_per_bit * 8 * e_scale
+    # flip-flops: the energy is spent when a value is clocked in
+    register = {"write": col(register_pj_per_byte), "read": col(0.0 * register_pj_per_byte)}
+    sram = {
+        name: {"read": col(cost.read_pj_per_byte), "write": col(cost.write_pj_per_byte)}
+        for name, cost in srams.items()
+    }
+    dram = col(dram_pj_per_byte)
     pj: dict[Key, np.ndarray] = {}
     for level, operand, direction in KEYS:
-        if level == "register":  # flip-flops: the energy is spent when a value is clocked in
-            value = register_pj_per_byte if direction == "write" else 0.0 * register_pj_per_byte
+        if level == "register":
+            pj[(level, operand, direction)] = register[direction]
         elif level == "sram":
-            cost = srams[_SRAM_OF[operand]]
-            value = cost.read_pj_per_byte if direction == "read" else cost.write_pj_per_byte
+            pj[(level, operand, direction)] = sram[_SRAM_OF[operand]][direction]
         else:
-            value = dram_pj_per_byte
-        pj[(level, operand, direction)] = col(value)
+            pj[(level, operand, direction)] = dram
 
     mult_area = _per_design(
         tech,
