@@ -303,83 +303,71 @@ def joined_tables(networks: tuple[Network, ...]) -> JoinedTables:
     return joined
 
 
+#: Per-part fields of :class:`LayerTable` (GEMM ones (G,), vector ones (V,)), and fields over
+#: every entry ((U,): GEMM entries first), as a joined table puts them side by side.
+_PART_FIELDS = (
+    "m",
+    "n",
+    "k",
+    "count",
+    "a_elems",
+    "b_elems",
+    "images",
+    "out_rows",
+    "out_cols",
+    "in_rows",
+    "row_stride",
+    "kernel_rows",
+    "a_row_elems",
+    "b_kv",
+    "b_act",
+    "stride_x",
+    "stride_y",
+    "vector_ops",
+    "vector_in_elems",
+    "vector_out_elems",
+)
+_ENTRY_FIELDS = (
+    "in_linked",
+    "out_linked",
+    "fused_in",
+    "fused_out",
+    "link_in_elems",
+    "out_elems",
+    "multiplicity",
+    "macs",
+    "out_kv",
+)
+
+
 def _join(parts: list[LayerTable]) -> JoinedTables:
+    """The tables ``parts`` as one: every GEMM entry (part by part), then every vector one."""
     gemm_sizes = [p.n_gemm for p in parts]
     vector_sizes = [p.n_shapes - p.n_gemm for p in parts]
     g_total = sum(gemm_sizes)
     columns, gemm_moves, vector_moves = [], [], []
     out = g_in = v_in = 0
-    gemm_entries, vector_entries = [], []
+    to_joined = []  # each part's entries, renumbered to the joined table's
     for g, v in zip(gemm_sizes, vector_sizes, strict=True):
         columns.append(slice(out, out + g + v))
         gemm_moves.append((slice(out, out + g), slice(g_in, g_in + g)))
         vector_moves.append((slice(out + g, out + g + v), slice(v_in, v_in + v)))
-        gemm_entries.append(np.arange(g_in, g_in + g))
-        vector_entries.append(np.arange(g_total + v_in, g_total + v_in + v))
+        to_joined.append(np.r_[g_in : g_in + g, g_total + v_in : g_total + v_in + v])
         out, g_in, v_in = out + g + v, g_in + g, v_in + v
-    if len(parts) == 1:
-        table = parts[0]
-    else:
+    table = parts[0]
+    if len(parts) > 1:
 
-        def gemm(name: str) -> np.ndarray:
-            return np.concatenate([getattr(p, name) for p in parts])
-
-        def entries(name: str) -> np.ndarray:
-            values = [getattr(p, name) for p in parts]
+        def entries(values: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(
                 [v[: p.n_gemm] for v, p in zip(values, parts, strict=True)]
                 + [v[p.n_gemm :] for v, p in zip(values, parts, strict=True)]
             )
 
-        # each network's layer slots, renumbered to the joined entries
-        to_joined = [
-            np.concatenate([a, b]) for a, b in zip(gemm_entries, vector_entries, strict=True)
-        ]
         table = LayerTable(
-            **{
-                name: gemm(name)
-                for name in (
-                    "m",
-                    "n",
-                    "k",
-                    "count",
-                    "a_elems",
-                    "b_elems",
-                    "images",
-                    "out_rows",
-                    "out_cols",
-                    "in_rows",
-                    "row_stride",
-                    "kernel_rows",
-                    "a_row_elems",
-                    "vector_ops",
-                    "vector_in_elems",
-                    "vector_out_elems",
-                    "b_kv",
-                    "b_act",
-                    "stride_x",
-                    "stride_y",
-                )
-            },
-            **{
-                name: entries(name)
-                for name in (
-                    "in_linked",
-                    "out_linked",
-                    "fused_in",
-                    "fused_out",
-                    "link_in_elems",
-                    "out_elems",
-                    "multiplicity",
-                    "macs",
-                    "out_kv",
-                )
-            },
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in _PART_FIELDS},
+            **{name: entries([getattr(p, name) for p in parts]) for name in _ENTRY_FIELDS},
             slot=np.concatenate([j[p.slot] for j, p in zip(to_joined, parts, strict=True)]),
-            kv_cache_elems=np.concatenate(
-                [np.full(p.n_gemm, p.kv_cache_elems) for p in parts]
-                + [np.full(p.n_shapes - p.n_gemm, p.kv_cache_elems) for p in parts]
-            ),
+            kv_cache_elems=entries([np.full(p.n_shapes, p.kv_cache_elems) for p in parts]),
             has_kv=any(p.has_kv for p in parts),
             loops={d: np.concatenate([p.loops[d] for p in parts]) for d in parts[0].loops},
             network_macs=sum(p.network_macs for p in parts),
