@@ -2,7 +2,8 @@
 
 :func:`network_costs` asks the designs' template (:mod:`evodse.hardware.protocol`) for its
 cost function; :func:`systolic_costs` is the systolic template's (the model of
-:mod:`evodse.model.evaluate`, with the designs' prices computed once for every network).
+:mod:`evodse.model.evaluate`, every network in one pass: the designs' prices and the model's
+fixed cost per call paid once).
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from typing import Any
 
 from evodse.hardware.protocol import Accelerator, get_template
 from evodse.model.designs import Designs
-from evodse.model.evaluate import NetworkCost, as_designs, evaluate
-from evodse.model.prices import prices
+from evodse.model.evaluate import NetworkCost, as_designs, evaluate_networks
 from evodse.workload.network import Network
 
 
 def systolic_costs(designs: Designs, networks: Sequence[Network]) -> list[NetworkCost]:
     """The systolic template's cost of every network on ``designs``."""
-    shared = prices(designs)  # they depend on the designs only
-    return [evaluate(designs, net, design_prices=shared) for net in networks]
+    return evaluate_networks(designs, networks)  # one pass: the designs' prices once
 
 
 def network_costs(

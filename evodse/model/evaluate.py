@@ -50,7 +50,7 @@ from evodse.hardware.template import DATAFLOWS, SYSTOLIC, Accelerator
 from evodse.model.compute import array_work
 from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
-from evodse.model.layers import LayerTable, layer_table
+from evodse.model.layers import JoinedTables, LayerTable, joined_tables, layer_table
 from evodse.model.mappings import AUTO_CHOICES, MAPPINGS, UNROLLINGS
 from evodse.model.memory import OutputFold, Traffic, dram_traffic
 from evodse.model.prices import AREA_COMPONENTS, Prices, prices
@@ -66,7 +66,14 @@ _SRAM_COMPONENT = {
     "kv": "weight_sram",
     "output": "ofmap_sram",
 }
-__all__ = ["AREA_COMPONENTS", "ENERGY_COMPONENTS", "NetworkCost", "evaluate"]
+__all__ = [
+    "AREA_COMPONENTS",
+    "ENERGY_COMPONENTS",
+    "NetworkCost",
+    "evaluate",
+    "evaluate_networks",
+    "layer_table",  # re-exported: evodse.search.baselines imports it from here
+]
 
 
 @dataclass(frozen=True)
@@ -79,11 +86,12 @@ class _Capacities:
     cache, ``b_bytes`` for each GEMM's second operand (its weights, the KV cache or another
     activation; (N, G) when the widths differ, else (N, 1)); ``weight_elems`` is at
     ``b_bytes``; ``acc_bytes`` for partial sums (the design's ``accumulator_bits`` / 8, a scalar
-    when every design has the same). ``kv_on_chip``: the network's whole KV
-    cache fits in the usable part of the weight SRAM. ``resident``: a whole SRAM over its usable
-    part (2 double-, 1 single-buffered). ``single``: designs whose SRAMs are single-buffered
-    (None: none is). ``act_pool_bytes``: for designs whose ifmap and ofmap SRAMs are one shared
-    buffer, its usable bytes (0 for the others; None: no design shares)."""
+    when every design has the same). ``kv_on_chip`` (N, U), per entry: its network's whole KV
+    cache fits in the usable part of the weight SRAM (None: no entry touches a KV cache).
+    ``resident``: a whole SRAM over its usable part (2 double-, 1 single-buffered). ``single``:
+    designs whose SRAMs are single-buffered (None: none is). ``act_pool_bytes``: for designs
+    whose ifmap and ofmap SRAMs are one shared buffer, its usable bytes (0 for the others;
+    None: no design shares)."""
 
     rows: np.ndarray
     cols: np.ndarray
@@ -92,7 +100,7 @@ class _Capacities:
     act_bytes: np.ndarray
     b_bytes: np.ndarray
     kv_bytes: np.ndarray
-    kv_on_chip: np.ndarray
+    kv_on_chip: np.ndarray | None
     acc_bytes: float | np.ndarray
     ifmap_elems: np.ndarray
     weight_elems: np.ndarray
@@ -133,7 +141,9 @@ def _capacities(d: Designs, t: LayerTable) -> _Capacities:
         act_bytes=act,
         b_bytes=b_bytes,
         kv_bytes=kv,
-        kv_on_chip=t.kv_cache_elems * kv <= weight_sram_bytes,
+        kv_on_chip=np.broadcast_to(t.kv_cache_elems * kv <= weight_sram_bytes, (len(d), t.n_shapes))
+        if t.has_kv
+        else None,
         acc_bytes=col(acc_bytes) if np.ndim(acc_bytes) else acc_bytes,
         ifmap_elems=col(d.ifmap_sram_kib * 1024 * half) / act,
         weight_elems=weight_sram_bytes / b_bytes,
@@ -334,9 +344,10 @@ def _gemm_flow(name: str, t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     last_o = np.where(out_on_chip, 0.0, np.minimum(t.m * t.n, block))
     first_b = first_b * bb
     if t.has_kv:
-        _route_kv(counts, c, b_kv=t.b_kv > 0, out_kv=t.out_kv[:g] > 0)
-        first_b = np.where((t.b_kv > 0) & c.kv_on_chip, 0.0, first_b)
-        last_o = np.where((t.out_kv[:g] > 0) & c.kv_on_chip, 0.0, last_o)
+        kv_on_chip = c.kv_on_chip[:, :g]
+        _route_kv(counts, c, kv_on_chip, b_kv=t.b_kv > 0, out_kv=t.out_kv[:g] > 0)
+        first_b = np.where((t.b_kv > 0) & kv_on_chip, 0.0, first_b)
+        last_o = np.where((t.out_kv[:g] > 0) & kv_on_chip, 0.0, last_o)
     exposed = (first_a + last_o) * b + first_b
     macs = np.broadcast_to(t.macs[:g], work.compute_cycles.shape)
     return _Flow(
@@ -367,8 +378,9 @@ def _vector_flow(t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     }
     if t.has_kv:
         out_kv = t.out_kv[g:] > 0
-        _route_kv(counts, c, b_kv=None, out_kv=out_kv)
-        out_dram = np.where(out_kv & c.kv_on_chip, 0.0, out_dram)
+        kv_on_chip = c.kv_on_chip[:, g:]
+        _route_kv(counts, c, kv_on_chip, b_kv=None, out_kv=out_kv)
+        out_dram = np.where(out_kv & kv_on_chip, 0.0, out_dram)
     compute = np.ceil(t.vector_ops / c.lanes)
     # a vector op streams: one lane-wide block in before it starts, one out after it ends
     exposed = np.minimum(in_dram, c.lanes) + np.minimum(out_dram, c.lanes)
@@ -380,22 +392,41 @@ def _vector_flow(t: LayerTable, c: _Capacities, on: _OnChip) -> _Flow:
     )
 
 
+#: The keys :func:`_route_kv` adds for a KV-cache B operand, and for outputs appended to it.
+_KV_OPERAND_KEYS: tuple[Key, ...] = tuple(
+    (level, "kv", direction)
+    for level, direction in (
+        ("dram", "read"),
+        ("sram", "write"),
+        ("sram", "read"),
+        ("register", "read"),
+        ("register", "write"),
+    )
+)
+_KV_OUTPUT_KEYS: tuple[Key, ...] = (("dram", "kv", "write"), ("sram", "kv", "write"))
+
+
+def _kv_keys(t: LayerTable) -> set[Key]:
+    """The KV-cache keys a pass over ``t`` alone counts."""
+    return set(_KV_OPERAND_KEYS if t.b_kv.any() else ()) | set(
+        _KV_OUTPUT_KEYS if t.out_kv.any() else ()
+    )
+
+
 def _route_kv(
-    counts: dict[Key, np.ndarray], c: _Capacities, *, b_kv: np.ndarray | None, out_kv: np.ndarray
+    counts: dict[Key, np.ndarray],
+    c: _Capacities,
+    on: np.ndarray,
+    *,
+    b_kv: np.ndarray | None,
+    out_kv: np.ndarray,
 ) -> None:
     """Move the KV cache's traffic to the ``kv`` operand, in place: a B operand that is the
     cache (``b_kv``, per entry) and an output appended to it (``out_kv``, rewritten at the
-    KV-cache width). A cache that fits on chip (``c.kv_on_chip``) is read from and written to
+    KV-cache width). A cache that fits on chip (``on``, per entry) is read from and written to
     the weight SRAM only: no DRAM traffic, and no DRAM fills of the SRAM."""
-    on = c.kv_on_chip
     if b_kv is not None and b_kv.any():
-        for level, direction in (
-            ("dram", "read"),
-            ("sram", "write"),
-            ("sram", "read"),
-            ("register", "read"),
-            ("register", "write"),
-        ):
+        for level, _, direction in _KV_OPERAND_KEYS:
             key = (level, "weight", direction)
             counts[(level, "kv", direction)] = np.where(b_kv, counts[key], 0.0)
             counts[key] = np.where(b_kv, 0.0, counts[key])
@@ -423,17 +454,28 @@ def _mac_price(t: LayerTable, p: Prices, entries: int) -> np.ndarray:
     return np.where(kv, by["kv"], np.where(act, by["activation"], by["weight"]))
 
 
-def _dynamic_energy(counts: AccessCounts, p: Prices, mac_pj: np.ndarray) -> dict[str, np.ndarray]:
-    """Energy components (pJ) of counts, leakage excluded (``mac_pj`` per design or entry)."""
-    out = {"mac": counts.macs * mac_pj, "vector": counts.vector_ops * p.vector_pj_per_op}
-    zero = 0.0 * counts.macs
-    for name in ("registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram"):
-        out[name] = zero
+_DYNAMIC = ("mac", "vector", "registers", "ifmap_sram", "weight_sram", "ofmap_sram", "dram")
+
+
+def _dynamic_energy(
+    counts: AccessCounts,
+    p: Prices,
+    mac_pj: np.ndarray,
+    out: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Energy components (pJ) of counts, leakage excluded (``mac_pj`` per design or entry),
+    written to ``out``'s arrays (else to new ones)."""
+    if out is None:
+        out = {name: np.empty(np.shape(counts.macs)) for name in _DYNAMIC}
+    np.multiply(counts.macs, mac_pj, out=out["mac"])
+    np.multiply(counts.vector_ops, p.vector_pj_per_op, out=out["vector"])
+    for name in _DYNAMIC[2:]:
+        out[name][...] = 0.0
     for key, value in counts.bytes.items():
         level, operand = key[0], key[1]
         name = {"register": "registers", "dram": "dram"}.get(level) or _SRAM_COMPONENT[operand]
-        out[name] = out[name] + value * p.pj_per_byte[key]
-    return out
+        np.add(out[name], value * p.pj_per_byte[key], out=out[name])
+    return {name: out[name] for name in _DYNAMIC}
 
 
 def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
@@ -447,15 +489,6 @@ def _cycles(flow: _Flow, c: _Capacities) -> tuple[np.ndarray, np.ndarray]:
     if c.single is not None:  # single-buffered SRAMs: every transfer waits for or on compute
         cycles = np.where(c.single, flow.compute_cycles + memory, cycles)
     return memory, cycles
-
-
-def _concat(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
-    """``first`` (N, G) and ``second`` (N, V) side by side, each broadcast to its N rows."""
-    g = np.shape(first)[-1]
-    out = np.empty((n, g + np.shape(second)[-1]))
-    out[:, :g] = first
-    out[:, g:] = second
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -474,6 +507,9 @@ class NetworkCost:
     shape_metrics: dict[str, np.ndarray]  # cycles, dram_bytes and energy components (N, U)
     shape_dataflow: np.ndarray  # (N, U) dataflow code per entry; -1 for vector entries
     prices: Prices
+    # (components, N, U): shape_metrics' energy components (the same arrays), stacked in
+    # ENERGY_COMPONENTS order
+    shape_energy_pj: np.ndarray
 
     @property
     def area_breakdown_mm2(self) -> dict[str, np.ndarray]:
@@ -516,7 +552,9 @@ class NetworkCost:
 
     @cached_property
     def energy_breakdown_pj(self) -> dict[str, np.ndarray]:
-        return {k: self._total(self.shape_metrics[k]) for k in ENERGY_COMPONENTS}
+        # one row-wise sum per component, as _total's
+        totals = (self.shape_energy_pj * self.table.multiplicity).sum(axis=2)
+        return dict(zip(ENERGY_COMPONENTS, totals, strict=True))
 
     @cached_property
     def energy_pj(self) -> np.ndarray:
@@ -651,12 +689,27 @@ def evaluate(
     network: Network,
     *,
     design_prices: Prices | None = None,
-):
+) -> NetworkCost:
     """Cost of ``network`` on every design of ``hardware`` (see module docstring).
     ``design_prices``: ``prices(hardware)`` when already computed (they depend on the designs
     only, so several networks on the same designs share them)."""
+    return evaluate_networks(hardware, [network], design_prices=design_prices)[0]
+
+
+def evaluate_networks(
+    hardware: Designs | Accelerator | Sequence[Accelerator],
+    networks: Sequence[Network],
+    *,
+    design_prices: Prices | None = None,
+) -> list[NetworkCost]:
+    """Cost of every network of ``networks`` on every design of ``hardware``, the same as
+    :func:`evaluate` on each, in one pass over their joined layer tables
+    (:func:`~evodse.model.layers.joined_tables`): a call's fixed cost is paid once."""
     d = as_designs(hardware)
-    t = layer_table(network)
+    if not networks:
+        return []
+    joined = joined_tables(tuple(networks))
+    t = joined.table
     c = _capacities(d, t)
     p = prices(d) if design_prices is None else design_prices
     on = _on_chip(d, t, c)
@@ -666,30 +719,82 @@ def evaluate(
     v_memory, v_cycles = _cycles(vec, c)
     keys = sorted(set(gemm.counts.bytes) | set(vec.counts.bytes))
     zero_g, zero_v = np.zeros((n, t.n_gemm)), np.zeros((n, t.n_shapes - t.n_gemm))
-    counts = AccessCounts(
-        bytes={
-            k: _concat(gemm.counts.bytes.get(k, zero_g), vec.counts.bytes.get(k, zero_v), n)
-            for k in keys
-        },
-        macs=_concat(gemm.counts.macs, vec.counts.macs, n),
-        vector_ops=_concat(gemm.counts.vector_ops, vec.counts.vector_ops, n),
+    placed = _place(
+        joined,
+        n,
+        [(gemm.counts.bytes.get(k, zero_g), vec.counts.bytes.get(k, zero_v)) for k in keys]
+        + [
+            (gemm.counts.macs, vec.counts.macs),
+            (gemm.counts.vector_ops, vec.counts.vector_ops),
+            (gemm.compute, vec.compute_cycles),
+            (gemm.memory, v_memory),
+            (gemm.cycles, v_cycles),
+        ],
     )
-    metrics = {
-        "compute_cycles": _concat(gemm.compute, vec.compute_cycles, n),
-        "memory_cycles": _concat(gemm.memory, v_memory, n),
-        "cycles": _concat(gemm.cycles, v_cycles, n),
-    }
+    counts = AccessCounts(
+        bytes=dict(zip(keys, placed, strict=False)), macs=placed[-5], vector_ops=placed[-4]
+    )
+    metrics = {"compute_cycles": placed[-3], "memory_cycles": placed[-2], "cycles": placed[-1]}
     metrics["dram_bytes"] = counts.level("dram")
-    metrics.update(_dynamic_energy(counts, p, _mac_price(t, p, t.n_shapes)))
+    mac_pj = _mac_price(t, p, t.n_shapes)
+    if np.shape(mac_pj)[-1] > 1:  # per entry: placed as the counts are
+        mac_pj = _place(joined, n, [(mac_pj[:, : t.n_gemm], mac_pj[:, t.n_gemm :])])[0]
+    energy = np.empty((len(ENERGY_COMPONENTS), n, t.n_shapes))  # ENERGY_COMPONENTS order
+    rows = dict(zip(ENERGY_COMPONENTS, energy, strict=True))
+    metrics.update(_dynamic_energy(counts, p, mac_pj, out=rows))
     latency = metrics["cycles"] / (d.frequency_mhz[:, None] * 1e6)
-    metrics["leakage"] = p.leakage_mw * latency * _PJ_PER_MW_S
-    dataflow = np.concatenate([gemm.choice, np.full((n, t.n_shapes - t.n_gemm), -1)], axis=1)
-    return NetworkCost(
-        network=network,
-        designs=d,
-        table=t,
-        counts=counts,
-        shape_metrics=metrics,
-        shape_dataflow=dataflow,
-        prices=p,
+    metrics["leakage"] = np.multiply(p.leakage_mw * latency, _PJ_PER_MW_S, out=rows["leakage"])
+    dataflow = _place(joined, n, [(gemm.choice, -1)], dtype=np.int64)[0]
+    if len(networks) == 1:
+        parts = [(networks[0], t, counts, metrics, dataflow, energy)]
+    else:
+        parts = [
+            _part(net, part, cols, counts, metrics, dataflow, energy)
+            for net, part, cols in zip(networks, joined.parts, joined.columns, strict=True)
+        ]
+    return [
+        NetworkCost(
+            network=net,
+            designs=d,
+            table=table,
+            counts=part_counts,
+            shape_metrics=part_metrics,
+            shape_dataflow=part_dataflow,
+            prices=p,
+            shape_energy_pj=part_energy,
+        )
+        for net, table, part_counts, part_metrics, part_dataflow, part_energy in parts
+    ]
+
+
+def _place(joined: JoinedTables, n: int, pairs: list, dtype=np.float64) -> np.ndarray:
+    """Per (GEMM entries (N, G), vector entries (N, V)) pair of the joined table, each
+    broadcast to its N rows: the entries placed network by network, (pairs, N, U)."""
+    g = joined.table.n_gemm
+    v = joined.table.n_shapes - g
+    out = np.empty((len(pairs), n, g + v), dtype)
+    for row, (gemm, vector) in zip(out, pairs, strict=True):
+        for part, size, moves in ((gemm, g, joined.gemm_moves), (vector, v, joined.vector_moves)):
+            if np.shape(part) != (n, size):
+                part = np.broadcast_to(part, (n, size))
+            for dst, src in moves:
+                row[:, dst] = part[:, src]
+    return out
+
+
+def _part(net: Network, table: LayerTable, cols: slice, counts, metrics, dataflow, energy):
+    """One network's columns of a joined pass, with the counts its own pass lists (a KV-cache
+    key only where it touches a KV cache)."""
+    kv = _kv_keys(table)
+    return (
+        net,
+        table,
+        AccessCounts(
+            bytes={k: v[:, cols] for k, v in counts.bytes.items() if k[1] != "kv" or k in kv},
+            macs=counts.macs[:, cols],
+            vector_ops=counts.vector_ops[:, cols],
+        ),
+        {k: v[:, cols] for k, v in metrics.items()},
+        dataflow[:, cols],
+        energy[:, :, cols],
     )

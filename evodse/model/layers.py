@@ -86,7 +86,7 @@ class LayerTable:
     b_kv: np.ndarray
     b_act: np.ndarray
     out_kv: np.ndarray
-    kv_cache_elems: float
+    kv_cache_elems: float | np.ndarray  # per entry (U,) in a joined table (JoinedTables)
     has_kv: bool
     loops: dict[str, np.ndarray]
     stride_x: np.ndarray
@@ -266,3 +266,116 @@ def experts_touched(gemm: Gemm, batch: int) -> float:
         return 1.0
     tokens = gemm.m * batch / gemm.top_k
     return gemm.experts * (1.0 - (1.0 - gemm.top_k / gemm.experts) ** tokens)
+
+
+@dataclass(frozen=True, eq=False)
+class JoinedTables:
+    """Several networks' tables as one (evaluated in one pass), and how to split its results.
+
+    ``table`` holds every network's GEMM entries (network by network), then every network's
+    vector entries; its ``kv_cache_elems`` is per entry (U,): each entry's network's cache.
+    Results come out per network side by side: network ``i``'s entries are the columns
+    ``columns[i]`` of the output (its GEMM entries, then its vector ones, as in its own table);
+    ``gemm_moves`` and ``vector_moves`` are (output columns, columns of the GEMM or vector
+    part of ``table``) pairs of slices that place them there."""
+
+    table: LayerTable
+    parts: tuple[LayerTable, ...]
+    columns: tuple[slice, ...]
+    gemm_moves: tuple[tuple[slice, slice], ...]
+    vector_moves: tuple[tuple[slice, slice], ...]
+
+
+_JOINED: dict[tuple[int, ...], tuple[tuple[Network, ...], JoinedTables]] = {}
+
+
+def joined_tables(networks: tuple[Network, ...]) -> JoinedTables:
+    """The :class:`JoinedTables` of ``networks`` (cached by their identities, held; one
+    network's is its own table)."""
+    ids = tuple(id(net) for net in networks)
+    held = _JOINED.get(ids)
+    if held is not None and all(a is b for a, b in zip(held[0], networks, strict=True)):
+        return held[1]
+    joined = _join([layer_table(net) for net in networks])
+    if len(_JOINED) >= _IDENTITY_SLOTS:
+        _JOINED.clear()
+    _JOINED[ids] = (tuple(networks), joined)
+    return joined
+
+
+#: Per-part fields of :class:`LayerTable` (GEMM ones (G,), vector ones (V,)), and fields over
+#: every entry ((U,): GEMM entries first), as a joined table puts them side by side.
+_PART_FIELDS = (
+    "m",
+    "n",
+    "k",
+    "count",
+    "a_elems",
+    "b_elems",
+    "images",
+    "out_rows",
+    "out_cols",
+    "in_rows",
+    "row_stride",
+    "kernel_rows",
+    "a_row_elems",
+    "b_kv",
+    "b_act",
+    "stride_x",
+    "stride_y",
+    "vector_ops",
+    "vector_in_elems",
+    "vector_out_elems",
+)
+_ENTRY_FIELDS = (
+    "in_linked",
+    "out_linked",
+    "fused_in",
+    "fused_out",
+    "link_in_elems",
+    "out_elems",
+    "multiplicity",
+    "macs",
+    "out_kv",
+)
+
+
+def _join(parts: list[LayerTable]) -> JoinedTables:
+    """The tables ``parts`` as one: every GEMM entry (part by part), then every vector one."""
+    gemm_sizes = [p.n_gemm for p in parts]
+    vector_sizes = [p.n_shapes - p.n_gemm for p in parts]
+    g_total = sum(gemm_sizes)
+    columns, gemm_moves, vector_moves = [], [], []
+    out = g_in = v_in = 0
+    to_joined = []  # each part's entries, renumbered to the joined table's
+    for g, v in zip(gemm_sizes, vector_sizes, strict=True):
+        columns.append(slice(out, out + g + v))
+        gemm_moves.append((slice(out, out + g), slice(g_in, g_in + g)))
+        vector_moves.append((slice(out + g, out + g + v), slice(v_in, v_in + v)))
+        to_joined.append(np.r_[g_in : g_in + g, g_total + v_in : g_total + v_in + v])
+        out, g_in, v_in = out + g + v, g_in + g, v_in + v
+    table = parts[0]
+    if len(parts) > 1:
+
+        def entries(values: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(
+                [v[: p.n_gemm] for v, p in zip(values, parts, strict=True)]
+                + [v[p.n_gemm :] for v, p in zip(values, parts, strict=True)]
+            )
+
+        table = LayerTable(
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in _PART_FIELDS},
+            **{name: entries([getattr(p, name) for p in parts]) for name in _ENTRY_FIELDS},
+            slot=np.concatenate([j[p.slot] for j, p in zip(to_joined, parts, strict=True)]),
+            kv_cache_elems=entries([np.full(p.n_shapes, p.kv_cache_elems) for p in parts]),
+            has_kv=any(p.has_kv for p in parts),
+            loops={d: np.concatenate([p.loops[d] for p in parts]) for d in parts[0].loops},
+            network_macs=sum(p.network_macs for p in parts),
+        )
+    return JoinedTables(
+        table=table,
+        parts=tuple(parts),
+        columns=tuple(columns),
+        gemm_moves=tuple(gemm_moves),
+        vector_moves=tuple(vector_moves),
+    )

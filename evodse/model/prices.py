@@ -55,47 +55,89 @@ class Prices:
     area_mm2: dict[str, np.ndarray]
 
 
+#: Per dataflow code: the array is systolic (ws, os, is, or auto choosing among them).
+_SYSTOLIC_CODE = np.isin(
+    np.arange(len(DATAFLOW_CODE)), [AUTO, *(DATAFLOW_CODE[name] for name in AUTO_CHOICES)]
+)
+
+
 def _systolic(dataflow: np.ndarray) -> np.ndarray:
-    """Designs whose array is systolic (ws, os, is, or auto choosing among them)."""
-    return np.isin(dataflow, [AUTO, *(DATAFLOW_CODE[name] for name in AUTO_CHOICES)])
+    """Designs whose array is systolic."""
+    return _SYSTOLIC_CODE[dataflow.astype(np.int64)]
 
 
-#: CACTI costs already looked up, (node nm, capacity KiB, port bits) -> (read pJ/B, write
-#: pJ/B, area mm^2, leakage mW), for the technology tables they came from (``_SRAM_MEMO[0]``).
+#: Technology lookups of one design already made, (lookup, its arguments) -> value, for the
+#: technology tables they came from (``_UNIFORM_MEMO[0]``).
+_UNIFORM_MEMO: list = [None, {}]
+
+
+def _per_design(tech: Technology, name: str, fn, *columns: np.ndarray) -> np.ndarray:
+    """``fn(*columns)``, a technology lookup (``name``) elementwise in its (N,) arguments;
+    when every design has the same arguments (a search varies neither the node nor the operand
+    widths in most spaces), looked up for the first design once per process and repeated."""
+    n = len(columns[0])
+    if not n or not all((c == c[0]).all() for c in columns):
+        return fn(*columns)
+    if _UNIFORM_MEMO[0] is not tech or len(_UNIFORM_MEMO[1]) > _SRAM_MEMO_SIZE:
+        _UNIFORM_MEMO[:] = [tech, {}]
+    key = (name, *(float(c[0]) for c in columns))
+    value = _UNIFORM_MEMO[1].get(key)
+    if value is None:
+        value = _UNIFORM_MEMO[1][key] = fn(*(c[:1] for c in columns))
+    return np.repeat(value, n)
+
+
+#: CACTI costs already looked up, for the technology tables they came from
+#: (``_SRAM_MEMO[0]``): per node (nm), the (capacity KiB + 1j * port bits) keys, sorted, and
+#: their (read pJ/B, write pJ/B, area mm^2, leakage mW) rows.
 _SRAM_MEMO: list = [None, {}]
-_SRAM_MEMO_SIZE = 1 << 16  # entries (about 300 bytes each): emptied when full
+_SRAM_MEMO_SIZE = 1 << 16  # keys per node: emptied when full
 
 
 def _sram_cost(tech: Technology, node: np.ndarray, kib: np.ndarray, width: np.ndarray) -> SramCost:
     """:meth:`Technology.sram_cost`, each distinct (node, capacity, port width) looked up once
     per process (a search draws its SRAMs from a few values; the lookup interpolates in a
     Python loop over nodes and widths, and its value depends on those three numbers alone)."""
-    if _SRAM_MEMO[0] is not tech or len(_SRAM_MEMO[1]) > _SRAM_MEMO_SIZE:
+    if _SRAM_MEMO[0] is not tech:
         _SRAM_MEMO[:] = [tech, {}]
-    memo = _SRAM_MEMO[1]
     # the port width as the lookup rounds it (up to a tabulated width): fewer distinct keys
     widths = tech.sram.port_width_bits
     width = widths[np.searchsorted(widths, np.minimum(width, widths[-1]))]
-    keys = list(zip(node.tolist(), kib.tolist(), width.tolist(), strict=True))
-    new = [k for k in dict.fromkeys(keys) if k not in memo]
-    if new:
-        looked = np.asarray(new, dtype=np.float64)
-        cost = tech.sram_cost(looked[:, 0], looked[:, 1], looked[:, 2])
-        rows = zip(
-            cost.read_pj_per_byte.tolist(),
-            cost.write_pj_per_byte.tolist(),
-            cost.area_mm2.tolist(),
-            cost.leakage_mw.tolist(),
-            strict=True,
-        )
-        memo.update(zip(new, rows, strict=True))
-    values = np.asarray([memo[k] for k in keys], dtype=np.float64).reshape(len(keys), 4)
+    key = kib + 1j * width  # both float64s exactly; sorted by capacity, then width
+    if len(node) and (node == node[0]).all():
+        values = _sram_rows(tech, float(node[0]), key)
+    else:
+        values = np.empty((len(node), 4))
+        for nm in np.unique(node):
+            at = node == nm
+            values[at] = _sram_rows(tech, float(nm), key[at])
     return SramCost(
         read_pj_per_byte=values[:, 0],
         write_pj_per_byte=values[:, 1],
         area_mm2=values[:, 2],
         leakage_mw=values[:, 3],
     )
+
+
+def _sram_rows(tech: Technology, node: float, key: np.ndarray) -> np.ndarray:
+    """The memo's rows (N, 4) of SRAMs ``key`` at ``node``, the missing ones looked up."""
+    memo = _SRAM_MEMO[1]
+    keys, rows = memo.get(node, (np.empty(0, np.complex128), np.empty((0, 4))))
+    at = np.searchsorted(keys, key)
+    if not len(keys) or not (keys[np.minimum(at, len(keys) - 1)] == key).all():
+        new = np.setdiff1d(key, keys)  # sorted, distinct
+        if len(keys) + len(new) > _SRAM_MEMO_SIZE:  # emptied, then this call's keys
+            keys, rows, new = keys[:0], rows[:0], np.unique(key)
+        cost = tech.sram_cost(np.full(len(new), node), new.real.copy(), new.imag.copy())
+        looked = np.stack(
+            [cost.read_pj_per_byte, cost.write_pj_per_byte, cost.area_mm2, cost.leakage_mw], 1
+        )
+        keys, rows = np.concatenate([keys, new]), np.concatenate([rows, looked])
+        order = np.argsort(keys, kind="stable")
+        keys, rows = keys[order], rows[order]
+        memo[node] = (keys, rows)
+        at = np.searchsorted(keys, key)
+    return rows[at]
 
 
 def prices(d: Designs) -> Prices:
@@ -105,35 +147,58 @@ def prices(d: Designs) -> Prices:
     node = d.technology_nm
     act_bits, w_bits, kv_bits = (d.bits(k) for k in ("activation_bits", "weight_bits", "kv_bits"))
     b_bits = np.maximum(w_bits, kv_bits)  # the widest operand the weight port carries
-    e_scale = tech.scale("energy_scale", node)
-    a_scale = tech.scale("area_scale", node)
+    e_scale = _per_design(tech, "energy_scale", lambda nm: tech.scale("energy_scale", nm), node)
+    a_scale = _per_design(tech, "area_scale", lambda nm: tech.scale("area_scale", nm), node)
     acc_bits = d.accumulator_bits
     ports = {
         "ifmap": d.pe_rows * act_bits,
         "weight": d.pe_cols * b_bits,
         "ofmap": d.pe_cols * acc_bits,
     }
+    n = len(node)
+    every = _sram_cost(  # the three SRAMs in one lookup
+        tech,
+        np.tile(node, len(ports)),
+        np.concatenate([getattr(d, f"{name}_sram_kib") for name in ports]),
+        np.concatenate(list(ports.values())),
+    )
     srams = {
-        name: _sram_cost(tech, node, getattr(d, f"{name}_sram_kib"), width)
-        for name, width in ports.items()
+        name: SramCost(
+            read_pj_per_byte=every.read_pj_per_byte[i * n : (i + 1) * n],
+            write_pj_per_byte=every.write_pj_per_byte[i * n : (i + 1) * n],
+            area_mm2=every.area_mm2[i * n : (i + 1) * n],
+            leakage_mw=every.leakage_mw[i * n : (i + 1) * n],
+        )
+        for i, name in enumerate(ports)
     }
     names = categorical_choices()["dram_type"]
     dram_types = [tech.dram[n] for n in names]
     type_index = d.dram_type.astype(int)
     dram_pj_per_byte = np.asarray([t.energy_pj_per_bit * 8 for t in dram_types])[type_index]
     register_pj_per_byte = tech.register_energy_pj_per_bit * 8 * e_scale
+    # flip-flops: the energy is spent when a value is clocked in
+    register = {"write": col(register_pj_per_byte), "read": col(0.0 * register_pj_per_byte)}
+    sram = {
+        name: {"read": col(cost.read_pj_per_byte), "write": col(cost.write_pj_per_byte)}
+        for name, cost in srams.items()
+    }
+    dram = col(dram_pj_per_byte)
     pj: dict[Key, np.ndarray] = {}
     for level, operand, direction in KEYS:
-        if level == "register":  # flip-flops: the energy is spent when a value is clocked in
-            value = register_pj_per_byte if direction == "write" else 0.0 * register_pj_per_byte
+        if level == "register":
+            pj[(level, operand, direction)] = register[direction]
         elif level == "sram":
-            cost = srams[_SRAM_OF[operand]]
-            value = cost.read_pj_per_byte if direction == "read" else cost.write_pj_per_byte
+            pj[(level, operand, direction)] = sram[_SRAM_OF[operand]][direction]
         else:
-            value = dram_pj_per_byte
-        pj[(level, operand, direction)] = col(value)
+            pj[(level, operand, direction)] = dram
 
-    mult_area = tech.multiply(tech.multiplier_area_um2, act_bits, b_bits)
+    mult_area = _per_design(
+        tech,
+        "multiplier_area",
+        lambda a, b: tech.multiply(tech.multiplier_area_um2, a, b),
+        act_bits,
+        b_bits,
+    )
     wide = np.maximum(act_bits, b_bits)
     systolic = act_bits + b_bits + d.pe_stationary_regs * wide + acc_bits
     files = d.pe_input_regs * act_bits + d.pe_weight_regs * b_bits + d.pe_output_regs * acc_bits
@@ -157,14 +222,16 @@ def prices(d: Designs) -> Prices:
     area["overhead"] = tech.overhead_area_fraction * sum(
         area[k] for k in ("array", "ifmap_sram", "weight_sram", "ofmap_sram", "vector")
     )
-    weight_mac = col(tech.mac_energy_pj(node, act_bits, w_bits))
+    weight_mac = col(_per_design(tech, "mac", tech.mac_energy_pj, node, act_bits, w_bits))
     same = np.array_equal(act_bits, w_bits)  # one width (the default): one price for all
     mac = {
         "weight": weight_mac,
         "kv": weight_mac
         if same and np.array_equal(kv_bits, w_bits)
-        else col(tech.mac_energy_pj(node, act_bits, kv_bits)),
-        "activation": weight_mac if same else col(tech.mac_energy_pj(node, act_bits)),
+        else col(_per_design(tech, "mac", tech.mac_energy_pj, node, act_bits, kv_bits)),
+        "activation": weight_mac
+        if same
+        else col(_per_design(tech, "mac", tech.mac_energy_pj, node, act_bits)),
     }
     logic_mm2 = area["array"] + area["vector"] + area["dram_interface"] + area["overhead"]
     sram_leak = sum(s.leakage_mw for s in srams.values())
