@@ -62,14 +62,28 @@ def test_every_unrolling_does_the_same_macs(net, hw):
     more=st.integers(2, 64),
 )
 def test_more_pe_registers_never_raise_sram_or_dram_traffic(net, hw, key, more):
+    """Registers count as storage in the DRAM tiling, which minimizes a layer's DRAM bytes: those
+    never rise. The tiling may then trade one operand's DRAM traffic for another's (a 1 x 1 nvdla
+    array with twice the input registers halves a Linear layer's input DRAM bytes and re-reads
+    its weights), so each operand's SRAM and DRAM bytes never rise where the tiling moves the
+    same DRAM bytes of every operand."""
     bigger = hw.replace(**{key: getattr(hw, key) * more})
     cost = evaluate([hw, bigger], net)
-    for operand in ("input", "weight", "kv", "output"):
-        for level in ("sram", "dram"):
-            moved = cost.counts.level(level, operand)
-            assert_not_above(moved[1], moved[0], f"{level} {operand} bytes, {key} x{more}")
     dram = cost.layer("dram_bytes")
     assert_not_above(dram[1], dram[0], f"layer DRAM bytes, {key} x{more}")
+    operands = ("input", "weight", "kv", "output")
+    same_tiling = np.all(
+        [np.equal(*cost.counts.level("dram", operand)[:2]).reshape(-1) for operand in operands],
+        axis=0,
+    )
+    for operand in operands:
+        for level in ("sram", "dram"):
+            moved = cost.counts.level(level, operand)
+            assert_not_above(
+                moved[1].reshape(-1)[same_tiling],
+                moved[0].reshape(-1)[same_tiling],
+                f"{level} {operand} bytes, {key} x{more}",
+            )
     np.testing.assert_array_equal(cost.layer("compute_cycles")[0], cost.layer("compute_cycles")[1])
 
 
