@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.algorithms.moo.sms import SMSEMOA
+from spaces import SMALL_SPACE
 
 from evodse.experiment.config import load_experiment
 from evodse.search import algorithms
@@ -19,14 +20,7 @@ from evodse.search.archive import Archive
 from evodse.search.driver import Termination, new_state, run_search
 from evodse.search.ga_arrays import ArrayNSGA2, ArraySMSEMOA, on_arrays
 
-SPACE = {
-    "pe_rows": {"pow2": [4, 128]},
-    "pe_cols": {"pow2": [4, 128]},
-    "dataflow": ["ws", "os", "is"],
-    "ifmap_sram_kib": {"pow2": [16, 1024]},
-    "weight_sram_kib": {"pow2": [16, 1024]},
-    "dram_bandwidth_gbps": [6.4, 12.8, 25.6, 51.2],
-}
+SPACE = SMALL_SPACE
 TINY_SPACE = {"pe_rows": [8, 16, 32], "pe_cols": [8, 16], "dataflow": ["ws", "os"]}
 
 #: name -> (space, constraints, algorithm, options, termination)

@@ -33,7 +33,9 @@ compares them generation by generation); only the bookkeeping is new.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from moocore import hv_contributions
@@ -68,23 +70,33 @@ class Population:
     crowding: np.ndarray
 
 
-def _mates_as_evodse_sets_up(algorithm: Algorithm) -> bool:
-    """Binary tournaments, two parents and two offspring, no repair, evodse's duplicate filter."""
-    selection = algorithm.mating.selection
-    crossover = algorithm.mating.crossover
-    return (
-        isinstance(selection, TournamentSelection)
-        and selection.pressure == 2
-        and crossover.n_parents == crossover.n_offsprings == 2
-        and type(algorithm.repair) is NoRepair
-        and isinstance(algorithm.eliminate_duplicates, ArchiveDuplicates)
-    )
-
-
 class ArrayGA:
     """A pymoo genetic algorithm after its first generation, as a
-    :class:`~evodse.search.algorithms.Search` on arrays (module docstring); subclasses give the
-    tournament and the feasible survival."""
+    :class:`~evodse.search.algorithms.Search` on arrays (module docstring); subclasses name the
+    pymoo algorithm, survival and tournament they reproduce, and give the tournament's tie break
+    and the feasible survival."""
+
+    pymoo_class: ClassVar[type[Algorithm]]
+    survival_class: ClassVar[type]
+    tournament: ClassVar[Callable]
+
+    @classmethod
+    def accepts(cls, algorithm: Algorithm) -> bool:
+        """Whether ``algorithm`` is the pymoo algorithm this class reproduces, set up as evodse
+        sets it up: binary tournaments, two parents and two offspring, no repair, evodse's
+        duplicate filter."""
+        selection = algorithm.mating.selection
+        crossover = algorithm.mating.crossover
+        return (
+            type(algorithm) is cls.pymoo_class
+            and type(algorithm.survival) is cls.survival_class
+            and isinstance(selection, TournamentSelection)
+            and selection.func_comp is cls.tournament
+            and selection.pressure == 2
+            and crossover.n_parents == crossover.n_offsprings == 2
+            and type(algorithm.repair) is NoRepair
+            and isinstance(algorithm.eliminate_duplicates, ArchiveDuplicates)
+        )
 
     def __init__(self, algorithm: Algorithm, problem: AcceleratorProblem, archive: Archive):
         if not algorithm.is_initialized or not len(algorithm.pop):
@@ -226,14 +238,14 @@ class ArrayGA:
 class ArrayNSGA2(ArrayGA):
     """pymoo's ``NSGA2`` on arrays: crowding breaks domination ties, rank and crowding survive."""
 
-    @staticmethod
-    def accepts(algorithm: Algorithm) -> bool:
+    pymoo_class = NSGA2
+    survival_class = RankAndCrowding
+    tournament = staticmethod(binary_tournament)
+
+    @classmethod
+    def accepts(cls, algorithm: Algorithm) -> bool:
         return (
-            type(algorithm) is NSGA2
-            and type(algorithm.survival) is RankAndCrowding
-            and _mates_as_evodse_sets_up(algorithm)
-            and algorithm.mating.selection.func_comp is binary_tournament
-            and algorithm.tournament_type == "comp_by_dom_and_crowding"
+            super().accepts(algorithm) and algorithm.tournament_type == "comp_by_dom_and_crowding"
         )
 
     @staticmethod
@@ -273,14 +285,9 @@ class ArraySMSEMOA(ArrayGA):
     """pymoo's ``SMSEMOA`` on arrays: random picks break domination ties, the least
     hypervolume contributors of the splitting front are removed one at a time."""
 
-    @staticmethod
-    def accepts(algorithm: Algorithm) -> bool:
-        return (
-            type(algorithm) is SMSEMOA
-            and type(algorithm.survival) is LeastHypervolumeContributionSurvival
-            and _mates_as_evodse_sets_up(algorithm)
-            and algorithm.mating.selection.func_comp is cv_and_dom_tournament
-        )
+    pymoo_class = SMSEMOA
+    survival_class = LeastHypervolumeContributionSurvival
+    tournament = staticmethod(cv_and_dom_tournament)
 
     def __init__(self, algorithm: Algorithm, problem: AcceleratorProblem, archive: Archive):
         super().__init__(algorithm, problem, archive)
