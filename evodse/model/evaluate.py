@@ -50,7 +50,7 @@ from evodse.hardware.template import DATAFLOWS, SYSTOLIC, Accelerator
 from evodse.model.compute import array_work
 from evodse.model.counts import AccessCounts, Key, picker, select
 from evodse.model.designs import AUTO, Designs, encode
-from evodse.model.layers import JoinedTables, LayerTable, joined_tables, layer_table
+from evodse.model.layers import JoinedTables, LayerTable, joined_tables
 from evodse.model.mappings import AUTO_CHOICES, MAPPINGS, UNROLLINGS
 from evodse.model.memory import OutputFold, Traffic, dram_traffic
 from evodse.model.prices import AREA_COMPONENTS, Prices, prices
@@ -72,7 +72,6 @@ __all__ = [
     "NetworkCost",
     "evaluate",
     "evaluate_networks",
-    "layer_table",  # re-exported: evodse.search.baselines imports it from here
 ]
 
 

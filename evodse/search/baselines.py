@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from evodse.model.evaluate import layer_table
+from evodse.model.layers import layer_table
 from evodse.search.archive import Archive
 from evodse.search.problem import AcceleratorProblem
 from evodse.search.space import index_rows
