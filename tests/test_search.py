@@ -199,15 +199,20 @@ def test_resume_after_interrupt_gives_the_uninterrupted_result(tmp_path, monkeyp
 
 @pytest.mark.slow
 def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
-    generations = 400
+    generations = 1500
     config = tiny_config(
         workloads=["resnet50"],
         algorithm={"name": "nsga2", "pop_size": 100},
-        # long enough (about 10 s) that the first periodic checkpoint, after 2 s, comes well
-        # before the end: with 150 generations the search could finish within 2 s, leaving
-        # only the final checkpoint to kill after
+        # long enough (about 8 s) that the first periodic checkpoint, after 2 s, comes well
+        # before the end: since NSGA-II runs on arrays, 400 generations finish within 2 s,
+        # leaving only the final checkpoint to kill after; the clock's steps keep 150,000
+        # designs far from exhausting the space
         termination={"generations": generations},
-        space={**SMALL_SPACE, "ofmap_sram_kib": {"pow2": [16, 1024]}},
+        space={
+            **SMALL_SPACE,
+            "ofmap_sram_kib": {"pow2": [16, 1024]},
+            "frequency_mhz": {"range": [200, 1000], "step": 10},
+        },
         constraints=[],
     )
     path = tmp_path / "exp.yaml"
