@@ -172,6 +172,19 @@ class Archive:
         """Boolean mask: which designs of :meth:`keys` ``keys`` are already evaluated."""
         return self._index.lookup(keys) >= 0
 
+    def duplicate_keys(
+        self, keys: np.ndarray, *others: np.ndarray, to_itself: bool = True
+    ) -> np.ndarray:
+        """Boolean mask of the designs ``keys`` that are not new: already evaluated, a repeat
+        of an earlier one of ``keys`` (``to_itself``), or among the keys ``others``."""
+        duplicate = self.contains_keys(keys)
+        if to_itself:
+            duplicate |= _repeats(keys)
+        others = tuple(o for o in others if len(o))
+        if others:
+            duplicate |= np.isin(keys, np.concatenate(others))
+        return duplicate
+
     def within_budget(self, X: np.ndarray, new_designs: int) -> np.ndarray:
         """Boolean mask of the rows of ``X`` to evaluate so that at most ``new_designs`` of them
         are new to the archive: rows already archived are kept, and of the new designs those
@@ -290,7 +303,7 @@ class Archive:
         return self._front
 
 
-def repeats(keys: np.ndarray) -> np.ndarray:
+def _repeats(keys: np.ndarray) -> np.ndarray:
     """Mask of the keys that repeat an earlier one."""
     first = np.zeros(len(keys), dtype=bool)
     first[np.unique(keys, return_index=True)[1]] = True
@@ -309,23 +322,17 @@ class ArchiveDuplicates(DuplicateElimination):
         each population's designs read once (pymoo's reads the candidates once per other)."""
         if return_indices or len(pop) == 0:
             return super().do(pop, *args, return_indices=return_indices, to_itself=to_itself)
+        others = (self.archive.keys(other.get("X")) for other in args if len(other))
         keys = self.archive.keys(pop.get("X"))
-        duplicate = self.archive.contains_keys(keys)
-        if to_itself:
-            duplicate |= repeats(keys)
-        for other in args:
-            if len(other) and not duplicate.all():
-                duplicate |= np.isin(keys, self.archive.keys(other.get("X")))
-        return pop[~duplicate]
+        return pop[~self.archive.duplicate_keys(keys, *others, to_itself=to_itself)]
 
     def _do(self, pop, other, is_duplicate):
         keys = self.archive.keys(pop.get("X"))
-        seen = self.archive.contains_keys(keys)
         if other is None:  # a repeat of an earlier offspring
-            seen |= repeats(keys)
+            is_duplicate |= self.archive.duplicate_keys(keys)
         else:
-            seen |= np.isin(keys, self.archive.keys(other.get("X")))
-        is_duplicate |= seen
+            others = self.archive.keys(other.get("X"))
+            is_duplicate |= self.archive.duplicate_keys(keys, others, to_itself=False)
         return is_duplicate
 
 

@@ -55,7 +55,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from pymoo.util.normalization import normalize
 from pymoo.util.randomized_argsort import randomized_argsort
 
-from evodse.search.archive import Archive, ArchiveDuplicates, repeats
+from evodse.search.archive import Archive, ArchiveDuplicates
 from evodse.search.problem import AcceleratorProblem
 
 
@@ -158,8 +158,7 @@ class ArrayGA:
             n_matings = math.ceil((self.n_offsprings - len(off)) / 2)
             X = self._mutate(self._cross(self._select(n_matings)))
             keys = archive.keys(X)
-            seen = np.concatenate([pop_keys, off_keys])
-            new = ~(archive.contains_keys(keys) | repeats(keys) | np.isin(keys, seen))
+            new = ~archive.duplicate_keys(keys, pop_keys, off_keys)
             take = np.flatnonzero(new)[: self.n_offsprings - len(off)]
             off, off_keys = np.concatenate([off, X[take]]), np.concatenate([off_keys, keys[take]])
             if len(off) >= self.n_offsprings:
