@@ -16,7 +16,7 @@ from test_checkpoint import CONFIG, assert_same_results, cli, snapshot, write_co
 from evodse import columnar
 from evodse.errors import InputError
 from evodse.experiment import checkpoint as ckpt
-from evodse.experiment import rundir, runner
+from evodse.experiment import csvlines, rundir, runner
 from evodse.experiment.config import load_experiment
 from evodse.plots.rundata import Table, load_run
 from evodse.search import driver
@@ -182,7 +182,20 @@ def reference_csv(state: driver.SearchState) -> str:
     return rundir.csv_text(rundir.design_columns(state), table)
 
 
-def test_the_csv_written_in_chunks_is_the_csv_written_at_once(tmp_path, capsys, small_chunks):
+@pytest.mark.parametrize("background", [False, True], ids=["here", "second-process"])
+def test_the_csv_written_in_chunks_is_the_csv_written_at_once(
+    tmp_path, capsys, monkeypatch, small_chunks, background
+):
+    """Appended every generation, formatted here or (every block) in the second process."""
+    if background:
+        monkeypatch.setattr(rundir, "BACKGROUND_ROWS", 1)
+        submitted = []
+        real_submit = csvlines.Formatter.submit
+        monkeypatch.setattr(
+            csvlines.Formatter,
+            "submit",
+            lambda self, cells: submitted.append((self, len(cells[0]))) or real_submit(self, cells),
+        )
     path = write_config(tmp_path / "exp.yaml", constraints=["area_mm2 <= 1.6"])
     run_dir = tmp_path / "run"
     assert cli(capsys, "run", path, "--out", run_dir, "--quiet")[0] == 0
@@ -195,6 +208,10 @@ def test_the_csv_written_in_chunks_is_the_csv_written_at_once(tmp_path, capsys, 
     assert chunked == (at_once / rundir.EVALUATIONS).read_bytes()
     assert chunked.decode() == reference_csv(state)
     assert (run_dir / rundir.PARETO).read_bytes() == (at_once / rundir.PARETO).read_bytes()
+    if background:  # every generation's rows went through the second process
+        assert len(submitted) == state.generation
+        assert sum(rows for _, rows in submitted) == len(state.archive)
+        assert not any(formatter.failed for formatter, _ in submitted)  # formatted there
 
 
 def assert_same_table(a: Table, b: Table) -> None:

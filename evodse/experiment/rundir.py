@@ -30,7 +30,7 @@ import yaml
 
 from evodse import columnar
 from evodse.errors import InputError
-from evodse.experiment import checkpoint
+from evodse.experiment import checkpoint, csvlines
 from evodse.runfiles import (
     CONFIG,
     EVALUATIONS,
@@ -99,30 +99,24 @@ def _metric_names(state: SearchState) -> list[str]:
 def design_csv(state: SearchState, rows: np.ndarray) -> str:
     """The lines (no header) of evaluations.csv / pareto.csv for archive row ids ``rows``,
     formatted a column at a time: the same text :func:`csv_text` writes for those rows."""
+    return csvlines.lines(design_cells(state, rows))
+
+
+def design_cells(state: SearchState, rows: np.ndarray) -> list:
+    """The cells of :func:`design_csv` as :func:`evodse.experiment.csvlines.lines` takes them
+    (each column's values, a hardware column coded)."""
     rows = np.asarray(rows, dtype=np.int64)
-    if len(rows) == 0:
-        return ""
     archive: Archive = state.archive
     objectives = archive.column("objectives")[rows]
-    columns = [
-        _texts(rows),
-        _texts(archive.column("generation")[rows]),
-        _texts(archive.column("feasible")[rows]),
-        _texts(archive.column("cv")[rows]),
-        *_hardware_texts(state.problem, archive.column("X")[rows]),
-        *(_texts(objectives[:, j]) for j in range(objectives.shape[1])),
-        *(_texts(archive.column(name)[rows]) for name in _metric_names(state)),
+    return [
+        rows,
+        archive.column("generation")[rows],
+        archive.column("feasible")[rows],
+        archive.column("cv")[rows],
+        *_hardware_columns(state.problem, archive.column("X")[rows]),
+        *(objectives[:, j] for j in range(objectives.shape[1])),
+        *(archive.column(name)[rows] for name in _metric_names(state)),
     ]
-    return "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
-
-
-def _texts(values: np.ndarray) -> list[str]:
-    """CSV cells of a numeric column: floats as repr, integers, booleans as 1/0."""
-    if values.dtype == bool:
-        return np.where(values, "1", "0").tolist()
-    if values.dtype.kind in "iu":
-        return list(map(str, values.tolist()))
-    return list(map(repr, values.astype(np.float64).tolist()))
 
 
 def _cell_text(value: Any) -> str:
@@ -169,14 +163,6 @@ def _hardware_columns(
                 merged = np.where(is_unset[codes], len(texts) + follow_codes, codes)
                 columns[p.name] = (merged, texts + follow_texts)
     return list(columns.values())
-
-
-def _hardware_texts(problem: AcceleratorProblem, X: np.ndarray) -> list[list[str]]:
-    """The hardware columns' cells, row by row."""
-    return [
-        np.asarray(texts, dtype=object)[codes].tolist()
-        for codes, texts in _hardware_columns(problem, X)
-    ]
 
 
 def _design_arrays(state: SearchState) -> list:
@@ -293,48 +279,91 @@ def write_checkpoint(out: Path, data: checkpoint.Checkpoint) -> None:
                 path.unlink()
 
 
-CSV_BLOCK_ROWS = 65_536  # rows formatted at a time
-
-
-class EvaluationsCsv:
-    """evaluations.csv written as the run goes: the rows of each checkpoint are formatted
-    (``CSV_BLOCK_ROWS`` at a time) and appended to a hidden partial file, which :meth:`finish`
-    completes and renames into place (the same bytes as writing it at once)."""
-
-    def __init__(self, out: Path):
-        self.path = Path(out) / EVALUATIONS
-        self.partial = Path(out) / f".{EVALUATIONS}.partial"
-        self.rows = 0  # archive rows in the partial file
-        self._started = False
-
-    def append(self, state: SearchState) -> None:
-        """Append the rows evaluated since the last call (the header first)."""
-        if not self._started:
-            self.partial.parent.mkdir(parents=True, exist_ok=True)
-            self.partial.write_text(csv_text(design_columns(state), []), encoding="utf-8")
-            self._started, self.rows = True, 0
-        n = len(state.archive)
-        if n > self.rows:
-            with self.partial.open("a", encoding="utf-8", newline="") as fh:
-                for start in range(self.rows, n, CSV_BLOCK_ROWS):  # bounded memory
-                    fh.write(design_csv(state, np.arange(start, min(start + CSV_BLOCK_ROWS, n))))
-            self.rows = n
-
-    def finish(self, state: SearchState) -> None:
-        """Append the last rows and rename the file into place."""
-        self.append(state)
-        with self.partial.open("ab") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.partial, self.path)
-        self._started, self.rows = False, 0
-
-
 def _measured(rates: list[float], rate: float) -> None:
     """Keep the last ``RATE_WINDOW`` measurements (the first replaces the assumed rate)."""
     if len(rates) == 1 and rates[0] in (CSV_ROW_S, CHECKPOINT_ROW_S):
         rates.clear()
     rates.append(rate)
     del rates[:-RATE_WINDOW]
+
+
+CSV_BLOCK_ROWS = 65_536  # rows formatted at a time
+#: Appends of at least this many rows are formatted in a second process
+#: (:class:`~evodse.experiment.csvlines.Formatter`): about 60 ms of formatting, against the
+#: second of CPU time that process takes to start (it imports evodse).
+BACKGROUND_ROWS = 5_000
+
+
+class EvaluationsCsv:
+    """evaluations.csv written as the run goes: the rows of each append are formatted
+    (``CSV_BLOCK_ROWS`` at a time; a block of ``BACKGROUND_ROWS`` or more in a second process
+    when ``background``, written at the next append or at the end) and appended to a hidden
+    partial file, which :meth:`finish` completes and renames into place (the same bytes as
+    writing it at once). Measures its seconds of formatting per row (:meth:`seconds_per_row`)."""
+
+    def __init__(self, out: Path):
+        self.path = Path(out) / EVALUATIONS
+        self.partial = Path(out) / f".{EVALUATIONS}.partial"
+        self.rows = 0  # archive rows in the partial file or being formatted
+        self._started = False
+        self._formatter = csvlines.Formatter()
+        self._pending: csvlines.Block | None = None  # a block in the second process
+        self._rates = [CSV_ROW_S]  # seconds of formatting per row (RATE_WINDOW measured)
+
+    @property
+    def pending_rows(self) -> int:
+        """Rows the second process is formatting."""
+        return 0 if self._pending is None else self._pending.rows
+
+    def seconds_per_row(self) -> float:
+        """The median of the last measured seconds of formatting and writing per row."""
+        return float(np.median(self._rates))
+
+    def append(self, state: SearchState, *, background: bool = False) -> None:
+        """Append the rows evaluated since the last call (the header first)."""
+        if not self._started:
+            self.partial.parent.mkdir(parents=True, exist_ok=True)
+            self.partial.write_text(csv_text(design_columns(state), []), encoding="utf-8")
+            self._started, self.rows = True, 0
+        self._collect(wait=False)
+        n = len(state.archive)
+        for start in range(self.rows, n, CSV_BLOCK_ROWS):  # bounded memory
+            rows = np.arange(start, min(start + CSV_BLOCK_ROWS, n))
+            cells = design_cells(state, rows)
+            self._collect(wait=True)  # the file's rows stay in order
+            block = None
+            if background and len(rows) >= BACKGROUND_ROWS:
+                block = self._formatter.submit(cells)
+            if block is None:
+                self._write(*csvlines.timed_lines(cells), rows=len(rows))
+            self._pending = block
+        self.rows = max(self.rows, n)
+
+    def _collect(self, *, wait: bool) -> None:
+        """Write the block the second process has formatted (``wait``: once it is done)."""
+        if self._pending is None or not (wait or self._pending.done()):
+            return
+        block, self._pending = self._pending, None
+        self._write(*block.result(), rows=block.rows)
+
+    def _write(self, text: str, seconds: float, *, rows: int) -> None:
+        start = time.perf_counter()
+        with self.partial.open("a", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        if rows >= MEASURE_ROWS:
+            _measured(self._rates, (seconds + time.perf_counter() - start) / rows)
+
+    def finish(self, state: SearchState) -> None:
+        """Append the last rows and rename the file into place."""
+        try:
+            self.append(state)
+            self._collect(wait=True)
+        finally:
+            self._formatter.close()
+        with self.partial.open("ab") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.partial, self.path)
+        self._started, self.rows = False, 0
 
 
 class RunWriter:
@@ -351,9 +380,8 @@ class RunWriter:
         self.chunks = tuple(chunks)
         self.evaluations = EvaluationsCsv(self.out)
         self.last_checkpoint_s = 0.0  # the last checkpoint's wall time
-        # seconds per row of appending to evaluations.csv and of a checkpoint's tail, as
-        # measured on at least MEASURE_ROWS rows (the median of the last RATE_WINDOW)
-        self._csv_rates = [CSV_ROW_S]
+        # seconds per row of a checkpoint's tail, as measured on at least MEASURE_ROWS rows
+        # (the median of the last RATE_WINDOW)
         self._checkpoint_rates = [CHECKPOINT_ROW_S]
 
     @classmethod
@@ -364,12 +392,9 @@ class RunWriter:
         return cls(out, resolved, chunks=chunks)
 
     def append_rows(self, state: SearchState) -> None:
-        """Append the rows evaluated since the last call to evaluations.csv."""
-        new_rows = len(state.archive) - self.evaluations.rows
-        start = time.perf_counter()
-        self.evaluations.append(state)
-        if new_rows >= MEASURE_ROWS:
-            _measured(self._csv_rates, (time.perf_counter() - start) / new_rows)
+        """Append the rows evaluated since the last call to evaluations.csv (formatted in a
+        second process where they are many)."""
+        self.evaluations.append(state, background=True)
 
     def checkpoint(self, state: SearchState) -> None:
         """Write the checkpoint of ``state``."""
@@ -390,12 +415,13 @@ class RunWriter:
 
     def reserve_s(self, state: SearchState) -> float:
         """What :meth:`finish` would take now, at the costs per row measured: the rows not yet
-        in evaluations.csv, the checkpoint's tail, and ``FINISH_S``."""
+        in evaluations.csv (those the second process formats included), the checkpoint's
+        tail, and ``FINISH_S``."""
         n = len(state.archive)
         tail = n - sum(c.rows for c in self.chunks)
-        csv_rows = n - self.evaluations.rows
+        csv_rows = n - self.evaluations.rows + self.evaluations.pending_rows
         return (
-            csv_rows * float(np.median(self._csv_rates))
+            csv_rows * self.evaluations.seconds_per_row()
             + tail * float(np.median(self._checkpoint_rates))
             + FINISH_S
         )
