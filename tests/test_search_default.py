@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 import evodse
+from evodse.errors import InputError
 from evodse.experiment import checkpoint
 from evodse.experiment.config import load_experiment
-from evodse.search.algorithms import ALGORITHMS
+from evodse.search.algorithms import ALGORITHMS, COMMON_OPTIONS
 from evodse.search.choice import (
     AUTO,
     EXPENSIVE_S,
@@ -21,10 +22,11 @@ from evodse.search.choice import (
     RECORD_S,
     SMALL_BUDGET,
     SMALL_BUDGET_FRACTION,
+    TIME_BUDGET_POP_SIZE,
     choose,
     evolutionary,
 )
-from evodse.search.driver import Termination, new_state, run_search
+from evodse.search.driver import SearchState, Termination, new_state, run_search, step
 from evodse.search.problem import AcceleratorProblem
 
 SPACE = {  # 4 * 4 * 3 * 4 * 4 = 768 designs
@@ -266,6 +268,51 @@ def test_the_choice_survives_a_checkpoint():
     assert (restored.archive.column("F") == whole.archive.column("F")).all()
 
 
+def test_a_run_bounded_by_time_alone_hands_over_to_a_larger_population():
+    """``auto`` under ``time_s`` alone gives SMS-EMOA its time-budget population (recorded in
+    the choice); a checkpoint replays it, and one of an earlier version (no options) loads."""
+    problem = tiny_problem(CheapProblem, space=BIG_SPACE)
+    forever = Termination(time_s=1e9)
+
+    def run(generations: int) -> SearchState:
+        state = new_state(problem, "auto", {}, 3)
+        for _ in range(generations):
+            step(state, termination=forever)
+        return state
+
+    whole, state = run(4), run(2)
+    size = TIME_BUDGET_POP_SIZE["smsemoa"]
+    assert whole.choice.options == {"pop_size": size} == whole.options
+    assert len(whole.archive) == PROBE_DESIGNS + 3 * size
+    resolved = {"seeds": [3], "algorithm": {"name": AUTO}}
+    saved = checkpoint.encode(state, resolved)
+
+    def load(header: dict, *, replay: bool = True) -> SearchState:
+        files = {checkpoint.JSON_FILE: json.dumps(header).encode()}
+        files[checkpoint.ARRAYS_FILE] = saved.arrays
+        return checkpoint.load(
+            files.__getitem__,
+            where="run",
+            problem=problem,
+            algorithm=AUTO,
+            options={},
+            seed=3,
+            resolved=resolved,
+            replay=replay,
+        )
+
+    header = json.loads(saved.json)
+    restored = load(header)
+    for _ in range(2):
+        step(restored, termination=forever)
+    assert (restored.archive.column("X") == whole.archive.column("X")).all()
+    del header["choice"]["options"]  # an earlier version's (which ran with the defaults)
+    assert load(header, replay=False).choice.options == {}
+    header["choice"]["options"] = {"pop_size": 7}
+    with pytest.raises(InputError, match="malformed checkpoint"):
+        load(header)
+
+
 # ----------------------------------------------------------------------------- experiments
 
 
@@ -322,6 +369,30 @@ def test_the_exhaustive_budget_option(tmp_path):
     assert result.summary["algorithm"] == "smsemoa"  # 768 designs, but never exhaustive
     assert result.summary["algorithm_choice"]["exhaustive_budget_s"] == 0
     assert result.summary["evaluations"] == 3 * PROBE_DESIGNS
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "termination", "pop_size"),
+    [
+        ("nsga2", {"time_s": 5}, TIME_BUDGET_POP_SIZE["nsga2"]),
+        ("smsemoa", {"time_s": 5, "hv_stagnation": {"window": 3}}, TIME_BUDGET_POP_SIZE["smsemoa"]),
+        ({"name": "nsga2", "pop_size": 30}, {"time_s": 5}, 30),
+        ("nsga2", {"time_s": 5, "generations": 10}, COMMON_OPTIONS["pop_size"]),
+        ("nsga2", {"time_s": 5, "evaluations": 1000}, COMMON_OPTIONS["pop_size"]),
+        ("nsga3", {"time_s": 5}, COMMON_OPTIONS["pop_size"]),
+    ],
+)
+def test_a_time_budget_alone_sets_the_default_population(
+    tmp_path, algorithm, termination, pop_size
+):
+    """config.yaml records the population the run uses, and the run uses it."""
+    spec = experiment(tmp_path, algorithm=algorithm, termination=termination, space=BIG_SPACE)
+    loaded = load_experiment(spec)
+    problem = loaded.build_problem()
+    assert loaded.resolved(problem, 0)["algorithm"]["pop_size"] == pop_size
+    state = new_state(problem, loaded.algorithm, loaded.options, 0)
+    step(state)
+    assert len(state.archive) == pop_size
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ import yaml
 
 from evodse.errors import InputError
 from evodse.search.archive import Archive, ReplayError
-from evodse.search.choice import AUTO, Choice
+from evodse.search.choice import AUTO, Choice, time_budget_options
 from evodse.search.driver import (
     HISTORY_COLUMNS,
     SearchState,
@@ -356,7 +356,12 @@ def _check_fields(header: dict[str, Any], algorithm: str, *, source: str) -> Non
     choice = header.get("choice")
     expect(
         choice is None
-        or (isinstance(choice, dict) and set(choice) == set(CHOICE_FIELDS) and algorithm == AUTO),
+        or (
+            isinstance(choice, dict)
+            and set(choice) in (set(CHOICE_FIELDS), set(CHOICE_FIELDS) - {"options"})  # older
+            and choice.get("options", {}) in ({}, time_budget_options(choice.get("chosen")))
+            and algorithm == AUTO
+        ),
         '"choice": null, or what "auto" chose',
     )
     generation = header.get("generation")

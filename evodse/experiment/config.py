@@ -49,6 +49,7 @@ from evodse.errors import InputError
 from evodse.experiment.executors import ExecutorSpec, parse_executor
 from evodse.runfiles import WorkloadSpec
 from evodse.search.algorithms import DEFAULT_ALGORITHM, check_algorithm, default_options
+from evodse.search.choice import time_budget_options
 from evodse.search.driver import Termination
 from evodse.search.problem import AcceleratorProblem
 from evodse.validation.spec import RefineSpec, check_refine, parse_refine
@@ -201,6 +202,8 @@ def experiment_from_dict(data: Any, *, source: str, base_dir: Path) -> Experimen
     options = {k: v for k, v in algorithm_spec.items() if k != "name"}
     check_algorithm(algorithm, options, source=source)
     termination = _termination(data.get("termination"), algorithm, source=source)
+    if termination.time_only:  # recorded in config.yaml as set
+        options = {**time_budget_options(algorithm), **options}
     seeds = parse_seeds(data.get("seeds", [0]), source=source, key="seeds")
     allow_infeasible = data.get("allow_infeasible", False)
     if not isinstance(allow_infeasible, bool):

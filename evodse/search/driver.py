@@ -46,6 +46,12 @@ class Termination:
     hv_window: int | None = None  # stagnation: no relative hv gain > hv_tol over this many gens
     hv_tol: float = 1e-4
 
+    @property
+    def time_only(self) -> bool:
+        """Bounded by ``time_s`` and no count of generations or evaluations (the algorithms
+        then take :func:`~evodse.search.algorithms.time_budget_options`)."""
+        return self.time_s is not None and self.generations is None and self.evaluations is None
+
     def reached(self, state: SearchState) -> str | None:
         """The name of the limit reached, or None. An exhaustive evaluation that ``auto``
         chose ignores ``generations`` and ``hv_stagnation`` (they count and judge the steps of
@@ -158,8 +164,8 @@ def restore_state(
         choice=choice,
     )
     if choice is not None:  # an "auto" run: the chosen algorithm, with its defaults
-        algorithm, options = choice.chosen, {}
-        state.algorithm_name, state.options = algorithm, {}
+        algorithm, options = choice.chosen, dict(choice.options)
+        state.algorithm_name, state.options = algorithm, dict(options)
     if algorithm in ("random", "exhaustive", "surrogate"):
         _start(state, algorithm, options, cursor=cursor)
         if algorithm == "surrogate":
@@ -242,10 +248,11 @@ class AutoSearch:
             evaluations=None if termination is None else termination.evaluations,
             time_s=None if termination is None else termination.time_s,
             exhaustive_budget_s=float(budget_s),
+            time_only=termination is not None and termination.time_only,
         )
         if state.algorithm_name == AUTO:
-            state.options = {}  # the chosen algorithm runs with its defaults
-            _start(state, state.choice.chosen, {}, first=X)
+            state.options = dict(state.choice.options)  # the chosen algorithm's defaults
+            _start(state, state.choice.chosen, state.choice.options, first=X)
 
 
 def restore_algorithm(state: SearchState) -> None:
