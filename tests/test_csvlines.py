@@ -7,9 +7,9 @@ import csv
 import io
 import os
 import signal
-import types
 
 import numpy as np
+import pytest
 
 from evodse.experiment import csvlines
 
@@ -57,6 +57,14 @@ def test_lines_are_what_the_csv_module_writes():
     assert text == reference(block) and seconds >= 0.0
 
 
+def test_the_wire_format_is_data_and_round_trips():
+    block = cells()
+    back = csvlines.decode(csvlines.encode(block))
+    assert csvlines.lines(back) == csvlines.lines(block)
+    with pytest.raises(ValueError, match="pickle"):  # object arrays would need pickle
+        csvlines.encode([np.asarray([{"a": 1}], dtype=object)])
+
+
 def test_the_second_process_ignores_ctrl_c_and_its_death_loses_no_rows():
     block = cells()
     formatter = csvlines.Formatter()
@@ -64,20 +72,21 @@ def test_the_second_process_ignores_ctrl_c_and_its_death_loses_no_rows():
         first = formatter.submit(block)
         assert first is not None and first.result()[0] == reference(block)
         assert not formatter.failed  # formatted there
-        (pid,) = formatter._pool._processes
+        pid = formatter._process.pid
         os.kill(pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
         assert formatter.submit(block).result()[0] == reference(block)
-        assert not formatter.failed and set(formatter._pool._processes) == {pid}  # unbroken
+        assert not formatter.failed and formatter._process.poll() is None  # still there
         os.kill(pid, signal.SIGKILL)
-        dead = formatter.submit(block)  # may be taken before the pool sees the death
+        dead = formatter.submit(block)  # may be taken before the death is seen
         assert dead is None or dead.result()[0] == reference(block)  # formatted here then
         assert formatter.failed and formatter.submit(block) is None  # no second process now
     finally:
         formatter.close()
 
 
-def test_a_daemonic_process_formats_here(monkeypatch):
-    monkeypatch.setattr(
-        csvlines.multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True)
-    )
-    assert csvlines.Formatter().submit(cells()) is None
+def test_close_stops_the_second_process():
+    formatter = csvlines.Formatter()
+    assert formatter.submit(cells()).result()[0] == reference(cells())
+    process = formatter._process
+    formatter.close()
+    assert process.poll() is not None

@@ -4,23 +4,37 @@ A cell block is one entry per CSV column, all of the block's rows: a numeric arr
 written with Python's ``repr``, integers as they are, booleans as 1/0) or a coded column
 ``(codes, texts)`` (each row's cell is ``texts[code]``). Formatting is the cost of a big run's
 CSV: about one ``repr`` per float cell, 0.4 us each. :class:`Formatter` moves that work to a
-second process (the search keeps its own core), which returns the text; only the run's own
-process writes files, so a formatter left behind by a killed run cannot touch a resumed run's
-files.
+second process (``python -m evodse.experiment.csvlines``), so the search keeps its own core.
+Blocks go there as ``.npy`` arrays with a JSON header and come back as UTF-8 text, never as
+pickles; the process imports only evodse (never the user's script, as a multiprocessing child
+would), and only the run's own process writes the run's files, so a formatter left behind by a
+killed run cannot touch a resumed run's files.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import io
+import json
+import os
+import shutil
 import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 Cells = Sequence["np.ndarray | tuple[np.ndarray, Sequence[str]]"]
+_SIZE = struct.Struct("<Q")  # the length of an encoded block's JSON header
 
 
 def lines(cells: Cells) -> str:
@@ -50,6 +64,34 @@ def _texts(cell: np.ndarray | tuple[np.ndarray, Sequence[str]]) -> list[str]:
     return list(map(repr, cell.astype(np.float64).tolist()))
 
 
+# --- the wire format (data only) ------------------------------------------------------------------
+
+
+def encode(cells: Cells) -> bytes:
+    """A cell block as bytes: a JSON list (each coded column's texts, null for the others),
+    then each column's array in ``.npy`` format."""
+    buf = io.BytesIO()
+    head = json.dumps([list(c[1]) if isinstance(c, tuple) else None for c in cells]).encode()
+    buf.write(_SIZE.pack(len(head)) + head)
+    for c in cells:
+        np.save(buf, np.asarray(c[0] if isinstance(c, tuple) else c), allow_pickle=False)
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> list:
+    """The cell block of :func:`encode`."""
+    buf = io.BytesIO(data)
+    (n,) = _SIZE.unpack(buf.read(_SIZE.size))
+    out: list = []
+    for texts in json.loads(buf.read(n)):
+        array = np.load(buf, allow_pickle=False)
+        out.append(array if texts is None else (array, texts))
+    return out
+
+
+# --- the second process ---------------------------------------------------------------------------
+
+
 class Block:
     """A cell block's text to come from the second process (:meth:`result`)."""
 
@@ -74,38 +116,114 @@ class Block:
 
 
 class Formatter:
-    """One second process formatting cell blocks (:func:`timed_lines`), started at the first
-    block. Unavailable (``submit`` returns None) in a daemonic process, which may not start one
-    (a pool worker of some executors), and once the process has failed (:attr:`failed`)."""
+    """One second process formatting cell blocks in order, started at the first block; once it
+    has failed (:attr:`failed`), ``submit`` returns None and blocks are formatted here.
+
+    A block travels as files in a private temporary folder (``N.block`` there, ``N.csv``
+    back), announced by one line on the process's stdin and stdout: a pipe that carried the
+    data itself would make each side wait for the other's interpreter lock on every 64 KiB.
+    The process removes the folder when its stdin ends (the run finished or was killed)."""
 
     def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
-        self.failed = multiprocessing.current_process().daemon
+        self.failed = False
+        self._process: subprocess.Popen | None = None
+        self._folder: Path | None = None
+        self._sent = 0  # blocks sent
+        self._waiting: deque[tuple[Future[tuple[str, float]], Path]] = deque()
+        self._lock = threading.Lock()  # the reply reader resolves what submit queues
+        self._closing = False  # close() was called: the process ends, none starts again
 
     def submit(self, cells: Cells) -> Block | None:
         """The block's text, to come (None: format it here)."""
-        if self.failed:
-            return None
+        future: Future[tuple[str, float]] = Future()
         try:
-            if self._pool is None:
-                # spawn, not fork: the run's process may hold threads (a Dask client's)
-                self._pool = ProcessPoolExecutor(
-                    1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_ignore_interrupts,
-                )
-            return Block(cells, self._pool.submit(timed_lines, cells), self)
-        except (BrokenProcessPool, OSError, RuntimeError):
+            if self._process is None and not (self.failed or self._closing):
+                self._start()
+            with self._lock:  # the reader fails what is waiting when the process ends
+                if self.failed or self._closing:
+                    return None
+                n, self._sent = self._sent, self._sent + 1
+                request = self._folder / f"{n}.block"
+                self._waiting.append((future, self._folder / f"{n}.csv"))
+            request.with_suffix(".part").write_bytes(encode(cells))
+            os.replace(request.with_suffix(".part"), request)
+            self._process.stdin.write(f"{n}\n".encode())
+            self._process.stdin.flush()
+        except OSError:  # cannot start or reach the process (its reader fails ``future``)
             self.failed = True
-            return None
+            if self._process is None:
+                return None
+        return Block(cells, future, self)
+
+    def _start(self) -> None:
+        # the same evodse as this process, whatever its working directory and sys.path
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": root if not path else os.pathsep.join([root, path])}
+        self._folder = Path(tempfile.mkdtemp(prefix="evodse-csv-"))
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(self._folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        threading.Thread(
+            target=self._read_replies, args=(self._process.stdout,), daemon=True
+        ).start()
+
+    def _read_replies(self, stream: BinaryIO) -> None:
+        """Resolve the waiting blocks in order; at the process's end, fail the rest."""
+        for line in stream:
+            seconds = float(line)
+            with self._lock:
+                future, reply = self._waiting.popleft()
+            try:
+                text = reply.read_text(encoding="utf-8")
+                reply.unlink()
+            except OSError as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result((text, seconds))
+        with self._lock:
+            self.failed = self.failed or not self._closing
+            while self._waiting:
+                self._waiting.popleft()[0].set_exception(OSError("the CSV formatter ended"))
 
     def close(self) -> None:
-        """Stop the process (after its current block)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the process (at once when blocks are still waiting: nobody will take them)
+        and remove its folder; blocks are formatted here from now on."""
+        with self._lock:
+            self._closing = True
+            waiting = bool(self._waiting)
+        if self._process is not None:
+            if waiting:
+                self._process.kill()
+            with contextlib.suppress(OSError):  # a broken pipe: the process has ended
+                self._process.stdin.close()
+            self._process.wait()
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _ignore_interrupts() -> None:
-    """The second process ignores Ctrl-C: the run's process finishes its file on one."""
+def serve(folder: Path, requests: BinaryIO, replies: BinaryIO) -> None:
+    """The second process: for each block number read from ``requests``, format
+    ``folder/N.block`` into ``folder/N.csv`` and reply with its formatting seconds, in order;
+    at the end of ``requests``, remove ``folder``. It ignores Ctrl-C: the run's process
+    finishes its file on one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for line in requests:
+            request = folder / f"{int(line)}.block"
+            text, seconds = timed_lines(decode(request.read_bytes()))
+            request.unlink()
+            reply = request.with_suffix(".csv")
+            reply.with_suffix(".part").write_text(text, encoding="utf-8")
+            os.replace(reply.with_suffix(".part"), reply)
+            replies.write(f"{seconds!r}\n".encode())
+            replies.flush()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]), sys.stdin.buffer, sys.stdout.buffer)

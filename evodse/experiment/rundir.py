@@ -19,8 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -292,14 +294,16 @@ CSV_BLOCK_ROWS = 65_536  # rows formatted at a time
 #: (:class:`~evodse.experiment.csvlines.Formatter`): about 60 ms of formatting, against the
 #: second of CPU time that process takes to start (it imports evodse).
 BACKGROUND_ROWS = 5_000
+PENDING_ROWS = 4 * CSV_BLOCK_ROWS  # rows waiting in the second process, at most
 
 
 class EvaluationsCsv:
     """evaluations.csv written as the run goes: the rows of each append are formatted
     (``CSV_BLOCK_ROWS`` at a time; a block of ``BACKGROUND_ROWS`` or more in a second process
-    when ``background``, written at the next append or at the end) and appended to a hidden
-    partial file, which :meth:`finish` completes and renames into place (the same bytes as
-    writing it at once). Measures its seconds of formatting per row (:meth:`seconds_per_row`)."""
+    when ``background``, at most ``PENDING_ROWS`` rows waiting there, written in order as they
+    come back) and appended to a hidden partial file, which :meth:`finish` completes and renames
+    into place (the same bytes as writing it at once). Measures its seconds of formatting per
+    row (:meth:`seconds_per_row`)."""
 
     def __init__(self, out: Path):
         self.path = Path(out) / EVALUATIONS
@@ -307,13 +311,13 @@ class EvaluationsCsv:
         self.rows = 0  # archive rows in the partial file or being formatted
         self._started = False
         self._formatter = csvlines.Formatter()
-        self._pending: csvlines.Block | None = None  # a block in the second process
+        self._pending: deque[csvlines.Block] = deque()  # blocks in the second process, in order
         self._rates = [CSV_ROW_S]  # seconds of formatting per row (RATE_WINDOW measured)
 
     @property
     def pending_rows(self) -> int:
         """Rows the second process is formatting."""
-        return 0 if self._pending is None else self._pending.rows
+        return sum(block.rows for block in self._pending)
 
     def seconds_per_row(self) -> float:
         """The median of the last measured seconds of formatting and writing per row."""
@@ -325,26 +329,29 @@ class EvaluationsCsv:
             self.partial.parent.mkdir(parents=True, exist_ok=True)
             self.partial.write_text(csv_text(design_columns(state), []), encoding="utf-8")
             self._started, self.rows = True, 0
-        self._collect(wait=False)
+        self._collect()
         n = len(state.archive)
         for start in range(self.rows, n, CSV_BLOCK_ROWS):  # bounded memory
             rows = np.arange(start, min(start + CSV_BLOCK_ROWS, n))
             cells = design_cells(state, rows)
-            self._collect(wait=True)  # the file's rows stay in order
             block = None
             if background and len(rows) >= BACKGROUND_ROWS:
                 block = self._formatter.submit(cells)
             if block is None:
-                self._write(*csvlines.timed_lines(cells), rows=len(rows))
-            self._pending = block
+                text = csvlines.timed_lines(cells)
+                self._collect(keep_rows=0)  # the file's rows stay in order
+                self._write(*text, rows=len(rows))
+            else:
+                self._pending.append(block)
+                self._collect(keep_rows=PENDING_ROWS)
         self.rows = max(self.rows, n)
 
-    def _collect(self, *, wait: bool) -> None:
-        """Write the block the second process has formatted (``wait``: once it is done)."""
-        if self._pending is None or not (wait or self._pending.done()):
-            return
-        block, self._pending = self._pending, None
-        self._write(*block.result(), rows=block.rows)
+    def _collect(self, *, keep_rows: float = math.inf) -> None:
+        """Write the blocks the second process has formatted, in order, waiting for more until
+        at most ``keep_rows`` rows are pending."""
+        while self._pending and (self._pending[0].done() or self.pending_rows > keep_rows):
+            block = self._pending.popleft()
+            self._write(*block.result(), rows=block.rows)
 
     def _write(self, text: str, seconds: float, *, rows: int) -> None:
         start = time.perf_counter()
@@ -357,7 +364,7 @@ class EvaluationsCsv:
         """Append the last rows and rename the file into place."""
         try:
             self.append(state)
-            self._collect(wait=True)
+            self._collect(keep_rows=0)
         finally:
             self._formatter.close()
         with self.partial.open("ab") as fh:
