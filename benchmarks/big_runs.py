@@ -23,6 +23,10 @@ Parts (``--parts``):
     Where an NSGA-II generation's CPU time goes (cProfile, at populations of 50 and 1,000):
     the cost model, the rest of the archive's evaluation step, the search's ask (NSGA-II's
     mating and duplicate filter) and tell (its survival), the history.
+``population``
+    ``evodse run`` of NSGA-II with ``time_s: 20`` at populations of 50 to 1,600, three seeds
+    each: designs evaluated, generations, and the hypervolume of each run's front, all fronts
+    normalized together (what a time budget's default population is chosen by).
 ``io``
     A random-search archive of ``--io-designs`` designs, then: the checkpoint written whole
     (``save_checkpoint``), the incremental checkpoint after one more generation (``RunWriter``,
@@ -46,6 +50,7 @@ generated block is rewritten from them.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -91,8 +96,23 @@ RATE_CPU_S = 6.0
 ISSUE_DESIGNS_PER_S = 204_150 / 60
 
 
-def experiment(algorithm: str, **termination: Any) -> dict[str, Any]:
-    return {**EXPERIMENT, "algorithm": {"name": algorithm}, "termination": termination}
+#: The population part: NSGA-II with ``time_s: POPULATION_TIME_S`` at each population size and
+#: seed, the fronts scored by one hypervolume (log10 objectives, normalized to the bounds of
+#: every run's front together, reference point 1.1 in each).
+POPULATION_SIZES = (50, 100, 200, 400, 800, 1600)
+POPULATION_SEEDS = (0, 1, 2)
+POPULATION_TIME_S = 20.0
+
+
+def experiment(
+    algorithm: str, options: dict[str, Any] | None = None, seed: int = 0, **termination: Any
+) -> dict[str, Any]:
+    return {
+        **EXPERIMENT,
+        "algorithm": {"name": algorithm, **(options or {})},
+        "termination": termination,
+        "seeds": [seed],
+    }
 
 
 def commit() -> str:
@@ -116,13 +136,23 @@ def commit() -> str:
 
 
 def run_command(
-    algorithm: str, time_s: float, tmp: Path, limit_s: float, env: dict[str, str] | None = None
+    algorithm: str,
+    time_s: float,
+    tmp: Path,
+    limit_s: float,
+    env: dict[str, str] | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """``evodse run`` in a child process (environment ``env``): wall, CPU, peak memory, designs
-    evaluated (killed after ``limit_s`` seconds of wall time)."""
-    config = tmp / f"{algorithm}-{time_s:g}.yaml"
-    config.write_text(yaml.safe_dump(experiment(algorithm, time_s=time_s), sort_keys=False))
-    out = tmp / f"run-{algorithm}-{time_s:g}"
+    evaluated (killed after ``limit_s`` seconds of wall time); the run directory stays in
+    ``tmp``."""
+    name = "-".join([algorithm, *(f"{k}{v}" for k, v in (options or {}).items()), f"s{seed}"])
+    config = tmp / f"{name}-{time_s:g}.yaml"
+    spec = experiment(algorithm, options, seed, time_s=time_s)
+    config.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp / f"run-{name}-{time_s:g}"
     if out.exists():
         shutil.rmtree(out)
     argv = [sys.executable, "-m", "evodse.cli.main", "run", str(config), "--out", str(out)]
@@ -142,6 +172,7 @@ def run_command(
     wall = time.perf_counter() - start
     record = {
         "algorithm": algorithm,
+        **({"options": options} if options else {}),
         "time_s": time_s,
         "status": "killed" if killed else os.waitstatus_to_exitcode(status),
         "wall_s": wall,
@@ -151,13 +182,43 @@ def run_command(
     if not killed:
         summary = json.loads((out / "summary.json").read_text())
         sizes = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
+        config_yaml = yaml.safe_load((out / "config.yaml").read_text())
         record.update(
+            pop_size=config_yaml["algorithm"].get("pop_size"),
             evaluations=summary["evaluations"],
+            generations=summary["generations"],
             search_wall_s=summary["wall_time_s"],
             evaluations_csv_mib=sizes.get("evaluations.csv", 0) / 2**20,
             run_dir_mib=sum(sizes.values()) / 2**20,
         )
     return record
+
+
+def populations(tmp: Path, limit_s: float) -> dict[str, Any]:
+    """The population part (:data:`POPULATION_SIZES`): each run's record, front size and
+    hypervolume under one normalization of every front."""
+    from pymoo.indicators.hv import HV
+
+    objectives = [f"{o}_geomean" for o in ("latency_s", "energy_pj")] + ["area_mm2"]
+    runs, fronts = [], []
+    for seed in POPULATION_SEEDS:
+        for pop in POPULATION_SIZES:
+            record = run_command(
+                "nsga2", POPULATION_TIME_S, tmp, limit_s, options={"pop_size": pop}, seed=seed
+            )
+            out = tmp / f"run-nsga2-pop_size{pop}-s{seed}-{POPULATION_TIME_S:g}"
+            with (out / "pareto.csv").open() as fh:
+                rows = list(csv.DictReader(fh))
+            fronts.append(np.log10([[float(r[c]) for c in objectives] for r in rows]))
+            runs.append({**record, "pop_size": pop, "seed": seed, "front_size": len(rows)})
+            shutil.rmtree(out)
+            print(json.dumps(runs[-1]), flush=True)
+    union = np.vstack(fronts)
+    low, high = union.min(axis=0), union.max(axis=0)
+    hv = HV(ref_point=np.full(len(objectives), 1.1))
+    for run, front in zip(runs, fronts, strict=True):
+        run["hypervolume"] = float(hv((front - low) / (high - low)))
+    return {"time_s": POPULATION_TIME_S, "objectives": objectives, "runs": runs}
 
 
 def startup_s(repeats: int = 3) -> float:
@@ -474,6 +535,15 @@ def headlines(results: dict[str, Any]) -> list[str]:
             f"60 s) {against}; against the code it was filed on, measured above, the ratios "
             "to `before`."
         )
+    for r in after.get("command", []):
+        if r["algorithm"] == "nsga2" and r["status"] == 0:
+            rate = r["evaluations"] / r["wall_s"]
+            lines.append(
+                f"- `evodse run` of NSGA-II with `time_s: {r['time_s']:g}` and its defaults "
+                f"(population {r.get('pop_size', 'not recorded')}): {r['evaluations']:,} designs "
+                f"in {r['wall_s']:.1f} s of command wall time, {rate:,.0f} per second, "
+                f"{rate / ISSUE_DESIGNS_PER_S:.1f}x the issue's {ISSUE_DESIGNS_PER_S:,.0f}."
+            )
     commands = [r for r in after.get("command_compared", []) if r["status"] == 0]
     if commands:
         by = {(r["label"], r["algorithm"]): r for r in commands}
@@ -637,6 +707,7 @@ def markdown(results: dict[str, Any]) -> str:
                 else "not measured"
             )
         lines.append(f"| {pop} | " + " | ".join(cells) + " |")
+    lines += population_table(results.get("after", {}).get("population"))
     lines += [
         "",
         "| at 10^6 designs | " + " | ".join(labels) + " |",
@@ -683,6 +754,32 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def population_table(part: dict[str, Any] | None) -> list[str]:
+    """The population part as a table: per population, the means over seeds."""
+    if not part:
+        return []
+    seeds = sorted({r["seed"] for r in part["runs"]})
+    lines = [
+        "",
+        f"NSGA-II with `time_s: {part['time_s']:g}` by population, seeds {seeds} (`after`; means "
+        "over seeds; the hypervolume of each front with every front normalized together, log10 "
+        "objectives, reference point 1.1):",
+        "",
+        "| population | designs | generations | front size | hypervolume (min-max) |",
+        "| ---: | ---: | ---: | ---: | --- |",
+    ]
+    for pop in dict.fromkeys(r["pop_size"] for r in part["runs"]):
+        runs = [r for r in part["runs"] if r["pop_size"] == pop and r["status"] == 0]
+        hv = [r["hypervolume"] for r in runs]
+        lines.append(
+            f"| {pop:,} | {np.mean([r['evaluations'] for r in runs]):,.0f} | "
+            f"{np.mean([r['generations'] for r in runs]):,.0f} | "
+            f"{np.mean([r['front_size'] for r in runs]):,.0f} | "
+            f"{np.mean(hv):.5f} ({min(hv):.5f}-{max(hv):.5f}) |"
+        )
+    return lines
+
+
 def _part_commits(entry: dict[str, Any]) -> str:
     """The parts of a label measured at another commit than its own, e.g. " (rate: `abc`)"."""
     other = {p: c for p, c in entry.get("part_commits", {}).items() if c != entry["commit"]}
@@ -711,7 +808,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--label", choices=LABELS, help="where the results go")
     ap.add_argument(
-        "--parts", nargs="+", default=["startup", "command", "rate", "profile", "io", "plot"]
+        "--parts",
+        nargs="+",
+        default=["startup", "command", "rate", "profile", "population", "io", "plot"],
     )
     ap.add_argument("--io-designs", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path, default=RESULTS)
@@ -770,6 +869,8 @@ def main(argv: list[str] | None = None) -> int:
             if "profile" in args.parts:
                 entry["profile"] = [nsga2_profile(p, g) for p, g in PROFILE_GENERATIONS.items()]
                 print(json.dumps(entry["profile"]), flush=True)
+            if "population" in args.parts:
+                entry["population"] = populations(Path(tmp), args.limit_s)
             if "io" in args.parts:
                 entry["io"] = io_costs(args.io_designs, Path(tmp), args.parts)
                 print(json.dumps(entry["io"]), flush=True)
