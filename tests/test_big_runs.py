@@ -40,6 +40,19 @@ class FakeClock:
         self.now += seconds
 
 
+def spy(monkeypatch, owner: type, name: str, note) -> list:
+    """Calls of method ``owner.name`` go through, each noted first as ``note(self, *args)``
+    in the list returned."""
+    notes, real = [], getattr(owner, name)
+
+    def method(self, *args):
+        notes.append(note(self, *args))
+        return real(self, *args)
+
+    monkeypatch.setattr(owner, name, method)
+    return notes
+
+
 STEP_S = 0.05  # fake seconds per cost-model call
 WRITE_S = 0.2  # fake seconds per checkpoint write: an artificially slow writer
 
@@ -70,12 +83,8 @@ def test_time_s_includes_the_writes(tmp_path, capsys, monkeypatch, clock):
     its last writes) still ends within 10% of ``time_s``, and its elapsed time counts every
     checkpoint it wrote."""
     monkeypatch.setattr(runner, "CHECKPOINT_EVERY_S", 0.5)
-    writes = []
-    real_checkpoint = rundir.RunWriter.checkpoint
-    monkeypatch.setattr(
-        rundir.RunWriter,
-        "checkpoint",
-        lambda self, state: (writes.append(len(state.archive)), real_checkpoint(self, state)),
+    writes = spy(
+        monkeypatch, rundir.RunWriter, "checkpoint", lambda self, state: len(state.archive)
     )
     time_s = 6.0
     config = {
@@ -189,12 +198,8 @@ def test_the_csv_written_in_chunks_is_the_csv_written_at_once(
     """Appended every generation, formatted here or (every block) in the second process."""
     if background:
         monkeypatch.setattr(rundir, "BACKGROUND_ROWS", 1)
-        submitted = []
-        real_submit = csvlines.Formatter.submit
-        monkeypatch.setattr(
-            csvlines.Formatter,
-            "submit",
-            lambda self, cells: submitted.append((self, len(cells[0]))) or real_submit(self, cells),
+        submitted = spy(
+            monkeypatch, csvlines.Formatter, "submit", lambda self, cells: (self, len(cells[0]))
         )
     path = write_config(tmp_path / "exp.yaml", constraints=["area_mm2 <= 1.6"])
     run_dir = tmp_path / "run"

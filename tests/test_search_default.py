@@ -244,6 +244,23 @@ def test_choose_rules():
     assert chosen(10**7, 1e-5, n_obj=5) == "nsga3"
 
 
+def load_auto(
+    header: bytes, arrays: bytes, problem, resolved: dict, replay: bool = True
+) -> SearchState:
+    """The ``auto`` run of a checkpoint's JSON ``header`` and ``arrays`` (its seed resolved)."""
+    files = {checkpoint.JSON_FILE: header, checkpoint.ARRAYS_FILE: arrays}
+    return checkpoint.load(
+        files.__getitem__,
+        where="run",
+        problem=problem,
+        algorithm=AUTO,
+        options={},
+        seed=resolved["seeds"][0],
+        resolved=resolved,
+        replay=replay,
+    )
+
+
 def test_the_choice_survives_a_checkpoint():
     """A data-only checkpoint of an ``auto`` run records the choice; the resumed run replays
     the chosen evolutionary algorithm from it and ends as the uninterrupted run."""
@@ -252,16 +269,7 @@ def test_the_choice_survives_a_checkpoint():
     state = auto(problem, Termination(generations=2), seed=2)
     resolved = {"seeds": [2], "algorithm": {"name": AUTO}}
     saved = checkpoint.encode(state, resolved)
-    files = {checkpoint.JSON_FILE: saved.json, checkpoint.ARRAYS_FILE: saved.arrays}
-    restored = checkpoint.load(
-        files.__getitem__,
-        where="run",
-        problem=problem,
-        algorithm=AUTO,
-        options={},
-        seed=2,
-        resolved=resolved,
-    )
+    restored = load_auto(saved.json, saved.arrays, problem, resolved)
     assert restored.choice == whole.choice and restored.algorithm_name == whole.choice.chosen
     run_search(restored, Termination(generations=5))
     assert (restored.archive.column("X") == whole.archive.column("X")).all()
@@ -288,18 +296,7 @@ def test_a_run_bounded_by_time_alone_hands_over_to_a_larger_population():
     saved = checkpoint.encode(state, resolved)
 
     def load(header: dict, *, replay: bool = True) -> SearchState:
-        files = {checkpoint.JSON_FILE: json.dumps(header).encode()}
-        files[checkpoint.ARRAYS_FILE] = saved.arrays
-        return checkpoint.load(
-            files.__getitem__,
-            where="run",
-            problem=problem,
-            algorithm=AUTO,
-            options={},
-            seed=3,
-            resolved=resolved,
-            replay=replay,
-        )
+        return load_auto(json.dumps(header).encode(), saved.arrays, problem, resolved, replay)
 
     header = json.loads(saved.json)
     restored = load(header)
