@@ -12,7 +12,8 @@ Top-level keys (a public contract)::
     space: {pe_rows: {pow2: [8, 256]}, dataflow: [ws, os, is]}
     objectives: [latency, energy, area]
     constraints: ["area_mm2 <= 10", "fps[resnet50] >= 30"]
-    algorithm: {name: nsga2, pop_size: 50}  # no name: auto (chooses by evaluation cost)
+    algorithm: {name: nsga2, pop_size: 50}  # no name: auto (chooses by evaluation cost); no
+                                          # pop_size under time_s alone: nsga2 400, smsemoa 200
     termination: {generations: 100}      # and/or evaluations, time_s, hv_stagnation
     seeds: [0]
     executor: local                       # optional: processes, {name: dask, scheduler: ...}
