@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import types
 from pathlib import Path
 
 import numpy as np
@@ -449,3 +450,17 @@ def test_a_worker_resumes_an_incremental_checkpoint(tmp_path, capsys, monkeypatc
     rundir.write_results(tmp_path / "task", done, point.resolved(done))
     for name in (rundir.EVALUATIONS, rundir.PARETO):
         assert (tmp_path / "task" / name).read_bytes() == (full / name).read_bytes()
+
+
+def test_the_reserve_counts_rows_formatted_at_the_same_time_once(tmp_path):
+    """The rows the second process holds are formatted while the run's process formats the
+    rest: the reserve counts the larger part, not both."""
+    writer = rundir.RunWriter(tmp_path, {"seeds": [0]})
+    state = types.SimpleNamespace(archive=range(1000))
+    base = writer.reserve_s(types.SimpleNamespace(archive=range(0)))  # the fixed part
+    rate, checkpoint_rate = writer.evaluations.seconds_per_row(), rundir.CHECKPOINT_ROW_S
+    writer.evaluations._pending.append(types.SimpleNamespace(rows=600))
+    for sent, csv_rows in ((1000, 600), (400, 600), (100, 900)):
+        writer.evaluations.rows = sent
+        expected = base + csv_rows * rate + 1000 * checkpoint_rate
+        assert writer.reserve_s(state) == pytest.approx(expected), sent

@@ -14,7 +14,6 @@ killed run cannot touch a resumed run's files.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -67,24 +66,21 @@ def _texts(cell: np.ndarray | tuple[np.ndarray, Sequence[str]]) -> list[str]:
 # --- the wire format (data only) ------------------------------------------------------------------
 
 
-def encode(cells: Cells) -> bytes:
-    """A cell block as bytes: a JSON list (each coded column's texts, null for the others),
-    then each column's array in ``.npy`` format."""
-    buf = io.BytesIO()
+def encode(cells: Cells, out: BinaryIO) -> None:
+    """Write a cell block to ``out``: a JSON list (each coded column's texts, null for the
+    others), then each column's array in ``.npy`` format."""
     head = json.dumps([list(c[1]) if isinstance(c, tuple) else None for c in cells]).encode()
-    buf.write(_SIZE.pack(len(head)) + head)
+    out.write(_SIZE.pack(len(head)) + head)
     for c in cells:
-        np.save(buf, np.asarray(c[0] if isinstance(c, tuple) else c), allow_pickle=False)
-    return buf.getvalue()
+        np.save(out, np.asarray(c[0] if isinstance(c, tuple) else c), allow_pickle=False)
 
 
-def decode(data: bytes) -> list:
-    """The cell block of :func:`encode`."""
-    buf = io.BytesIO(data)
-    (n,) = _SIZE.unpack(buf.read(_SIZE.size))
+def decode(data: BinaryIO) -> list:
+    """The cell block :func:`encode` wrote."""
+    (n,) = _SIZE.unpack(data.read(_SIZE.size))
     out: list = []
-    for texts in json.loads(buf.read(n)):
-        array = np.load(buf, allow_pickle=False)
+    for texts in json.loads(data.read(n)):
+        array = np.load(data, allow_pickle=False)
         out.append(array if texts is None else (array, texts))
     return out
 
@@ -95,7 +91,7 @@ def decode(data: bytes) -> list:
 class Block:
     """A cell block's text to come from the second process (:meth:`result`)."""
 
-    def __init__(self, cells: Cells, future: Future[tuple[str, float]], formatter: Formatter):
+    def __init__(self, cells: Cells, future: Future[tuple[bytes, float]], formatter: Formatter):
         self.cells = cells
         self.rows = len(cells[0])
         self._future = future
@@ -104,15 +100,16 @@ class Block:
     def done(self) -> bool:
         return self._future.done()
 
-    def result(self) -> tuple[str, float]:
-        """:func:`timed_lines` of the block; formatted here when the second process failed
-        (the rows are never lost, and a real formatting error is raised here), which then
-        takes no more blocks."""
+    def result(self) -> tuple[bytes, float]:
+        """:func:`timed_lines` of the block, UTF-8 encoded; formatted here when the second
+        process failed (the rows are never lost, and a real formatting error is raised here),
+        which then takes no more blocks."""
         try:
             return self._future.result()
         except Exception:  # formatting again here raises a real error again
             self._formatter.failed = True
-            return timed_lines(self.cells)
+            text, seconds = timed_lines(self.cells)
+            return text.encode("utf-8"), seconds
 
 
 class Formatter:
@@ -129,13 +126,13 @@ class Formatter:
         self._process: subprocess.Popen | None = None
         self._folder: Path | None = None
         self._sent = 0  # blocks sent
-        self._waiting: deque[tuple[Future[tuple[str, float]], Path]] = deque()
+        self._waiting: deque[tuple[Future[tuple[bytes, float]], Path]] = deque()
         self._lock = threading.Lock()  # the reply reader resolves what submit queues
         self._closing = False  # close() was called: the process ends, none starts again
 
     def submit(self, cells: Cells) -> Block | None:
         """The block's text, to come (None: format it here)."""
-        future: Future[tuple[str, float]] = Future()
+        future: Future[tuple[bytes, float]] = Future()
         try:
             if self._process is None and not (self.failed or self._closing):
                 self._start()
@@ -145,7 +142,8 @@ class Formatter:
                 n, self._sent = self._sent, self._sent + 1
                 request = self._folder / f"{n}.block"
                 self._waiting.append((future, self._folder / f"{n}.csv"))
-            request.with_suffix(".part").write_bytes(encode(cells))
+            with request.with_suffix(".part").open("wb") as fh:
+                encode(cells, fh)
             os.replace(request.with_suffix(".part"), request)
             self._process.stdin.write(f"{n}\n".encode())
             self._process.stdin.flush()
@@ -179,12 +177,12 @@ class Formatter:
             with self._lock:
                 future, reply = self._waiting.popleft()
             try:
-                text = reply.read_text(encoding="utf-8")
+                data = reply.read_bytes()
                 reply.unlink()
             except OSError as exc:
                 future.set_exception(exc)
             else:
-                future.set_result((text, seconds))
+                future.set_result((data, seconds))
         with self._lock:
             self.failed = self.failed or not self._closing
             while self._waiting:
@@ -214,7 +212,8 @@ def serve(folder: Path, requests: BinaryIO, replies: BinaryIO) -> None:
     try:
         for line in requests:
             request = folder / f"{int(line)}.block"
-            text, seconds = timed_lines(decode(request.read_bytes()))
+            with request.open("rb") as fh:
+                text, seconds = timed_lines(decode(fh))
             request.unlink()
             reply = request.with_suffix(".csv")
             reply.with_suffix(".part").write_text(text, encoding="utf-8")

@@ -338,9 +338,9 @@ class EvaluationsCsv:
             if background and len(rows) >= BACKGROUND_ROWS:
                 block = self._formatter.submit(cells)
             if block is None:
-                text = csvlines.timed_lines(cells)
+                text, seconds = csvlines.timed_lines(cells)
                 self._collect(keep_rows=0)  # the file's rows stay in order
-                self._write(*text, rows=len(rows))
+                self._write(text.encode("utf-8"), seconds, rows=len(rows))
             else:
                 self._pending.append(block)
                 self._collect(keep_rows=PENDING_ROWS)
@@ -353,10 +353,10 @@ class EvaluationsCsv:
             block = self._pending.popleft()
             self._write(*block.result(), rows=block.rows)
 
-    def _write(self, text: str, seconds: float, *, rows: int) -> None:
+    def _write(self, data: bytes, seconds: float, *, rows: int) -> None:
         start = time.perf_counter()
-        with self.partial.open("a", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with self.partial.open("ab") as fh:
+            fh.write(data)
         if rows >= MEASURE_ROWS:
             _measured(self._rates, (seconds + time.perf_counter() - start) / rows)
 
@@ -422,11 +422,11 @@ class RunWriter:
 
     def reserve_s(self, state: SearchState) -> float:
         """What :meth:`finish` would take now, at the costs per row measured: the rows not yet
-        in evaluations.csv (those the second process formats included), the checkpoint's
-        tail, and ``FINISH_S``."""
+        in evaluations.csv (formatted here while the second process formats those it holds),
+        the checkpoint's tail, and ``FINISH_S``."""
         n = len(state.archive)
         tail = n - sum(c.rows for c in self.chunks)
-        csv_rows = n - self.evaluations.rows + self.evaluations.pending_rows
+        csv_rows = max(n - self.evaluations.rows, self.evaluations.pending_rows)
         return (
             csv_rows * self.evaluations.seconds_per_row()
             + tail * float(np.median(self._checkpoint_rates))
