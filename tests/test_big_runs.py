@@ -462,5 +462,5 @@ def test_the_reserve_counts_rows_formatted_at_the_same_time_once(tmp_path):
     writer.evaluations._pending.append(types.SimpleNamespace(rows=600))
     for sent, csv_rows in ((1000, 600), (400, 600), (100, 900)):
         writer.evaluations.rows = sent
-        expected = base + csv_rows * rate + 1000 * checkpoint_rate
+        expected = base + csv_rows * rate + 1000 * (checkpoint_rate + rundir.RESULTS_ROW_S)
         assert writer.reserve_s(state) == pytest.approx(expected), sent

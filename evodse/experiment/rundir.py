@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 
 #: What a run's last writes take beyond its rows: pareto.csv, history.csv, summary.json.
 FINISH_S = 0.25
+#: And per archived design: evaluations.npz, the front and summary.json read every one
+#: (measured on the space of docs/big_runs.md: 1.2 s beyond evaluations.csv and the checkpoint
+#: at NSGA-II's 704,000 designs, 0.5 s at random search's 750,000).
+RESULTS_ROW_S = 1.75e-6
 #: Seconds per row of appending to evaluations.csv and of writing a checkpoint's tail,
 #: assumed until a checkpoint of at least MEASURE_ROWS rows measures them (about what
 #: benchmarks/big_runs.py measures on a loaded two-core machine: docs/big_runs.md).
@@ -423,13 +427,14 @@ class RunWriter:
     def reserve_s(self, state: SearchState) -> float:
         """What :meth:`finish` would take now, at the costs per row measured: the rows not yet
         in evaluations.csv (formatted here while the second process formats those it holds),
-        the checkpoint's tail, and ``FINISH_S``."""
+        the checkpoint's tail, ``RESULTS_ROW_S`` per archived design and ``FINISH_S``."""
         n = len(state.archive)
         tail = n - sum(c.rows for c in self.chunks)
         csv_rows = max(n - self.evaluations.rows, self.evaluations.pending_rows)
         return (
             csv_rows * self.evaluations.seconds_per_row()
             + tail * float(np.median(self._checkpoint_rates))
+            + n * RESULTS_ROW_S
             + FINISH_S
         )
 
