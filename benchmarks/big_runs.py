@@ -546,17 +546,6 @@ def headlines(results: dict[str, Any]) -> list[str]:
             )
             if r["time_s"] == 60:
                 line += f"; {r['evaluations'] / 204_150:.1f}x the issue's 204,150 designs in 60 s"
-            old = [
-                b
-                for b in before.get("command", [])
-                if (b["algorithm"], b["time_s"], b["status"]) == ("nsga2", r["time_s"], 0)
-            ]
-            if old:
-                old_rate = old[0]["evaluations"] / old[0]["wall_s"]
-                line += (
-                    f"; `before` on this machine: {old[0]['evaluations']:,} designs in "
-                    f"{old[0]['wall_s']:.1f} s, {old_rate:,.0f} per second ({rate / old_rate:.0f}x)"
-                )
             lines.append(line + ".")
     commands = [r for r in after.get("command_compared", []) if r["status"] == 0]
     if commands:
