@@ -76,7 +76,7 @@ TIME_BUDGET_POP_SIZE = {"nsga2": 400, "smsemoa": 200}
 
 def time_budget_options(name: str) -> dict[str, Any]:
     """The options ``name`` takes by default in a run bounded by time alone (beyond
-    :func:`default_options`)."""
+    :func:`evodse.search.algorithms.default_options`)."""
     size = TIME_BUDGET_POP_SIZE.get(name)
     return {} if size is None else {"pop_size": size}
 

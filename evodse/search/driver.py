@@ -49,7 +49,7 @@ class Termination:
     @property
     def time_only(self) -> bool:
         """Bounded by ``time_s`` and no count of generations or evaluations (the algorithms
-        then take :func:`~evodse.search.algorithms.time_budget_options`)."""
+        then take :func:`~evodse.search.choice.time_budget_options`)."""
         return self.time_s is not None and self.generations is None and self.evaluations is None
 
     def reached(self, state: SearchState) -> str | None:
