@@ -8,15 +8,15 @@ import dataclasses
 
 import numpy as np
 import pytest
+from test_template_protocol import systolic_with_banks
 
 from evodse.hardware.protocol import (
-    HardwareParameter,
     get_template,
     register_template,
     unregister_template,
 )
 from evodse.hardware.technology import technology
-from evodse.hardware.template import PARAMETERS, SYSTOLIC, load_hardware
+from evodse.hardware.template import SYSTOLIC, load_hardware
 from evodse.model import Designs, evaluate
 from evodse.model import layers as layers_module
 from evodse.model import prices as prices_module
@@ -124,21 +124,9 @@ def test_network_macs_in_the_table(name):
 
 
 def test_designs_follow_a_template_registered_again():
-    def variant(default: int):
-        extra = HardwareParameter(
-            name="sram_banks",
-            kind="int",
-            label="SRAM banks",
-            plausible=(0, 1024),
-            minimum=0,
-            required=False,
-            default=default,
-        )
-        return dataclasses.replace(SYSTOLIC, name="systolic_banks", parameters=(*PARAMETERS, extra))
-
     columns = Designs.from_accelerators(load_hardware("edge")).columns
     for default in (0, 3):
-        register_template(variant(default))
+        register_template(systolic_with_banks("systolic_banks", default))
         try:
             d = Designs(template="systolic_banks", **columns)
             assert d.sram_banks.tolist() == [float(default)]

@@ -379,19 +379,25 @@ def test_every_systolic_parameter_round_trips(p, hw_dict):
     assert label and unit == p.unit
 
 
-def test_a_new_systolic_parameter_is_one_declaration(hw_dict, raises_naming):
-    """What the systolic template gains from one more entry in PARAMETERS (here in a copy
-    registered under another name): validation, default, records, the space, metrics."""
-    regs = HardwareParameter(
+def systolic_with_banks(name: str, default: int = 0):
+    """The systolic template under ``name`` with one more parameter, ``sram_banks`` (an
+    optional integer >= 0, ``default`` when unset)."""
+    banks = HardwareParameter(
         name="sram_banks",
         kind="int",
         label="SRAM banks",
         plausible=(0, 1024),
         minimum=0,
         required=False,
-        default=0,
+        default=default,
     )
-    wider = dataclasses.replace(SYSTOLIC, name="systolic_regs", parameters=(*PARAMETERS, regs))
+    return dataclasses.replace(SYSTOLIC, name=name, parameters=(*PARAMETERS, banks))
+
+
+def test_a_new_systolic_parameter_is_one_declaration(hw_dict, raises_naming):
+    """What the systolic template gains from one more entry in PARAMETERS (here in a copy
+    registered under another name): validation, default, records, the space, metrics."""
+    wider = systolic_with_banks("systolic_regs")
     register_template(wider)
     try:
         hw = load_hardware({**hw_dict, "template": "systolic_regs", "sram_banks": 2})
