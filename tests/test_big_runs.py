@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_checkpoint import CONFIG, assert_same_results, cli, snapshot, write_config
 
 from evodse import columnar
@@ -21,7 +23,7 @@ from evodse.experiment import csvlines, rundir, runner
 from evodse.experiment.config import load_experiment
 from evodse.plots.rundata import Table, load_run
 from evodse.search import driver
-from evodse.search.archive import Archive
+from evodse.search.archive import MAX_LOAD, Archive, KeyIndex
 from evodse.search.problem import AcceleratorProblem, Evaluation
 
 
@@ -200,7 +202,10 @@ def test_the_csv_written_in_chunks_is_the_csv_written_at_once(
     if background:
         monkeypatch.setattr(rundir, "BACKGROUND_ROWS", 1)
         submitted = spy(
-            monkeypatch, csvlines.Formatter, "submit", lambda self, cells: (self, len(cells[0]))
+            monkeypatch,
+            csvlines.Formatter,
+            "submit",
+            lambda self, cells, target: (self, len(cells[0])),
         )
     path = write_config(tmp_path / "exp.yaml", constraints=["area_mm2 <= 1.6"])
     run_dir = tmp_path / "run"
@@ -356,6 +361,36 @@ def test_both_kinds_of_key_find_the_same_rows():
         with pytest.raises(KeyError):
             archive.rows(X[5000:5001])
     np.testing.assert_array_equal(archives[0].front, archives[1].front)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    numbered=st.booleans(),
+    batches=st.lists(st.integers(0, 300), min_size=1, max_size=12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_key_index_is_a_dict(numbered, batches, seed):
+    """KeyIndex maps every key added to its row and every other key to -1, for both kinds of
+    key, through the table's growth and full buckets (a two-bucket table here)."""
+    rng = np.random.default_rng(seed)
+    sizes = np.array([3, 7, 50, 2])
+    index = KeyIndex(4, sizes if numbered else None)
+    index._allocate(bits=1)  # two buckets: long runs of full buckets from the start
+    X = np.unique(rng.integers(0, sizes, (sum(batches) + 50, 4)), axis=0)
+    rng.shuffle(X)
+    keys, expected, start = index.keys(X), {}, 0
+    for size in batches:
+        added = keys[start : start + size]
+        rows = rng.permutation(10**6)[: len(added)]
+        index.add(added, rows)
+        expected.update(zip([k.tobytes() for k in added], rows.tolist(), strict=True))
+        start += len(added)
+        got = index.lookup(keys)
+        want = [expected.get(k.tobytes(), -1) for k in keys]
+        np.testing.assert_array_equal(got, want)
+    assert index.lookup(keys[:0]).shape == (0,)
+    assert int(index._fill.sum()) == len(expected)  # every key once, in a slot of its own
+    assert len(expected) <= max(MAX_LOAD * index._keys.size, 8)
 
 
 def test_distinct_rows_are_numpys_for_both_kinds_of_key():
