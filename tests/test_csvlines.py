@@ -4,6 +4,7 @@ and the second process that formats big appends survives Ctrl-C and loses no row
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import signal
@@ -67,28 +68,102 @@ def test_the_wire_format_is_data_and_round_trips():
         csvlines.encode([np.asarray([{"a": 1}], dtype=object)], io.BytesIO())
 
 
-def test_the_second_process_ignores_ctrl_c_and_its_death_loses_no_rows():
+def submitted(formatter: csvlines.Formatter, block: list, target) -> str | None:
+    """The text ``block`` added to ``target`` once submitted and waited for (None: the
+    formatter took no block)."""
+    before = target.read_text() if target.exists() else ""
+    taken = formatter.submit(block, target)
+    if taken is None:
+        return None
+    taken.wait()
+    return target.read_text()[len(before) :]
+
+
+def test_the_second_process_ignores_ctrl_c_and_its_death_loses_no_rows(tmp_path):
     block = cells()
+    target = tmp_path / "out.csv"
+    target.write_text("header\n")
     formatter = csvlines.Formatter()
     try:
-        first = formatter.submit(block)
-        assert first is not None and first.result()[0].decode() == reference(block)
+        assert submitted(formatter, block, target) == reference(block)
         assert not formatter.failed  # formatted there
         pid = formatter._process.pid
         os.kill(pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
-        assert formatter.submit(block).result()[0].decode() == reference(block)
+        assert submitted(formatter, block, target) == reference(block)
         assert not formatter.failed and formatter._process.poll() is None  # still there
         os.kill(pid, signal.SIGKILL)
-        dead = formatter.submit(block)  # may be taken before the death is seen
-        assert dead is None or dead.result()[0].decode() == reference(block)  # formatted here then
-        assert formatter.failed and formatter.submit(block) is None  # no second process now
+        dead = submitted(formatter, block, target)  # may be taken before the death is seen
+        assert dead is None or dead == reference(block)  # formatted here then
+        assert formatter.failed and formatter.submit(block, target) is None  # none there now
     finally:
         formatter.close()
+    assert target.read_text() == "header\n" + reference(block) * (3 if dead else 2)
 
 
-def test_close_stops_the_second_process():
+def test_blocks_land_in_order_and_a_failed_append_loses_nothing(tmp_path, monkeypatch):
+    """Blocks are appended in the order submitted; when an append fails (here: the target
+    vanished for the second block), that block and every later one is formatted and appended
+    by Block.wait, in order, and no more go to the second process."""
+    blocks = [[np.arange(k * 10, k * 10 + 3)] for k in range(4)]
+    target = tmp_path / "out.csv"
+    target.write_text("")
+    real = csvlines.append_file
+    calls = []
+
+    def flaky(source, into):
+        calls.append(source)
+        if len(calls) == 2:
+            raise FileNotFoundError(into)
+        real(source, into)
+
+    monkeypatch.setattr(csvlines, "append_file", flaky)
     formatter = csvlines.Formatter()
-    assert formatter.submit(cells()).result()[0].decode() == reference(cells())
+    try:
+        taken = [formatter.submit(b, target) for b in blocks]
+        assert all(t is not None for t in taken)
+        for t in taken:
+            t.wait()
+        assert formatter.failed and formatter.submit(blocks[0], target) is None
+    finally:
+        formatter.close()
+    assert len(calls) == 2  # the later blocks never reached the thread's append
+    assert target.read_text() == "".join(csvlines.lines(b) for b in blocks)
+
+
+def test_append_file_appends_and_leaves_the_target_whole_on_failure(tmp_path, monkeypatch):
+    source, target = tmp_path / "a", tmp_path / "b"
+    source.write_bytes(b"x" * 100_000)
+    target.write_bytes(b"head")
+    csvlines.append_file(source, target)
+    assert target.read_bytes() == b"head" + b"x" * 100_000
+
+    def short(dst, src, offset, count):  # the copy stops part way
+        os.write(dst, b"y" * 10)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "sendfile", short)
+    with pytest.raises(OSError, match="No space"):
+        csvlines.append_file(source, target)
+    assert target.read_bytes() == b"head" + b"x" * 100_000  # truncated back
+
+
+def test_append_file_copies_where_sendfile_takes_only_sockets(tmp_path, monkeypatch):
+    source, target = tmp_path / "a", tmp_path / "b"
+    source.write_bytes(bytes(range(256)) * 5000)
+    target.write_bytes(b"")
+
+    def sockets_only(*args):
+        raise OSError(errno.ENOTSOCK, "Socket operation on non-socket")
+
+    monkeypatch.setattr(os, "sendfile", sockets_only)
+    csvlines.append_file(source, target)
+    assert target.read_bytes() == source.read_bytes()
+
+
+def test_close_stops_the_second_process(tmp_path):
+    target = tmp_path / "out.csv"
+    formatter = csvlines.Formatter()
+    assert submitted(formatter, cells(), target) == reference(cells())
     process = formatter._process
     formatter.close()
     assert process.poll() is not None

@@ -5,15 +5,18 @@ written with Python's ``repr``, integers as they are, booleans as 1/0) or a code
 ``(codes, texts)`` (each row's cell is ``texts[code]``). Formatting is the cost of a big run's
 CSV: about one ``repr`` per float cell, 0.4 us each. :class:`Formatter` moves that work to a
 second process (``python -m evodse.experiment.csvlines``), so the search keeps its own core.
-Blocks go there as ``.npy`` arrays with a JSON header and come back as UTF-8 text, never as
-pickles; the process imports only evodse (never the user's script, as a multiprocessing child
-would), and only the run's own process writes the run's files, so a formatter left behind by a
-killed run cannot touch a resumed run's files.
+Blocks go there as ``.npy`` arrays with a JSON header and come back as UTF-8 text files, never
+as pickles, which a thread of the run's process appends to their target (by ``os.sendfile``:
+the copy holds no interpreter lock, so the search does not wait for it). The process imports
+only evodse (never the user's script, as a multiprocessing child would), and only the run's own
+process writes the run's files, so a formatter left behind by a killed run cannot touch a
+resumed run's files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -68,11 +71,19 @@ def _texts(cell: np.ndarray | tuple[np.ndarray, Sequence[str]]) -> list[str]:
 
 def encode(cells: Cells, out: BinaryIO) -> None:
     """Write a cell block to ``out``: a JSON list (each coded column's texts, null for the
-    others), then each column's array in ``.npy`` format."""
+    others), then each column's array in ``.npy`` format (codes in the smallest unsigned type
+    that holds them)."""
     head = json.dumps([list(c[1]) if isinstance(c, tuple) else None for c in cells]).encode()
     out.write(_SIZE.pack(len(head)) + head)
     for c in cells:
-        np.save(out, np.asarray(c[0] if isinstance(c, tuple) else c), allow_pickle=False)
+        if isinstance(c, tuple):
+            codes = np.asarray(c[0])
+            array = codes.astype(np.min_scalar_type(max(len(c[1]) - 1, 0)), copy=False)
+            if not np.array_equal(array, codes):  # a code outside the texts: sent as it is
+                array = codes
+        else:
+            array = np.asarray(c)
+        np.save(out, array, allow_pickle=False)
 
 
 def decode(data: BinaryIO) -> list:
@@ -89,27 +100,74 @@ def decode(data: BinaryIO) -> list:
 
 
 class Block:
-    """A cell block's text to come from the second process (:meth:`result`)."""
+    """A cell block whose lines the second process formats and this process's reply reader
+    appends to ``target`` (:meth:`wait`)."""
 
-    def __init__(self, cells: Cells, future: Future[tuple[bytes, float]], formatter: Formatter):
+    def __init__(
+        self, cells: Cells, target: Path, future: Future[float], formatter: Formatter
+    ) -> None:
         self.cells = cells
         self.rows = len(cells[0])
+        self.target = target
         self._future = future
         self._formatter = formatter
 
     def done(self) -> bool:
         return self._future.done()
 
-    def result(self) -> tuple[bytes, float]:
-        """:func:`timed_lines` of the block, UTF-8 encoded; formatted here when the second
-        process failed (the rows are never lost, and a real formatting error is raised here),
-        which then takes no more blocks."""
+    def wait(self) -> float:
+        """Wait until the block's lines are in ``target``; returns the seconds formatting and
+        appending them took. When the second process failed, they are formatted and
+        appended here (the rows are never lost, and a real formatting error is raised here),
+        and the process takes no more blocks."""
         try:
             return self._future.result()
         except Exception:  # formatting again here raises a real error again
             self._formatter.failed = True
             text, seconds = timed_lines(self.cells)
-            return text.encode("utf-8"), seconds
+            start = time.perf_counter()
+            with self.target.open("ab") as fh:
+                fh.write(text.encode("utf-8"))
+            return seconds + time.perf_counter() - start
+
+
+def append_file(source: Path, target: Path) -> None:
+    """Append ``source``'s bytes to ``target``, in the kernel where it can (``os.sendfile``:
+    the copy holds no interpreter lock); a failed append leaves ``target`` as it was."""
+    src = os.open(source, os.O_RDONLY)
+    try:
+        dst = os.open(target, os.O_WRONLY)
+        try:
+            start = os.lseek(dst, 0, os.SEEK_END)
+            try:
+                _copy(src, dst, os.fstat(src).st_size)
+            except BaseException:
+                os.ftruncate(dst, start)
+                raise
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def _copy(src: int, dst: int, size: int) -> None:
+    sent = 0
+    if hasattr(os, "sendfile"):
+        try:
+            while sent < size:
+                n = os.sendfile(dst, src, sent, size - sent)
+                if n == 0:
+                    raise OSError(f"{size - sent} bytes short")
+                sent += n
+            return
+        except OSError as exc:  # a system whose sendfile writes only to sockets
+            if sent or exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK):
+                raise
+    os.lseek(src, 0, os.SEEK_SET)
+    while chunk := os.read(src, 1 << 20):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view) :]
 
 
 class Formatter:
@@ -119,20 +177,24 @@ class Formatter:
     A block travels as files in a private temporary folder (``N.block`` there, ``N.csv``
     back), announced by one line on the process's stdin and stdout: a pipe that carried the
     data itself would make each side wait for the other's interpreter lock on every 64 KiB.
-    The process removes the folder when its stdin ends (the run finished or was killed)."""
+    A thread of this process appends each reply to its block's target file, in order, so the
+    copy does not hold up the search. The process removes the folder when its stdin ends (the
+    run finished or was killed)."""
 
     def __init__(self) -> None:
         self.failed = False
         self._process: subprocess.Popen | None = None
         self._folder: Path | None = None
         self._sent = 0  # blocks sent
-        self._waiting: deque[tuple[Future[tuple[bytes, float]], Path]] = deque()
+        self._waiting: deque[tuple[Future[float], Path, Path]] = deque()  # (future, reply, target)
         self._lock = threading.Lock()  # the reply reader resolves what submit queues
         self._closing = False  # close() was called: the process ends, none starts again
 
-    def submit(self, cells: Cells) -> Block | None:
-        """The block's text, to come (None: format it here)."""
-        future: Future[tuple[bytes, float]] = Future()
+    def submit(self, cells: Cells, target: Path) -> Block | None:
+        """The block, whose lines are to be appended to ``target`` after those of the blocks
+        submitted before it (None: format it here). Nothing else may write ``target`` until
+        they are (:meth:`Block.wait`)."""
+        future: Future[float] = Future()
         try:
             if self._process is None and not (self.failed or self._closing):
                 self._start()
@@ -141,7 +203,7 @@ class Formatter:
                     return None
                 n, self._sent = self._sent, self._sent + 1
                 request = self._folder / f"{n}.block"
-                self._waiting.append((future, self._folder / f"{n}.csv"))
+                self._waiting.append((future, self._folder / f"{n}.csv", Path(target)))
             with request.with_suffix(".part").open("wb") as fh:
                 encode(cells, fh)
             os.replace(request.with_suffix(".part"), request)
@@ -151,7 +213,7 @@ class Formatter:
             self.failed = True
             if self._process is None:
                 return None
-        return Block(cells, future, self)
+        return Block(cells, Path(target), future, self)
 
     def _start(self) -> None:
         # the same evodse as this process, whatever its working directory and sys.path
@@ -171,18 +233,27 @@ class Formatter:
         ).start()
 
     def _read_replies(self, stream: BinaryIO) -> None:
-        """Resolve the waiting blocks in order; at the process's end, fail the rest."""
+        """Append the waiting blocks' replies to their targets and resolve them, in order;
+        after a failed append, or at the process's end, fail the rest (their blocks are
+        formatted and appended by :meth:`Block.wait`, in order)."""
+        broken = False
         for line in stream:
             seconds = float(line)
             with self._lock:
-                future, reply = self._waiting.popleft()
+                future, reply, target = self._waiting.popleft()
+                broken = broken or self.failed
+            if broken:
+                future.set_exception(OSError("an earlier block failed"))
+                continue
             try:
-                data = reply.read_bytes()
+                start = time.perf_counter()
+                append_file(reply, target)
                 reply.unlink()
             except OSError as exc:
+                broken = self.failed = True
                 future.set_exception(exc)
             else:
-                future.set_result((data, seconds))
+                future.set_result(seconds + time.perf_counter() - start)
         with self._lock:
             self.failed = self.failed or not self._closing
             while self._waiting:

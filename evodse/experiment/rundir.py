@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import statistics
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -183,8 +184,9 @@ def _design_arrays(state: SearchState) -> list:
         archive.column("feasible").astype(np.float64),
         archive.column("cv").astype(np.float64),
         *(columnar.parsed_column(codes, texts) for codes, texts in hardware),
-        *(objectives[:, j].astype(np.float64) for j in range(objectives.shape[1])),
-        *(archive.column(name).astype(np.float64) for name in _metric_names(state)),
+        # float64 columns as they are (a copy of 10^6 rows each costs more than writing it)
+        *(np.asarray(objectives[:, j], dtype=np.float64) for j in range(objectives.shape[1])),
+        *(np.asarray(archive.column(name), dtype=np.float64) for name in _metric_names(state)),
     ]
 
 
@@ -302,12 +304,13 @@ PENDING_ROWS = 4 * CSV_BLOCK_ROWS  # rows waiting in the second process, at most
 
 
 class EvaluationsCsv:
-    """evaluations.csv written as the run goes: the rows of each append are formatted
-    (``CSV_BLOCK_ROWS`` at a time; a block of ``BACKGROUND_ROWS`` or more in a second process
-    when ``background``, at most ``PENDING_ROWS`` rows waiting there, written in order as they
-    come back) and appended to a hidden partial file, which :meth:`finish` completes and renames
-    into place (the same bytes as writing it at once). Measures its seconds of formatting per
-    row (:meth:`seconds_per_row`)."""
+    """evaluations.csv written as the run goes: the rows of each append are formatted (in
+    blocks of equal size, at most ``CSV_BLOCK_ROWS``; with ``background``, a block of
+    ``BACKGROUND_ROWS`` or more, or any block while others are there, in a second process, at
+    most ``PENDING_ROWS`` rows waiting there, appended in order as they come back) and
+    appended to a hidden partial file, which :meth:`finish` completes and renames into place
+    (the same bytes as writing it at once). Measures its seconds of formatting and appending
+    per row (:meth:`seconds_per_row`)."""
 
     def __init__(self, out: Path):
         self.path = Path(out) / EVALUATIONS
@@ -325,7 +328,7 @@ class EvaluationsCsv:
 
     def seconds_per_row(self) -> float:
         """The median of the last measured seconds of formatting and writing per row."""
-        return float(np.median(self._rates))
+        return statistics.median(self._rates)
 
     def append(self, state: SearchState, *, background: bool = False) -> None:
         """Append the rows evaluated since the last call (the header first)."""
@@ -335,12 +338,14 @@ class EvaluationsCsv:
             self._started, self.rows = True, 0
         self._collect()
         n = len(state.archive)
-        for start in range(self.rows, n, CSV_BLOCK_ROWS):  # bounded memory
-            rows = np.arange(start, min(start + CSV_BLOCK_ROWS, n))
+        blocks = -(-(n - self.rows) // CSV_BLOCK_ROWS)  # bounded memory, blocks of equal size
+        for rows in np.array_split(np.arange(self.rows, n), blocks) if blocks > 0 else ():
             cells = design_cells(state, rows)
             block = None
-            if background and len(rows) >= BACKGROUND_ROWS:
-                block = self._formatter.submit(cells)
+            # a small block follows pending ones to the second process: formatted here, it
+            # would wait for them (the file's rows stay in order)
+            if background and (len(rows) >= BACKGROUND_ROWS or self._pending):
+                block = self._formatter.submit(cells, self.partial)
             if block is None:
                 text, seconds = csvlines.timed_lines(cells)
                 self._collect(keep_rows=0)  # the file's rows stay in order
@@ -351,11 +356,13 @@ class EvaluationsCsv:
         self.rows = max(self.rows, n)
 
     def _collect(self, *, keep_rows: float = math.inf) -> None:
-        """Write the blocks the second process has formatted, in order, waiting for more until
-        at most ``keep_rows`` rows are pending."""
+        """Take the blocks whose lines are in the partial file, in order, waiting for more
+        until at most ``keep_rows`` rows are pending."""
         while self._pending and (self._pending[0].done() or self.pending_rows > keep_rows):
             block = self._pending.popleft()
-            self._write(*block.result(), rows=block.rows)
+            seconds = block.wait()
+            if block.rows >= MEASURE_ROWS:
+                _measured(self._rates, seconds / block.rows)
 
     def _write(self, data: bytes, seconds: float, *, rows: int) -> None:
         start = time.perf_counter()
@@ -433,7 +440,7 @@ class RunWriter:
         csv_rows = max(n - self.evaluations.rows, self.evaluations.pending_rows)
         return (
             csv_rows * self.evaluations.seconds_per_row()
-            + tail * float(np.median(self._checkpoint_rates))
+            + tail * statistics.median(self._checkpoint_rates)
             + n * RESULTS_ROW_S
             + FINISH_S
         )
