@@ -47,6 +47,9 @@ class NeighbourMutation(Mutation):
         ).astype(float)
 
 
+_SIGNS = np.array([-1, 1])
+
+
 def neighbour_step(
     X: np.ndarray,
     *,
@@ -62,21 +65,29 @@ def neighbour_step(
     p = prob_var if prob_var is not None else 1.0 / n_var
     mutable = upper > 0  # a single-valued gene cannot change
     mask = (rng.random((n, n_var)) < p) & mutable[None, :]
+    # ``pool[rng.integers(0, len(pool), size)]`` is what ``rng.choice(pool, size)`` draws (its
+    # code for a uniform choice with replacement), without its checks of the pool
     if mutable.any():  # force one mutable gene per offspring
-        forced = rng.choice(np.flatnonzero(mutable), n)
+        pool = np.flatnonzero(mutable)
+        forced = pool[rng.integers(0, len(pool), n, dtype=np.int64)]
         mask[np.arange(n), forced] = True
+    # every draw for every gene (the random stream does not depend on the mask), the
+    # arithmetic on the mutated genes only
+    lengths = rng.geometric(step_p, (n, n_var))
+    signs = _SIGNS[rng.integers(0, 2, (n, n_var), dtype=np.int64)]
+    jumps = rng.random((n, n_var)) < reset
     sizes = np.broadcast_to(upper + 1, X.shape)
+    offsets = rng.integers(0, np.maximum(sizes - 1, 1))
 
-    steps = rng.geometric(step_p, (n, n_var)) * rng.choice([-1, 1], (n, n_var))
-    span = 2 * upper[None, :]
-    moved = np.mod(X + steps, np.where(span > 0, span, 1))  # reflect into [0, upper]
-    moved = np.where(moved > upper, span - moved, moved)
-    stuck = moved == X  # a reflection can land back home: take one step instead
-    moved = np.where(stuck, np.where(upper > X, X + 1, X - 1), moved)
-
-    jump = rng.random((n, n_var)) < reset
-    other = (X + 1 + rng.integers(0, np.maximum(sizes - 1, 1))) % sizes  # != X
-    ordered = np.where(jump, other, moved)
-    new = np.where(np.asarray(categorical, dtype=bool)[None, :], other, ordered)
-    out = np.where(mask, new, X)
-    return np.clip(out, 0, upper).astype(np.int64)
+    r, c = np.divmod(np.flatnonzero(mask), n_var)
+    x, top, size = X[r, c], upper[c], upper[c] + 1
+    span = 2 * top
+    moved = np.mod(x + lengths[r, c] * signs[r, c], np.where(span > 0, span, 1))
+    moved = np.where(moved > top, span - moved, moved)  # reflect into [0, upper]
+    stuck = moved == x  # a reflection can land back home: take one step instead
+    moved = np.where(stuck, np.where(top > x, x + 1, x - 1), moved)
+    other = (x + 1 + offsets[r, c]) % size  # != x
+    ordered = np.where(jumps[r, c], other, moved)
+    out = X.copy()
+    out[r, c] = np.where(np.asarray(categorical, dtype=bool)[c], other, ordered)
+    return np.minimum(np.maximum(out, 0), upper).astype(np.int64)  # np.clip, at a fifth of its cost
