@@ -315,7 +315,8 @@ class Accelerator:
 
     def __init__(self, *, template: str = DEFAULT_TEMPLATE, name: str = "custom", **values: Any):
         tpl = get_template(template)
-        unknown = [k for k in values if k not in tpl.keys]
+        keys = tpl.keys
+        unknown = [k for k in values if k not in keys]
         missing = [p.name for p in tpl.parameters if p.required and p.name not in values]
         if unknown or missing:
             raise TypeError(
@@ -324,7 +325,7 @@ class Accelerator:
         full = {**tpl.defaults(), **values}
         object.__setattr__(self, "_template", tpl.name)
         object.__setattr__(self, "_name", name)
-        object.__setattr__(self, "_values", {k: full[k] for k in tpl.keys})
+        object.__setattr__(self, "_values", {k: full[k] for k in keys})
 
     @property
     def template(self) -> str:
