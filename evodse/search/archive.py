@@ -103,8 +103,9 @@ class KeyIndex:
         """An empty table of 2^bits buckets (an empty slot holds the key of the row of -1s,
         which no index row is)."""
         self._bits = bits
-        slots = np.full(((1 << bits) * BUCKET, self.n_var), -1, dtype=np.int64)
-        self._keys = self.keys(slots).reshape(1 << bits, BUCKET)
+        empty = self.keys(np.full((1, self.n_var), -1, dtype=np.int64))
+        self._keys = np.empty((1 << bits, BUCKET), dtype=empty.dtype)
+        self._keys[...] = empty[0]
         self._rows = np.full((1 << bits, BUCKET), -1, dtype=np.int64)
         self._fill = np.zeros(1 << bits, dtype=np.int64)  # slots taken, from the left
 
