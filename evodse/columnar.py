@@ -19,7 +19,7 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +55,23 @@ def csv_header(csv_path: Path) -> list[str]:
         return next(csv.reader(fh), [])
 
 
-def write(csv_path: Path, header: Sequence[str], columns: Sequence[_Column]) -> None:
-    """Write the columnar file of the (complete) CSV ``csv_path`` (streamed to a temporary
-    name, then renamed into place: a crash never leaves a torn file under its name)."""
-    size, tail = csv_fingerprint(csv_path)
+def write(
+    csv_path: Path,
+    header: Sequence[str],
+    columns: Sequence[_Column],
+    *,
+    complete_csv: Callable[[], None] | None = None,
+) -> None:
+    """Write the columnar file of the CSV ``csv_path`` (streamed to a temporary name, then
+    renamed into place: a crash never leaves a torn file under its name). The columns are
+    written first, then ``complete_csv`` is called (a CSV still being written is finished by
+    it meanwhile), then the complete CSV's fingerprint."""
     n = len(columns[0]) if columns else 0
     arrays: dict[str, np.ndarray] = {
         "format": np.asarray(FORMAT),
         "version": np.asarray(VERSION),
         "header": np.asarray(list(header), dtype=str),
         "rows": np.asarray(n, dtype=np.int64),
-        "csv_bytes": np.asarray(size, dtype=np.int64),
-        "csv_tail_sha256": np.asarray(tail),
     }
     for k, column in enumerate(columns):
         if isinstance(column, tuple):
@@ -79,13 +84,31 @@ def write(csv_path: Path, header: Sequence[str], columns: Sequence[_Column]) -> 
         with partial.open("wb") as fh:  # the permissions open() gives, or the replaced file's
             if target.exists():
                 os.fchmod(fh.fileno(), target.stat().st_mode & 0o777)
-            np.savez(fh, **arrays)
+            # np.savez's file, its members in this order: no pickle (allow_pickle=False)
+            with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED) as npz:
+                _members(npz, arrays)
+                if complete_csv is not None:
+                    complete_csv()
+                size, tail = csv_fingerprint(csv_path)
+                _members(
+                    npz,
+                    {
+                        "csv_bytes": np.asarray(size, dtype=np.int64),
+                        "csv_tail_sha256": np.asarray(tail),
+                    },
+                )
             fh.flush()
             os.fsync(fh.fileno())
         partial.replace(target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _members(npz: zipfile.ZipFile, arrays: Mapping[str, np.ndarray]) -> None:
+    for name, array in arrays.items():
+        with npz.open(f"{name}.npy", mode="w", force_zip64=True) as member:
+            npy_format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError)

@@ -210,6 +210,7 @@ def test_the_csv_written_in_chunks_is_the_csv_written_at_once(
     path = write_config(tmp_path / "exp.yaml", constraints=["area_mm2 <= 1.6"])
     run_dir = tmp_path / "run"
     assert cli(capsys, "run", path, "--out", run_dir, "--quiet")[0] == 0
+    by_run = list(submitted) if background else []
     experiment = load_experiment(path)
     state = rundir.load_checkpoint(run_dir, experiment, 0)
     assert not state.archive.column("feasible").all()  # both kinds of row
@@ -219,10 +220,13 @@ def test_the_csv_written_in_chunks_is_the_csv_written_at_once(
     assert chunked == (at_once / rundir.EVALUATIONS).read_bytes()
     assert chunked.decode() == reference_csv(state)
     assert (run_dir / rundir.PARETO).read_bytes() == (at_once / rundir.PARETO).read_bytes()
-    if background:  # every generation's rows went through the second process
-        assert len(submitted) == state.generation
-        assert sum(rows for _, rows in submitted) == len(state.archive)
+    if background:  # every generation's rows went through the second process, at once too
+        assert len(by_run) == state.generation
+        assert sum(rows for _, rows in by_run) == len(state.archive)
+        assert [rows for _, rows in submitted[len(by_run) :]] == [len(state.archive)]
         assert not any(formatter.failed for formatter, _ in submitted)  # formatted there
+        for run in (run_dir, at_once):  # the columnar file took the complete CSV's fingerprint
+            assert columnar.read(run / rundir.EVALUATIONS, len(state.archive)) is not None
 
 
 def assert_same_table(a: Table, b: Table) -> None:
@@ -489,13 +493,19 @@ def test_a_worker_resumes_an_incremental_checkpoint(tmp_path, capsys, monkeypatc
 
 def test_the_reserve_counts_rows_formatted_at_the_same_time_once(tmp_path):
     """The rows the second process holds are formatted while the run's process formats the
-    rest: the reserve counts the larger part, not both."""
+    rest, and all of them while the checkpoint and the other files are written: the reserve
+    counts the larger part, not both; once that process has failed, all in turn."""
     writer = rundir.RunWriter(tmp_path, {"seeds": [0]})
     state = types.SimpleNamespace(archive=range(1000))
     base = writer.reserve_s(types.SimpleNamespace(archive=range(0)))  # the fixed part
     rate, checkpoint_rate = writer.evaluations.seconds_per_row(), rundir.CHECKPOINT_ROW_S
+    rest = 1000 * (checkpoint_rate + rundir.RESULTS_ROW_S)
     writer.evaluations._pending.append(types.SimpleNamespace(rows=600))
-    for sent, csv_rows in ((1000, 600), (400, 600), (100, 900)):
+    for sent, csv_rows in ((1000, 600), (400, 600), (100, 900), (1000, 10)):
         writer.evaluations.rows = sent
-        expected = base + csv_rows * rate + 1000 * (checkpoint_rate + rundir.RESULTS_ROW_S)
+        writer.evaluations._pending[0].rows = csv_rows if sent == 1000 else 600
+        expected = base + max(csv_rows * rate, rest)
         assert writer.reserve_s(state) == pytest.approx(expected), sent
+        writer.evaluations._formatter.failed = True
+        assert writer.reserve_s(state) == pytest.approx(base + csv_rows * rate + rest), sent
+        writer.evaluations._formatter.failed = False

@@ -57,9 +57,9 @@ if TYPE_CHECKING:
 #: What a run's last writes take beyond its rows: pareto.csv, history.csv, summary.json.
 FINISH_S = 0.25
 #: And per archived design: evaluations.npz, the front and summary.json read every one
-#: (measured on the space of docs/big_runs.md: 1.2 s beyond evaluations.csv and the checkpoint
-#: at NSGA-II's 704,000 designs, 0.5 s at random search's 750,000).
-RESULTS_ROW_S = 1.75e-6
+#: (measured on the space of docs/big_runs.md: 3.8 s for every result file but the checkpoint,
+#: the CSV's last rows formatted meanwhile, at NSGA-II's 1,870,000 designs).
+RESULTS_ROW_S = 2.0e-6
 #: Seconds per row of appending to evaluations.csv and of writing a checkpoint's tail,
 #: assumed until a checkpoint of at least MEASURE_ROWS rows measures them (about what
 #: benchmarks/big_runs.py measures on a loaded two-core machine: docs/big_runs.md).
@@ -248,17 +248,27 @@ def write_results(
     *,
     evaluations: EvaluationsCsv | None = None,
 ) -> dict[str, Any]:
-    """Write every result file of a (finished or interrupted) run; returns the summary.
-    ``evaluations``: the run's evaluations.csv written as it went (else written now, as
-    that would)."""
+    """Write every result file of a (finished or interrupted) run, summary.json last (it
+    marks the run done); returns the summary. ``evaluations``: the run's evaluations.csv
+    written as it went (else written now, as that would). The CSV's last rows are formatted
+    in the second process (when they are many) while the other files are written."""
     out = Path(out)
     columns = design_columns(state)
-    (evaluations or EvaluationsCsv(out)).finish(state)
-    columnar.write(out / EVALUATIONS, columns, _design_arrays(state))
-    write_atomic(out / PARETO, csv_text(columns, []) + design_csv(state, pareto_rows(state)))
-    history = [[_cell(h[k]) for k in HISTORY_COLUMNS] for h in state.history]
-    write_atomic(out / HISTORY, csv_text(list(HISTORY_COLUMNS), history))
-    data = summary(state, resolved)
+    csv_file = evaluations or EvaluationsCsv(out)
+    try:
+        csv_file.append(state, background=True)
+        write_atomic(out / PARETO, csv_text(columns, []) + design_csv(state, pareto_rows(state)))
+        history = [[_cell(h[k]) for k in HISTORY_COLUMNS] for h in state.history]
+        write_atomic(out / HISTORY, csv_text(list(HISTORY_COLUMNS), history))
+        data = summary(state, resolved)
+        columnar.write(
+            out / EVALUATIONS,
+            columns,
+            _design_arrays(state),
+            complete_csv=lambda: csv_file.finish(state),
+        )
+    finally:
+        csv_file.close()
     write_atomic(out / SUMMARY, json.dumps(data, indent=2, allow_nan=False) + "\n")
     return data
 
@@ -371,13 +381,22 @@ class EvaluationsCsv:
         if rows >= MEASURE_ROWS:
             _measured(self._rates, (seconds + time.perf_counter() - start) / rows)
 
+    @property
+    def in_background(self) -> bool:
+        """Whether big appends are formatted in the second process (it has not failed)."""
+        return not self._formatter.failed
+
+    def close(self) -> None:
+        """Stop the second process (blocks still there are dropped)."""
+        self._formatter.close()
+
     def finish(self, state: SearchState) -> None:
         """Append the last rows and rename the file into place."""
         try:
             self.append(state)
             self._collect(keep_rows=0)
         finally:
-            self._formatter.close()
+            self.close()
         with self.partial.open("ab") as fh:
             os.fsync(fh.fileno())
         os.replace(self.partial, self.path)
@@ -433,20 +452,21 @@ class RunWriter:
 
     def reserve_s(self, state: SearchState) -> float:
         """What :meth:`finish` would take now, at the costs per row measured: the rows not yet
-        in evaluations.csv (formatted here while the second process formats those it holds),
-        the checkpoint's tail, ``RESULTS_ROW_S`` per archived design and ``FINISH_S``."""
+        in evaluations.csv (in the second process, formatted while the rest is written: the
+        larger of the two), the checkpoint's tail, ``RESULTS_ROW_S`` per archived design and
+        ``FINISH_S``."""
         n = len(state.archive)
         tail = n - sum(c.rows for c in self.chunks)
         csv_rows = max(n - self.evaluations.rows, self.evaluations.pending_rows)
-        return (
-            csv_rows * self.evaluations.seconds_per_row()
-            + tail * statistics.median(self._checkpoint_rates)
-            + n * RESULTS_ROW_S
-            + FINISH_S
-        )
+        csv_s = csv_rows * self.evaluations.seconds_per_row()
+        rest_s = tail * statistics.median(self._checkpoint_rates) + n * RESULTS_ROW_S
+        together = max(csv_s, rest_s) if self.evaluations.in_background else csv_s + rest_s
+        return together + FINISH_S
 
     def finish(self, state: SearchState) -> dict[str, Any]:
-        """The last checkpoint and every result file; returns the summary."""
+        """The last checkpoint and every result file (evaluations.csv's last rows formatted
+        in the second process meanwhile); returns the summary."""
+        self.evaluations.append(state, background=True)
         write_checkpoint(
             self.out,
             checkpoint.encode(
